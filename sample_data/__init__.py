@@ -1,0 +1,1 @@
+"""Bundled example datasets (synthetic; see README.md in this folder)."""
