@@ -137,6 +137,57 @@ class Frames(ABC):
     def with_array(self, array: np.ndarray) -> "Frames":
         """New frames of the same engine (and context) holding ``array``."""
 
+    @abstractmethod
+    def to_blocks(self, tile_shape: tuple[int, ...]) -> "BlockStore":
+        """Re-lay the frames as spatial tiles holding all ``n`` frames each:
+        tile ``t`` is an ndarray ``(n,) + tile_shape`` (smaller at the edges),
+        without collecting the stack on the driver."""
+
+
+class BlockStore(ABC):
+    """Spatial tiles of a frame sequence, each holding every frame of its tile.
+
+    Backs ``Blocks`` and ``Series`` (pixel-wise views). A tile is an ndarray of
+    shape ``(n,) + tile`` where ``tile`` is ``tile_shape`` clipped at the edges.
+    """
+
+    mode: str = ""
+
+    @property
+    @abstractmethod
+    def shape(self) -> tuple[int, ...]:
+        """``(n,) + value_shape`` of the whole stack."""
+
+    @property
+    @abstractmethod
+    def dtype(self) -> np.dtype: ...
+
+    @property
+    @abstractmethod
+    def tile_shape(self) -> tuple[int, ...]:
+        """Nominal tile shape (spatial axes only)."""
+
+    @abstractmethod
+    def count(self) -> int:
+        """Number of tiles."""
+
+    @abstractmethod
+    def map(self, func: Callable[[np.ndarray], np.ndarray], length: int, dtype) -> "BlockStore":
+        """Lazily apply ``func(tile) -> tile'`` where ``tile'`` has ``length``
+        entries on axis 0 and the same spatial shape; ``dtype`` of the result."""
+
+    @abstractmethod
+    def collect(self) -> np.ndarray:
+        """The whole stack ``(n,) + value_shape``."""
+
+    @abstractmethod
+    def collect_blocks(self) -> list[np.ndarray]:
+        """Every tile, in C order of the tile grid."""
+
+    @abstractmethod
+    def to_frames(self) -> Frames:
+        """Back to frames of the same engine (no driver collect in Spark)."""
+
 
 class _AddTo:
     """Picklable ``func(block, start)`` folding a block into a fresh accumulator."""
