@@ -1,0 +1,273 @@
+"""Flat binary files: one raw array per file, described by arguments or conf.json.
+
+Spec 3.4. :func:`read_conf` and :func:`resolve_binary_args` run on the driver;
+:class:`BinarySource` describes the frames and reads only the bytes it needs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+
+from .listing import strip_file_scheme
+from .source import FrameSource
+
+
+def _conf_location(path, conf):
+    if isinstance(path, (list, tuple)):
+        if not path:
+            raise ValueError("path is an empty list: give at least one file or directory")
+        path = path[0]
+    local = strip_file_scheme(path)
+    directory = local if os.path.isdir(local) else os.path.dirname(local)
+    return os.path.join(directory, conf)
+
+
+def read_conf(path, conf="conf.json") -> dict:
+    """Read the JSON configuration next to binary files.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The loader's path: a directory (``path/conf`` is read) or a file or
+        pattern (``dirname(path)/conf`` is read). For a list, its first entry.
+    conf : str or None
+        Name of the configuration file. None disables the lookup.
+
+    Returns
+    -------
+    dict
+        The parsed configuration; ``{}`` when the file does not exist.
+
+    Raises
+    ------
+    ValueError
+        The file is not valid JSON or does not hold a JSON object; the message
+        names the file.
+    """
+    if conf is None:
+        return {}
+    location = _conf_location(path, conf)
+    if not os.path.isfile(location):
+        return {}
+    try:
+        with open(location, encoding="utf-8") as fh:
+            parsed = json.load(fh)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ValueError("Invalid JSON in configuration file %s: %s" % (location, err)) from err
+    if not isinstance(parsed, dict):
+        raise ValueError(
+            "Configuration file %s must hold a JSON object, got %s" % (location, type(parsed).__name__)
+        )
+    return parsed
+
+
+def _as_shape(shape, where):
+    try:
+        values = tuple(shape)
+    except TypeError:
+        values = (shape,)
+    out = []
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or int(v) <= 0:
+            raise ValueError("%s must be a sequence of positive integers, got %r" % (where, shape))
+        out.append(int(v))
+    if not out:
+        raise ValueError("%s must not be empty" % where)
+    return tuple(out)
+
+
+def _as_dtype(dtype, where):
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as err:
+        raise ValueError("%s %r is not a numpy data type" % (where, dtype)) from err
+    if dt.hasobject or dt.itemsize == 0 or dt.fields is not None:
+        raise ValueError("%s %r is not a plain numeric data type" % (where, dtype))
+    return dt
+
+
+def resolve_binary_args(path, shape=None, dtype=None, conf="conf.json"):
+    """Shape and dtype of binary images, with Thunder's precedence.
+
+    conf ``'shape'`` beats conf ``'dims'`` beats the ``shape`` argument;
+    conf ``'dtype'`` beats the ``dtype`` argument, which defaults to int16.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The loader's path (see :func:`read_conf`).
+    shape : sequence of int, optional
+        Shape of one file's array.
+    dtype : dtype-like, optional
+        Data type of the stored values.
+    conf : str or None
+        Name of the configuration file.
+
+    Returns
+    -------
+    tuple
+        ``(shape, dtype)`` with ``shape`` a tuple of ints and ``dtype`` a
+        numpy dtype.
+
+    Raises
+    ------
+    ValueError
+        No shape anywhere ('Image shape must be specified as argument or in a
+        conf.json file'), a bad shape or dtype, or an invalid conf file.
+    """
+    config = read_conf(path, conf)
+    where_shape, where_dtype = "shape", "dtype"
+    if config.get("dims") is not None:
+        shape, where_shape = config["dims"], "conf 'dims'"
+    if config.get("shape") is not None:
+        shape, where_shape = config["shape"], "conf 'shape'"
+    if config.get("dtype") is not None:
+        dtype, where_dtype = config["dtype"], "conf 'dtype'"
+    if shape is None:
+        raise ValueError("Image shape must be specified as argument or in a conf.json file")
+    if dtype is None:
+        dtype = "int16"
+    return _as_shape(shape, where_shape), _as_dtype(dtype, where_dtype)
+
+
+def check_nplanes(nplanes):
+    """Validate ``nplanes`` (None or a positive int); return it as int or None."""
+    if nplanes is None:
+        return None
+    if isinstance(nplanes, bool) or not isinstance(nplanes, (int, np.integer)):
+        raise ValueError("nplanes must be a positive integer or None, got %r" % (nplanes,))
+    if nplanes <= 0:
+        raise ValueError("nplanes must be positive if passed, got %d" % nplanes)
+    return int(nplanes)
+
+
+class BinarySource(FrameSource):
+    """Frames stored as raw arrays, one file each (optionally cut in planes).
+
+    Parameters
+    ----------
+    files : sequence of str
+        Files in frame order (see :func:`~napari_thunder.io.listing.list_files`).
+    shape : sequence of int
+        Shape of the array stored in each file.
+    dtype : dtype-like
+        Data type of the stored values (native byte order unless the dtype
+        says otherwise; frames are returned in native byte order).
+    order : {'C', 'F'}
+        Memory layout of each file's array (``'F'`` for MATLAB-written data).
+    nplanes : int, optional
+        Cut each file along its last axis into ``shape[-1] // nplanes`` frames
+        ``arr[..., k*p:(k+1)*p]``; with ``nplanes == 1`` the last axis is
+        dropped. Frames are ordered file-major, then plane group.
+
+    Raises
+    ------
+    ValueError
+        Bad ``nplanes`` or ``order``, or a file smaller than one array
+        (message names the file, expected and actual bytes).
+    FileNotFoundError
+        A file does not exist.
+
+    Notes
+    -----
+    A file larger than one array is accepted and its leading bytes are used
+    (Thunder's behaviour).
+    """
+
+    def __init__(self, files, shape, dtype, order="C", nplanes=None):
+        if isinstance(files, (str, os.PathLike)):
+            files = [files]
+        self.files = [os.fspath(f) for f in files]
+        if not self.files:
+            raise ValueError("files must hold at least one file")
+        self.file_shape = _as_shape(shape, "shape")
+        stored = _as_dtype(dtype, "dtype")
+        self.stored_dtype = stored
+        self.dtype = stored.newbyteorder("=")
+        if order not in ("C", "F"):
+            raise ValueError("order must be 'C' or 'F', got %r" % (order,))
+        self.order = order
+        self.nplanes = check_nplanes(nplanes)
+        last = self.file_shape[-1]
+        if self.nplanes is not None and last % self.nplanes:
+            raise ValueError("Last dimension '%d' must be divisible by nplanes '%d'" % (last, self.nplanes))
+
+        self.file_bytes = int(np.prod(self.file_shape, dtype=np.int64)) * stored.itemsize
+        for f in self.files:
+            size = os.stat(f).st_size
+            if size < self.file_bytes:
+                raise ValueError(
+                    "File %s: buffer is smaller than requested size: expected %d bytes for shape %s of %s, "
+                    "file has %d bytes" % (f, self.file_bytes, self.file_shape, stored, size)
+                )
+
+        if self.nplanes is None:
+            self.frames_per_file = 1
+            value_shape = self.file_shape
+        else:
+            self.frames_per_file = last // self.nplanes
+            value_shape = self.file_shape[:-1] + ((self.nplanes,) if self.nplanes > 1 else ())
+        self.shape = (len(self.files) * self.frames_per_file,) + tuple(value_shape)
+
+    def _plane_block(self, path, first, count):
+        """Plane groups ``first .. first+count-1`` of one file, as a list-like
+        array ``(count,) + value_shape``."""
+        p = self.nplanes
+        lead = self.file_shape[:-1]
+        out = np.empty((count,) + lead + (p,), self.dtype)
+        if self.order == "F":
+            # the last axis varies slowest: consecutive plane groups are contiguous bytes
+            plane_items = int(np.prod(lead, dtype=np.int64))
+            offset = first * p * plane_items * self.stored_dtype.itemsize
+            flat = np.fromfile(path, dtype=self.stored_dtype, count=count * p * plane_items, offset=offset)
+            if flat.size < count * p * plane_items:
+                raise ValueError("buffer is smaller than requested size: expected %d bytes" % self.file_bytes)
+            part = flat.reshape(lead + (count * p,), order="F")
+            for k in range(count):
+                out[k] = part[..., k * p:(k + 1) * p]
+        else:
+            mapped = np.memmap(path, dtype=self.stored_dtype, mode="r", shape=self.file_shape, order="C")
+            try:
+                for k in range(count):
+                    g = first + k
+                    out[k] = mapped[..., g * p:(g + 1) * p]
+            finally:
+                del mapped
+        if p == 1:
+            out = out[..., 0]
+        return out
+
+    def read(self, start, stop):
+        """Frames ``[start, stop)`` as a new C-contiguous ndarray.
+
+        Only the needed files (and, with ``nplanes``, the needed planes) are
+        read.
+        """
+        n = len(self)
+        start, stop = int(start), int(stop)
+        if not 0 <= start <= stop <= n:
+            raise IndexError("frame range [%d, %d) outside [0, %d)" % (start, stop, n))
+        out = np.empty((stop - start,) + self.value_shape, self.dtype)
+        per_file = self.frames_per_file
+        i = start
+        while i < stop:
+            file_index, first = divmod(i, per_file)
+            count = min(per_file - first, stop - i)
+            path = self.files[file_index]
+            try:
+                if self.nplanes is None:
+                    flat = np.fromfile(path, dtype=self.stored_dtype, count=int(np.prod(self.file_shape)))
+                    if flat.size * self.stored_dtype.itemsize < self.file_bytes:
+                        raise ValueError(
+                            "buffer is smaller than requested size: expected %d bytes" % self.file_bytes
+                        )
+                    out[i - start] = flat.reshape(self.file_shape, order=self.order)
+                else:
+                    out[i - start:i - start + count] = self._plane_block(path, first, count)
+            except ValueError as err:
+                raise ValueError("Cannot read binary file %s: %s" % (path, err)) from err
+            i += count
+        return out
