@@ -1,0 +1,641 @@
+"""``Images``: a sequence of images or volumes, written once for every engine.
+
+Every method is a composition of the engine primitives in
+:mod:`napari_thunder.engines.base` (map, take, filter, aggregate, iter_chunks)
+and the numeric kernels in :mod:`napari_thunder.kernels`. Arguments are
+checked here, on the driver, before any work starts, so the local and the
+Spark engine raise the same exceptions.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from napari_thunder.kernels import filters, validation
+from napari_thunder.kernels.correlation import LocalCorrAccumulator
+from napari_thunder.kernels.moments import MomentAccumulator, ReduceAccumulator
+
+STATISTICS = ("mean", "var", "std", "sum", "min", "max")
+
+
+class Images:
+    """A sequence of ``n`` images (2-D) or volumes (3-D) of one shape.
+
+    Axis 0 indexes the images; ``shape = (n,) + value_shape``. Build one with
+    the loaders in :mod:`napari_thunder.images` (``fromarray``, ``fromtif``,
+    ...), not directly.
+
+    Parameters
+    ----------
+    frames : napari_thunder.engines.base.Frames
+        Where the frames live (local dask array or Spark RDD).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from napari_thunder import images
+    >>> imgs = images.fromarray(np.arange(24.0).reshape(2, 3, 4))
+    >>> imgs.shape
+    (2, 3, 4)
+    >>> imgs.mean().toarray()[0]
+    array([ 6.,  7.,  8.,  9.])
+    """
+
+    def __init__(self, frames):
+        self.frames = frames
+
+    def _new(self, frames) -> "Images":
+        return Images(frames)
+
+    # ------------------------------------------------------------------
+    # description
+    # ------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """``(n,) + value_shape``."""
+        return tuple(self.frames.shape)
+
+    @property
+    def value_shape(self) -> tuple[int, ...]:
+        """Shape of one image."""
+        return tuple(self.frames.shape[1:])
+
+    @property
+    def dtype(self) -> np.dtype:
+        """Data type of the images."""
+        return np.dtype(self.frames.dtype)
+
+    @property
+    def mode(self) -> str:
+        """``'local'`` or ``'spark'``."""
+        return self.frames.mode
+
+    @property
+    def values(self):
+        """The engine's data: a lazy dask array (local) or the RDD of
+        ``((i,), image)`` records (Spark). ``toarray()`` gives an ndarray."""
+        if self.mode == "local":
+            return self.frames.array
+        return self.frames.rdd
+
+    def npartitions(self):
+        """Number of Spark partitions; ``None`` in local mode (with a warning,
+        as in Thunder)."""
+        if self.mode == "local":
+            warnings.warn("Operation not supported in 'local' mode", stacklevel=2)
+            return None
+        return self.frames.npartitions()
+
+    def count(self) -> int:
+        """Number of images."""
+        return self.frames.count()
+
+    def first(self) -> np.ndarray:
+        """The first image (not squeezed), an ndarray of ``value_shape``."""
+        return self.frames.first()
+
+    def toarray(self) -> np.ndarray:
+        """All images as one ndarray, squeezed of every length-1 axis
+        (Thunder's ``toarray``: ``(1, 3, 4) -> (3, 4)``)."""
+        return self.frames.collect().squeeze()
+
+    def __array__(self, dtype=None, copy=None):
+        out = self.toarray()
+        return out if dtype is None else out.astype(dtype)
+
+    def __repr__(self) -> str:
+        return f"Images\nmode: {self.mode}\ndtype: {self.dtype}\nshape: {self.shape}"
+
+    def __getitem__(self, index) -> "Images":
+        """Slice images and pixels without dropping any axis.
+
+        Integers select one entry but keep the axis (``imgs[1].shape ==
+        (1, h, w)``, ``imgs[-1]`` is the last image); a list or integer array
+        on axis 0 selects images; slices work as in numpy.
+        """
+        if not isinstance(index, tuple):
+            index = (index,)
+        if any(i is Ellipsis for i in index):
+            pos = [k for k, i in enumerate(index) if i is Ellipsis]
+            if len(pos) > 1:
+                raise IndexError("an index can only have a single ellipsis ('...')")
+            k = pos[0]
+            fill = (slice(None),) * (len(self.shape) - len(index) + 1)
+            index = index[:k] + fill + index[k + 1:]
+        if len(index) > len(self.shape):
+            raise IndexError(
+                f"too many indices: {len(index)} for Images with {len(self.shape)} axes"
+            )
+        n = self.shape[0]
+        chosen = _image_indices(index[0], n)
+        frames = self.frames if chosen is None else self.frames.take(chosen)
+        spatial = tuple(
+            _keep_axis(i, size, axis + 1)
+            for axis, (i, size) in enumerate(zip(index[1:], self.value_shape))
+        )
+        if spatial and any(s != slice(None) for s in spatial):
+            out_shape = np.empty(self.value_shape, dtype=bool)[spatial].shape
+            frames = frames.map(_BlockOp(_slice_block, index=spatial), out_shape, self.dtype)
+        return self._new(frames)
+
+    # ------------------------------------------------------------------
+    # generic operations
+    # ------------------------------------------------------------------
+    def map(self, func: Callable, dims=None, with_keys: bool = False, dtype=None) -> "Images":
+        """Apply ``func`` to every image.
+
+        Parameters
+        ----------
+        func : callable
+            ``func(image) -> array``; with ``with_keys=True``,
+            ``func((key, image))`` where ``key`` is the 1-tuple ``(i,)``.
+            Scalar results become length-1 images (shape ``(n, 1)``).
+        dims : tuple of int, optional
+            Shape of the result of ``func`` on one image. With ``dtype`` too,
+            ``func`` is not run on the first image to find them.
+        with_keys : bool
+            Pass ``(key, image)`` pairs instead of images.
+        dtype : numpy dtype, optional
+            Result dtype hint.
+
+        Returns
+        -------
+        Images
+            Lazy: nothing runs until an action.
+        """
+        if not callable(func):
+            raise TypeError(f"func must be callable, got {type(func).__name__}")
+        if dims is None or dtype is None:
+            probe = np.asarray(func(((0,), self.first())) if with_keys else func(self.first()))
+            if probe.ndim == 0:
+                probe = probe.reshape(1)
+            dims = probe.shape if dims is None else dims
+            dtype = probe.dtype if dtype is None else dtype
+        dims = (int(dims),) if isinstance(dims, numbers.Integral) else tuple(int(d) for d in dims)
+        return self._new(self.frames.map(_PerImage(func, with_keys, dims, dtype), dims, dtype))
+
+    def filter(self, func: Callable) -> "Images":
+        """Images for which ``func(image)`` is true, in their original order."""
+        if not callable(func):
+            raise TypeError(f"func must be callable, got {type(func).__name__}")
+        return self._new(self.frames.filter(func))
+
+    def foreach(self, func: Callable) -> None:
+        """Call ``func((i, image))`` on every image for its side effects
+        (locally in the driver in order; on the executors in Spark mode)."""
+        if not callable(func):
+            raise TypeError(f"func must be callable, got {type(func).__name__}")
+        self.frames.foreach_block(_ForEach(func))
+
+    def reduce(self, func: Callable) -> "Images":
+        """Reduce the images pairwise with ``func(a, b) -> image``.
+
+        Returns an Images of one image. ``func`` must be associative (partial
+        results are combined in chunk order); numpy ufuncs such as
+        ``np.maximum`` use ``ufunc.reduce``.
+        """
+        if not callable(func):
+            raise TypeError(f"func must be callable, got {type(func).__name__}")
+        result = np.asarray(self.frames.aggregate(ReduceAccumulator(func)).finalize())
+        if result.shape != self.value_shape:
+            raise ValueError("reduce did not yield an array with valid dimensions")
+        return self._new(self.frames.with_array(result[np.newaxis]))
+
+    def squeeze(self) -> "Images":
+        """Remove length-1 image axes (an image of one pixel keeps one axis)."""
+        shape = self.value_shape
+        if int(np.prod(shape)) == 1:
+            axes = tuple(range(1, len(shape)))
+        else:
+            axes = tuple(k for k, s in enumerate(shape) if s == 1)
+        if not axes:
+            return self
+        out_shape = tuple(s for k, s in enumerate(shape) if k not in axes)
+        block_axes = tuple(a + 1 for a in axes)
+        return self._new(self.frames.map(_BlockOp(_squeeze_block, axes=block_axes),
+                                         out_shape, self.dtype))
+
+    def astype(self, dtype) -> "Images":
+        """Images cast to ``dtype`` (numpy ``astype`` rules)."""
+        dtype = np.dtype(dtype)
+        return self._new(self.frames.map(_BlockOp(_astype_block, dtype=dtype),
+                                         self.value_shape, dtype))
+
+    # ------------------------------------------------------------------
+    # per-image operations
+    # ------------------------------------------------------------------
+    def _map_kernel(self, kernel, **kwargs) -> "Images":
+        """Lazily apply a block kernel; its output shape and dtype come from
+        running it on one zero image (cheap, and exact for numpy rules)."""
+        op = _BlockOp(kernel, **kwargs)
+        probe = op(np.zeros((1,) + self.value_shape, self.dtype), 0)
+        return self._new(self.frames.map(op, probe.shape[1:], probe.dtype))
+
+    def max_projection(self, axis: int = 2) -> "Images":
+        """Maximum along ``axis`` of each image (0 = x, 1 = y, 2 = z)."""
+        axis = validation.check_projection_axis(axis, len(self.value_shape))
+        return self._map_kernel(filters.max_projection_block, axis=axis)
+
+    def max_min_projection(self, axis: int = 2) -> "Images":
+        """Maximum plus minimum along ``axis`` of each image.
+
+        As in Thunder this is ``max + min`` (not ``max - min``), in the input
+        dtype: small integer types can wrap around.
+        """
+        axis = validation.check_projection_axis(axis, len(self.value_shape))
+        return self._map_kernel(filters.max_min_projection_block, axis=axis)
+
+    def subsample(self, factor) -> "Images":
+        """Keep every ``factor``-th pixel along each image axis (indices 0, f,
+        2f, ...; new size ``ceil(size / f)``). ``factor`` is an int or one
+        int per image axis."""
+        factors = validation.check_subsample_factor(factor, len(self.value_shape))
+        return self._map_kernel(filters.subsample_block, factors=factors)
+
+    def gaussian_filter(self, sigma=2, order=0) -> "Images":
+        """Gaussian filter of each image over every image axis.
+
+        Parameters
+        ----------
+        sigma : float or sequence of float
+            Standard deviation per image axis; 0 on an axis leaves it
+            unsmoothed (e.g. ``(2, 2, 0)`` filters each z-plane of a volume).
+        order : int or sequence of int
+            Derivative order (0 = smoothing), as in
+            :func:`scipy.ndimage.gaussian_filter`.
+
+        Returns
+        -------
+        Images
+            Same shape and dtype (integer results truncated toward zero).
+        """
+        ndim = len(self.value_shape)
+        sigma = validation.check_sigma(sigma, ndim)
+        order = validation.check_order(order, ndim)
+        return self._new(self.frames.map(
+            _BlockOp(filters.gaussian_block, sigma=sigma, order=order),
+            self.value_shape, self.dtype))
+
+    def uniform_filter(self, size=2) -> "Images":
+        """Box mean of each image (``size`` per axis; on volumes a 0 as the
+        third size filters plane by plane). Same shape and dtype."""
+        size = validation.check_filter_size(size, len(self.value_shape))
+        return self._new(self.frames.map(_BlockOp(filters.uniform_block, size=size),
+                                         self.value_shape, self.dtype))
+
+    def median_filter(self, size=2) -> "Images":
+        """Median of each image over a ``size`` window (rank ``n//2``, the
+        upper median for even windows). Same shape and dtype."""
+        size = validation.check_filter_size(size, len(self.value_shape), kind="median")
+        return self._new(self.frames.map(_BlockOp(filters.median_block, size=size),
+                                         self.value_shape, self.dtype))
+
+    def subtract(self, val) -> "Images":
+        """Subtract a number or an image of ``value_shape`` from every image
+        (numpy casting: ``int16 - 1`` stays int16, ``int - 0.5`` is float64)."""
+        if isinstance(val, Images):
+            if val.count() != 1:
+                raise ValueError(
+                    f"val: an Images holds {val.count()} images; subtract takes one image"
+                )
+            val = val.first()
+        val = validation.check_subtract_value(val, self.value_shape)
+        return self._map_kernel(filters.subtract_block, value=val)
+
+    # ------------------------------------------------------------------
+    # statistics across images
+    # ------------------------------------------------------------------
+    def _statistic(self, name: str) -> "Images":
+        acc = self.frames.aggregate(MomentAccumulator(self.value_shape, self.dtype, stats=(name,)))
+        return self._new(self.frames.with_array(acc.finalize(name)[np.newaxis]))
+
+    def mean(self) -> "Images":
+        """Mean across images (one image; float64 for integer input)."""
+        return self._statistic("mean")
+
+    def var(self) -> "Images":
+        """Population variance (ddof=0) across images."""
+        return self._statistic("var")
+
+    def std(self) -> "Images":
+        """Population standard deviation (ddof=0) across images."""
+        return self._statistic("std")
+
+    def sum(self) -> "Images":
+        """Sum across images (numpy's dtype: int16 -> int64)."""
+        return self._statistic("sum")
+
+    def max(self) -> "Images":
+        """Maximum across images (dtype kept)."""
+        return self._statistic("max")
+
+    def min(self) -> "Images":
+        """Minimum across images (dtype kept)."""
+        return self._statistic("min")
+
+    def localcorr(self, neighborhood: int = 2) -> np.ndarray:
+        """Correlation of every pixel's series with its neighbourhood's mean series.
+
+        Parameters
+        ----------
+        neighborhood : int
+            Half-width ``n``: the neighbourhood is the centred box of width
+            ``2n + 1`` on every image axis (z too for volumes), the pixel
+            included, with reflected borders.
+
+        Returns
+        -------
+        ndarray
+            Pearson correlation, float64, of ``value_shape`` (squeezed); NaN
+            where a series is constant. Computed in one streaming pass.
+        """
+        neighborhood = validation.check_neighborhood(neighborhood)
+        acc = self.frames.aggregate(LocalCorrAccumulator(self.value_shape, neighborhood))
+        return np.asarray(acc.finalize()).squeeze()
+
+    # ------------------------------------------------------------------
+    # streaming (progress, partial results, cancel): for the GUI and CLI
+    # ------------------------------------------------------------------
+    def iter_chunks(self) -> Iterator[tuple[int, int, np.ndarray]]:
+        """Compute the images chunk by chunk.
+
+        Yields
+        ------
+        start, stop : int
+            Frame range of the chunk.
+        block : ndarray
+            Images ``start:stop``.
+
+        Closing the generator stops the remaining work.
+        """
+        return self.frames.iter_chunks(_identity)
+
+    def stream_statistic(self, name: str) -> Iterator[tuple[int, int, np.ndarray]]:
+        """Running estimate of a statistic, refined chunk by chunk.
+
+        Yields ``(done, total, estimate)``: ``done`` images folded in out of
+        ``total``, the estimate of ``value_shape`` after them; the last one is
+        exactly ``getattr(imgs, name)().first()``.
+        """
+        if name not in STATISTICS:
+            raise ValueError(f"name must be one of {', '.join(STATISTICS)}; got {name!r}")
+        acc = MomentAccumulator(self.value_shape, self.dtype, stats=(name,))
+        for done, total, running in self.frames.stream_aggregate(acc):
+            yield done, total, running.finalize(name)
+
+    def stream_localcorr(self, neighborhood: int = 2) -> Iterator[tuple[int, int, np.ndarray]]:
+        """Running estimate of :meth:`localcorr`, as ``(done, total, estimate)``."""
+        neighborhood = validation.check_neighborhood(neighborhood)
+        acc = LocalCorrAccumulator(self.value_shape, neighborhood)
+        for done, total, running in self.frames.stream_aggregate(acc):
+            yield done, total, running.finalize()
+
+    # ------------------------------------------------------------------
+    # sampling
+    # ------------------------------------------------------------------
+    def sample(self, nsamples: int = 100, seed=None) -> "Images":
+        """A random sample of images, without replacement, in their order.
+
+        At most ``count()`` images; the same ``seed`` gives the same sample in
+        local and Spark mode.
+        """
+        nsamples = validation.check_nsamples(nsamples)
+        n = self.count()
+        rng = np.random.default_rng(seed)
+        chosen = np.sort(rng.choice(n, size=min(nsamples, n), replace=False))
+        return self._new(self.frames.take(chosen))
+
+    # ------------------------------------------------------------------
+    # conversions
+    # ------------------------------------------------------------------
+    def _tile_shape(self, size) -> tuple[int, ...]:
+        from napari_thunder.data.blocks import tile_shape_for
+
+        return tile_shape_for(size, self.shape, self.dtype)
+
+    def toblocks(self, size="150"):
+        """Spatial blocks, each holding every image of one tile.
+
+        Parameters
+        ----------
+        size : str, int or tuple
+            ``'auto'`` (one block), a tuple of pixels per image axis, or a
+            size per block: a number of kilobytes as a string (``'150'``), or
+            with a unit (``'150K'``, ``'2M'``).
+        """
+        from napari_thunder.data.blocks import Blocks
+
+        return Blocks(self.frames.to_blocks(self._tile_shape(size)))
+
+    def toseries(self, size="150"):
+        """Pixel series: shape ``value_shape + (n,)`` (pixels first, time last)."""
+        from napari_thunder.data.series import Series
+
+        return Series(self.frames.to_blocks(self._tile_shape(size)))
+
+    def totimeseries(self, size="150"):
+        """Like :meth:`toseries`, as a ``TimeSeries``."""
+        from napari_thunder.data.series import TimeSeries
+
+        return TimeSeries(self.frames.to_blocks(self._tile_shape(size)))
+
+    def map_as_series(self, func: Callable, value_size=None, block_size="150") -> "Images":
+        """Apply ``func`` to every pixel's series (length ``n``).
+
+        ``func`` maps a 1-D series to a 1-D series of length ``value_size``
+        (found by running ``func`` on a series of zeros if not given). Returns
+        Images of shape ``(value_size,) + value_shape``.
+        """
+        if not callable(func):
+            raise TypeError(f"func must be callable, got {type(func).__name__}")
+        n = self.count()
+        probe = np.atleast_1d(np.asarray(func(np.zeros(n, self.dtype))))
+        if probe.ndim != 1:
+            raise ValueError(f"func must return a 1-D series, got shape {probe.shape}")
+        length = int(value_size) if value_size is not None else probe.shape[0]
+        store = self.frames.to_blocks(self._tile_shape(block_size))
+        out = store.map(_AlongSeries(func, length, probe.dtype), length, probe.dtype)
+        return self._new(out.to_frames())
+
+    def tolocal(self) -> "Images":
+        """The same images in local mode (collects a Spark stack to the driver).
+
+        The shape is kept exactly (not squeezed)."""
+        if self.mode == "local":
+            warnings.warn("images already in local mode", stacklevel=2)
+            return self
+        from napari_thunder.engines.local import LocalFrames
+
+        return self._new(LocalFrames.from_array(self.frames.collect()))
+
+    def tospark(self, engine=None, npartitions=None) -> "Images":
+        """The same images in Spark mode on ``engine`` (a SparkContext or a
+        master URL); shape kept exactly."""
+        if engine is None:
+            raise ValueError("Must provide a SparkContext: engine is None")
+        from napari_thunder.engines import frames_from_array, is_spark_engine
+
+        if not is_spark_engine(engine):
+            raise ValueError(f"engine must be a SparkContext or a Spark master URL, got {engine!r}")
+        if self.mode == "spark":
+            warnings.warn("images already in spark mode", stacklevel=2)
+            return self
+        return self._new(frames_from_array(self.frames.collect(), engine, npartitions))
+
+    def to_layer(self, viewer=None, name=None, **kwargs):
+        """Show the images in napari.
+
+        With a ``viewer``, adds an image layer (lazy in local mode) and returns
+        it; without, returns the layer data tuple ``(data, kwargs, 'image')``.
+        """
+        from napari_thunder.plugin import convert
+
+        if viewer is None:
+            return convert.images_to_layer_data(self, name=name, **kwargs)
+        return convert.add_images_to_viewer(self, viewer, name=name, **kwargs)
+
+    # ------------------------------------------------------------------
+    # writers
+    # ------------------------------------------------------------------
+    def _write(self, path, fmt: str, prefix: str, overwrite: bool) -> None:
+        from napari_thunder.io import writing
+
+        if not isinstance(prefix, str) or not prefix or "/" in prefix:
+            raise ValueError(f"prefix must be a non-empty file name part, got {prefix!r}")
+        if fmt in ("tif", "png"):
+            writing.check_export_ndim(self.value_shape, fmt)
+        with writing.atomic_output_dir(path, overwrite=overwrite) as tmp:
+            self.frames.foreach_block(writing.BlockWriter(tmp, fmt, prefix))
+            if fmt == "bin":
+                writing.write_binary_conf(tmp, self.value_shape, self.dtype)
+
+    def tobinary(self, path, prefix: str = "image", overwrite: bool = False) -> None:
+        """Write one flat binary file per image plus ``conf.json`` and ``SUCCESS``.
+
+        Files are ``<prefix>-00000.bin``, ... (C order, native byte order);
+        ``frombinary(path)`` reads them back. ``path`` must not exist unless
+        ``overwrite=True``; the output appears only once complete.
+        """
+        self._write(path, "bin", prefix, overwrite)
+
+    def totif(self, path, prefix: str = "image", overwrite: bool = False) -> None:
+        """Write one TIF per image (volumes as multipage TIFs, pages = first
+        image axis); ``fromtif(path)`` reads them back exactly."""
+        self._write(path, "tif", prefix, overwrite)
+
+    def topng(self, path, prefix: str = "image", overwrite: bool = False) -> None:
+        """Write one PNG per image: uint8 as is, other dtypes rescaled per
+        image to 0..255; volumes with 3 or 4 planes on the last axis as RGB(A)."""
+        self._write(path, "png", prefix, overwrite)
+
+
+# ----------------------------------------------------------------------
+# picklable block functions (they run in threads or on Spark executors)
+# ----------------------------------------------------------------------
+class _BlockOp:
+    """``kernel(block, **kwargs)`` as a ``func(block, start)``."""
+
+    def __init__(self, kernel, **kwargs):
+        self.kernel = kernel
+        self.kwargs = kwargs
+
+    def __call__(self, block, start):
+        return self.kernel(block, **self.kwargs)
+
+
+class _PerImage:
+    """Apply a user function image by image inside a block."""
+
+    def __init__(self, func, with_keys, dims, dtype):
+        self.func = func
+        self.with_keys = with_keys
+        self.dims = tuple(dims)
+        self.dtype = np.dtype(dtype)
+
+    def __call__(self, block, start):
+        out = np.empty((len(block),) + self.dims, self.dtype)
+        for k, image in enumerate(block):
+            arg = ((start + k,), image) if self.with_keys else image
+            out[k] = np.asarray(self.func(arg)).reshape(self.dims)
+        return out
+
+
+class _ForEach:
+    def __init__(self, func):
+        self.func = func
+
+    def __call__(self, block, start):
+        for k, image in enumerate(block):
+            self.func((start + k, image))
+
+
+class _AlongSeries:
+    def __init__(self, func, length, dtype):
+        self.func = func
+        self.length = length
+        self.dtype = np.dtype(dtype)
+
+    def __call__(self, tile):
+        out = np.apply_along_axis(lambda s: np.atleast_1d(self.func(s)), 0, tile)
+        if out.shape[0] != self.length:
+            raise ValueError(
+                f"func returned series of length {out.shape[0]}, expected value_size={self.length}"
+            )
+        return out.astype(self.dtype, copy=False)
+
+
+def _identity(block, start):
+    return block
+
+
+def _slice_block(block, index):
+    return block[(slice(None),) + tuple(index)]
+
+
+def _squeeze_block(block, axes):
+    return block.squeeze(axis=axes)
+
+
+def _astype_block(block, dtype):
+    return block.astype(dtype)
+
+
+def _image_indices(index, n):
+    """Frame indices selected by the first index, or None for all of them."""
+    if isinstance(index, slice):
+        if index == slice(None):
+            return None
+        return np.arange(n)[index]
+    if isinstance(index, (numbers.Integral, np.integer)) and not isinstance(index, bool):
+        i = int(index)
+        if not -n <= i < n:
+            raise IndexError(f"image index {i} out of range for {n} images")
+        return np.array([i % n])
+    arr = np.asarray(index)
+    if arr.dtype == bool:
+        if arr.shape != (n,):
+            raise IndexError(f"boolean index must have length {n}, got shape {arr.shape}")
+        return np.flatnonzero(arr)
+    if arr.dtype.kind not in "iu":
+        raise IndexError(f"images can be indexed with ints, slices or lists of ints, got {index!r}")
+    arr = arr.reshape(-1).astype(np.intp)
+    if arr.size and (arr.min() < -n or arr.max() >= n):
+        raise IndexError(f"image index out of range for {n} images: {index!r}")
+    return arr % n if n else arr
+
+
+def _keep_axis(index, size, axis):
+    """An index on an image axis as a slice (integers keep the axis)."""
+    if isinstance(index, slice):
+        return index
+    if isinstance(index, (numbers.Integral, np.integer)) and not isinstance(index, bool):
+        i = int(index)
+        if not -size <= i < size:
+            raise IndexError(f"index {i} out of range for axis {axis} of size {size}")
+        i %= size
+        return slice(i, i + 1)
+    raise IndexError(f"axis {axis} can only be indexed with an int or a slice, got {index!r}")

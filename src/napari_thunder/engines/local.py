@@ -1,0 +1,304 @@
+"""The local engine: frames in a lazy dask array chunked along the image axis.
+
+Nothing is read or computed until an action (``collect``, ``iter_chunks``,
+``aggregate``). Actions run chunk by chunk on a pool of threads (numpy and
+scipy release the GIL), with at most a few chunks in flight, so stacks larger
+than memory work: only the chunks being processed are ever held.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Iterator
+
+import dask
+import dask.array as da
+import numpy as np
+
+from napari_thunder.engines.base import BlockStore, Frames
+
+#: upper bound for the bytes of one chunk of input frames
+MAX_CHUNK_BYTES = 64 * 2**20
+#: lower bound, so tiny frames are not processed one by one
+MIN_CHUNK_BYTES = 1 * 2**20
+
+
+def worker_count() -> int:
+    """Threads used for local actions: the cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def chunk_bytes_target() -> int:
+    """Bytes of input frames per chunk, from the memory available.
+
+    Each worker holds a chunk plus a few float64 temporaries of it (up to ~8x
+    its bytes for 16-bit data), and a few chunks may be in flight per worker;
+    the target keeps that under about a quarter of the available memory.
+    """
+    try:
+        import psutil
+
+        available = psutil.virtual_memory().available
+    except Exception:  # pragma: no cover - psutil missing or failing
+        available = 4 * 2**30
+    budget = available // (4 * 8 * 3 * worker_count())
+    return int(min(MAX_CHUNK_BYTES, max(MIN_CHUNK_BYTES, budget)))
+
+
+def frames_per_chunk(frame_bytes: int, nframes: int) -> int:
+    """How many frames one chunk holds: bounded by :func:`chunk_bytes_target`,
+    and small enough that every worker gets work (and the GUI sees progress)."""
+    frame_bytes = max(1, int(frame_bytes))
+    by_memory = max(1, chunk_bytes_target() // frame_bytes)
+    # at least two chunks per worker when there are enough frames
+    by_parallelism = max(1, math.ceil(nframes / (2 * worker_count())))
+    return int(max(1, min(by_memory, by_parallelism)))
+
+
+def _frame_chunks(nframes: int, per_chunk: int) -> tuple[int, ...]:
+    if nframes == 0:
+        return (0,)
+    full, rest = divmod(nframes, per_chunk)
+    return (per_chunk,) * full + ((rest,) if rest else ())
+
+
+class _SourceArray:
+    """Array-like view of a FrameSource for ``dask.array.from_array``."""
+
+    def __init__(self, source):
+        self.source = source
+        self.shape = tuple(source.shape)
+        self.dtype = np.dtype(source.dtype)
+        self.ndim = len(self.shape)
+
+    def __getitem__(self, key):
+        if not isinstance(key, tuple):
+            key = (key,)
+        first = key[0] if key else slice(None)
+        if isinstance(first, slice) and (first.step in (None, 1)):
+            start, stop, _ = first.indices(self.shape[0])
+            block = self.source.read(start, max(start, stop))
+            return block[(slice(None),) + tuple(key[1:])]
+        # anything fancier: read the covering range, then index
+        idx = np.arange(self.shape[0])[first]
+        lo, hi = int(np.min(idx)), int(np.max(idx)) + 1
+        block = self.source.read(lo, hi)
+        return block[(np.asarray(idx) - lo,) + tuple(key[1:])]
+
+
+def _apply_block(block, block_func, block_info=None):
+    start = block_info[0]["array-location"][0][0] if block_info else 0
+    return block_func(block, start)
+
+
+class LocalFrames(Frames):
+    """Frames in a dask array chunked along axis 0 only.
+
+    Parameters
+    ----------
+    array : dask.array.Array
+        Stack of frames, axis 0 indexing frames; spatial axes must be one
+        chunk each (use :meth:`from_array` to build one from anything).
+    """
+
+    mode = "local"
+
+    def __init__(self, array: da.Array):
+        self.array = array
+
+    # -- construction ------------------------------------------------------
+    @classmethod
+    def from_source(cls, source, npartitions=None) -> "LocalFrames":
+        """Lazy frames reading ``source`` chunk by chunk (``npartitions`` is a
+        Spark hint and ignored here)."""
+        shape = tuple(source.shape)
+        per = frames_per_chunk(source.frame_bytes(), shape[0])
+        chunks = (_frame_chunks(shape[0], per),) + tuple((s,) for s in shape[1:])
+        array = da.from_array(
+            _SourceArray(source), chunks=chunks, asarray=True, lock=False, fancy=False,
+            name=f"frames-{uuid.uuid4().hex}",
+        )
+        return cls(array)
+
+    @classmethod
+    def from_array(cls, array, npartitions=None) -> "LocalFrames":
+        """Frames holding an ndarray or dask array (not copied)."""
+        shape = tuple(int(s) for s in array.shape)
+        dtype = np.dtype(array.dtype)
+        frame_bytes = int(np.prod(shape[1:], dtype=np.int64)) * dtype.itemsize
+        per = frames_per_chunk(frame_bytes, shape[0])
+        chunks = (_frame_chunks(shape[0], per),) + tuple((s,) for s in shape[1:])
+        if isinstance(array, da.Array):
+            return cls(array.rechunk(chunks))
+        return cls(da.from_array(np.asarray(array), chunks=chunks, lock=False))
+
+    def with_array(self, array) -> "LocalFrames":
+        return LocalFrames.from_array(array)
+
+    # -- description -------------------------------------------------------
+    @property
+    def shape(self):
+        return tuple(int(s) for s in self.array.shape)
+
+    @property
+    def dtype(self):
+        return np.dtype(self.array.dtype)
+
+    @property
+    def nchunks(self) -> int:
+        return len(self.array.chunks[0])
+
+    def chunk_bounds(self) -> list[tuple[int, int]]:
+        """``(start, stop)`` frame range of every chunk."""
+        stops = np.cumsum(self.array.chunks[0])
+        starts = stops - np.asarray(self.array.chunks[0])
+        return [(int(a), int(b)) for a, b in zip(starts, stops)]
+
+    # -- lazy transformations ----------------------------------------------
+    def map(self, func, value_shape, dtype) -> "LocalFrames":
+        value_shape = tuple(int(s) for s in value_shape)
+        in_ndim = self.array.ndim
+        out_ndim = 1 + len(value_shape)
+        kwargs = {}
+        if out_ndim < in_ndim:
+            kwargs["drop_axis"] = list(range(out_ndim, in_ndim))
+        elif out_ndim > in_ndim:
+            kwargs["new_axis"] = list(range(in_ndim, out_ndim))
+        chunks = (self.array.chunks[0],) + tuple((s,) for s in value_shape)
+        out = da.map_blocks(
+            _apply_block, self.array, block_func=func, chunks=chunks, dtype=np.dtype(dtype),
+            meta=np.empty((0,) * out_ndim, dtype=np.dtype(dtype)), **kwargs,
+        )
+        return LocalFrames(out)
+
+    def take(self, indices) -> "LocalFrames":
+        indices = np.asarray(indices, dtype=np.intp).reshape(-1)
+        n = self.shape[0]
+        if indices.size == n and np.array_equal(indices, np.arange(n)):
+            return self
+        if indices.size and (indices.min() < 0 or indices.max() >= n):
+            raise IndexError(f"frame index out of range for {n} frames")
+        if indices.size == 0:
+            empty = np.empty((0,) + self.shape[1:], self.dtype)
+            return LocalFrames(da.from_array(empty, chunks=empty.shape or (0,)))
+        steps = np.diff(indices)
+        if indices.size > 1 and np.all(steps == steps[0]) and steps[0] > 0:
+            picked = self.array[indices[0]: indices[-1] + 1: int(steps[0])]
+        else:
+            picked = self.array[indices]
+        return LocalFrames.from_array(picked)
+
+    def filter(self, predicate) -> "LocalFrames":
+        keep = [mask for _, _, mask in self.iter_chunks(_Predicate(predicate))]
+        mask = np.concatenate(keep) if keep else np.zeros(0, bool)
+        return self.take(np.flatnonzero(mask))
+
+    # -- actions -------------------------------------------------------------
+    def first(self) -> np.ndarray:
+        if self.shape[0] == 0:
+            raise ValueError("no frames: first() of an empty Images")
+        return np.asarray(self.array[0].compute(scheduler="sync"))
+
+    def collect(self) -> np.ndarray:
+        return np.asarray(
+            self.array.compute(scheduler="threads", num_workers=worker_count())
+        )
+
+    def iter_chunks(self, func) -> Iterator[tuple[int, int, object]]:
+        bounds = self.chunk_bounds()
+        if self.shape[0] == 0:
+            return
+        blocks = self.array.to_delayed(optimize_graph=True).reshape(-1)
+        nworkers = worker_count()
+        pool = ThreadPoolExecutor(max_workers=nworkers, thread_name_prefix="napari-thunder")
+        pending = {}
+        try:
+            nxt = 0
+            for i in range(len(bounds)):
+                # keep at most ``nworkers + 1`` chunks in flight (bounded memory)
+                while nxt < len(bounds) and nxt <= i + nworkers:
+                    pending[nxt] = pool.submit(_run_chunk, blocks[nxt], func, bounds[nxt][0])
+                    nxt += 1
+                result = pending.pop(i).result()
+                yield bounds[i][0], bounds[i][1], result
+        finally:
+            for fut in pending.values():
+                fut.cancel()
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def to_blocks(self, tile_shape) -> "LocalBlockStore":
+        tile_shape = tuple(int(t) for t in tile_shape)
+        n = self.shape[0]
+        return LocalBlockStore(self.array.rechunk((max(n, 1),) + tile_shape), tile_shape)
+
+
+def _run_chunk(block, func, start):
+    data = np.asarray(block.compute(scheduler="sync"))
+    return func(data, start)
+
+
+class _Predicate:
+    def __init__(self, predicate):
+        self.predicate = predicate
+
+    def __call__(self, block, start):
+        return np.array([bool(self.predicate(frame)) for frame in block], dtype=bool)
+
+
+class _TileCall:
+    def __init__(self, func):
+        self.func = func
+
+    def __call__(self, tile):
+        return self.func(tile)
+
+
+class LocalBlockStore(BlockStore):
+    """Spatial tiles of a local stack: a dask array whose chunks hold every
+    frame of one tile."""
+
+    mode = "local"
+
+    def __init__(self, array: da.Array, tile_shape):
+        self.array = array
+        self._tile_shape = tuple(tile_shape)
+
+    @property
+    def shape(self):
+        return tuple(int(s) for s in self.array.shape)
+
+    @property
+    def dtype(self):
+        return np.dtype(self.array.dtype)
+
+    @property
+    def tile_shape(self):
+        return self._tile_shape
+
+    def count(self) -> int:
+        return int(np.prod(self.array.numblocks[1:], dtype=np.int64))
+
+    def map(self, func, length, dtype) -> "LocalBlockStore":
+        chunks = ((int(length),),) + self.array.chunks[1:]
+        out = self.array.map_blocks(
+            _TileCall(func), chunks=chunks, dtype=np.dtype(dtype),
+            meta=np.empty((0,) * self.array.ndim, dtype=np.dtype(dtype)),
+        )
+        return LocalBlockStore(out, self._tile_shape)
+
+    def collect(self) -> np.ndarray:
+        return np.asarray(self.array.compute(scheduler="threads", num_workers=worker_count()))
+
+    def collect_blocks(self) -> list[np.ndarray]:
+        blocks = self.array.to_delayed(optimize_graph=True).reshape(-1)
+        return [np.asarray(b) for b in dask.compute(*blocks, scheduler="threads",
+                                                    num_workers=worker_count())]
+
+    def to_frames(self) -> LocalFrames:
+        return LocalFrames.from_array(self.array)

@@ -1,0 +1,385 @@
+"""Loaders: build an :class:`~napari_thunder.data.images.Images` from arrays or files.
+
+Every loader takes ``engine``: ``None`` (default) for the local engine (lazy,
+chunked, no setup), or a ``pyspark.SparkContext`` (or a Spark master URL such
+as ``'local[4]'`` or ``'spark://host:7077'``) for Spark mode. File loaders list
+the files and read their headers here; the pixels are read by the engine, when
+an action needs them (in Spark mode, on the executors).
+
+Examples
+--------
+>>> from napari_thunder import images
+>>> imgs = images.fromrandom(shape=(4, 8, 8), seed=1)
+>>> imgs.shape
+(4, 8, 8)
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from napari_thunder.data.images import Images
+from napari_thunder.engines import frames_from_array, frames_from_source, is_spark_engine
+from napari_thunder.io.source import CallableSource
+
+__all__ = [
+    "fromarray", "frombinary", "fromexample", "fromlayer", "fromlist", "frompath",
+    "frompng", "fromrandom", "fromrdd", "fromtif",
+]
+
+
+def _check_nplanes(nplanes):
+    if nplanes is not None:
+        if isinstance(nplanes, bool) or not isinstance(nplanes, numbers.Integral):
+            raise ValueError(f"nplanes must be a positive integer if passed, got {nplanes!r}")
+        if nplanes <= 0:
+            raise ValueError("nplanes must be positive if passed, got %d" % nplanes)
+
+
+def _check_npartitions(npartitions):
+    if npartitions is not None:
+        if isinstance(npartitions, bool) or not isinstance(npartitions, numbers.Integral) \
+                or npartitions <= 0:
+            raise ValueError(f"npartitions must be a positive integer, got {npartitions!r}")
+
+
+def fromarray(values, npartitions=None, engine=None) -> Images:
+    """Load images from an array, or a list of equally shaped arrays.
+
+    Parameters
+    ----------
+    values : array-like, dask array or list of arrays
+        Axis 0 indexes images. A 2-D array is one image (shape ``(1, h, w)``).
+        dtype is kept. Dask arrays stay lazy in local mode.
+    npartitions : int, optional
+        Number of Spark partitions (default: the context's parallelism).
+    engine : None, SparkContext or str
+        ``None`` for local mode, else Spark.
+
+    Returns
+    -------
+    Images
+    """
+    _check_npartitions(npartitions)
+    if isinstance(values, (list, tuple)):
+        arrays = [np.asarray(v) for v in values]
+        if arrays:
+            first = arrays[0]
+            for k, a in enumerate(arrays[1:], 1):
+                if a.shape != first.shape:
+                    raise ValueError(
+                        f"Arrays must all be of same shape; got {first.shape} and {a.shape} "
+                        f"(item {k})")
+                if a.dtype != first.dtype:
+                    raise ValueError(
+                        f"Arrays must all be of same data type; got {first.dtype} and {a.dtype} "
+                        f"(item {k})")
+        values = np.stack(arrays) if arrays else np.asarray(values)
+    elif not hasattr(values, "shape") or not hasattr(values, "dtype"):
+        values = np.asarray(values)
+    if values.dtype == object:
+        raise ValueError("values must be a numeric array (ragged or object arrays are not images)")
+    if values.ndim < 2:
+        raise ValueError("Array for images must have at least 2 dimensions, got %g" % values.ndim)
+    if values.ndim == 2:
+        values = values[np.newaxis]
+    return Images(frames_from_array(values, engine, npartitions))
+
+
+def fromlist(items, accessor=None, keys=None, dims=None, dtype=None, npartitions=None,
+             engine=None) -> Images:
+    """Load images from a list of items, each turned into an image by ``accessor``.
+
+    Parameters
+    ----------
+    items : sequence
+        The images themselves, or anything ``accessor`` turns into one.
+    accessor : callable, optional
+        ``accessor(item) -> ndarray``; runs on the executors in Spark mode.
+    keys, dims, dtype : optional
+        Spark hints (``dims``/``dtype`` skip probing the first item); ignored
+        locally. ``keys`` is accepted for compatibility; images are always
+        indexed ``0 .. n-1`` in list order.
+    npartitions : int, optional
+    engine : None, SparkContext or str
+    """
+    _check_npartitions(npartitions)
+    items = list(items)
+    if accessor is not None and not callable(accessor):
+        raise TypeError(f"accessor must be callable, got {type(accessor).__name__}")
+    if not is_spark_engine(engine):
+        values = [accessor(i) for i in items] if accessor is not None else items
+        return fromarray(values)
+    if not items:
+        raise ValueError("items is empty: no images to load")
+    if dims is None or dtype is None:
+        probe = np.asarray(accessor(items[0]) if accessor is not None else items[0])
+        dims = probe.shape if dims is None else dims
+        dtype = probe.dtype if dtype is None else dtype
+    dims = tuple(int(d) for d in dims)
+    if len(dims) < 2:
+        raise ValueError(f"images must have at least 2 dimensions, got dims={dims}")
+    source = CallableSource(len(items), _ItemAccessor(items, accessor), dims, dtype)
+    return Images(frames_from_source(source, engine, npartitions))
+
+
+class _ItemAccessor:
+    def __init__(self, items, accessor):
+        self.items = items
+        self.accessor = accessor
+
+    def __call__(self, i):
+        item = self.items[i]
+        return np.asarray(self.accessor(item) if self.accessor is not None else item)
+
+
+def frompath(path, accessor=None, ext=None, start=None, stop=None, recursive=False,
+             npartitions=None, dims=None, dtype=None, recount=False, engine=None,
+             credentials=None) -> Images:
+    """Load images from files with a custom reader.
+
+    Parameters
+    ----------
+    path : str
+        Directory, file or glob pattern.
+    accessor : callable
+        ``accessor((index, buffer, filename))`` returning an iterable of
+        ``(key, ndarray)`` pairs: a file may give any number of images. Keys
+        are ignored: images are numbered in file order, then yield order.
+    ext : str, optional
+        Extension to keep when ``path`` is a directory.
+    start, stop : int, optional
+        Slice of the sorted file list.
+    recursive : bool
+        Walk subdirectories.
+    npartitions, dims, dtype, recount, credentials :
+        Accepted for compatibility (Spark hints; remote stores are not
+        supported).
+    engine : None, SparkContext or str
+
+    Raises
+    ------
+    FileNotFoundError
+        If no file matches.
+    """
+    from napari_thunder.io.listing import list_files
+
+    if accessor is None or not callable(accessor):
+        raise ValueError("accessor must be a callable returning (key, array) pairs for each file")
+    _check_npartitions(npartitions)
+    files = list_files(path, ext=ext, start=start, stop=stop, recursive=recursive)
+    items = list(enumerate(files))
+    if is_spark_engine(engine):
+        from napari_thunder.engines.spark import SparkFrames, resolve_context
+
+        frames = SparkFrames.from_items(resolve_context(engine), items, _ReadAndAccess(accessor),
+                                        npartitions, recount=True)
+        return Images(frames)
+    reader = _ReadAndAccess(accessor)
+    values = [v for item in items for _, v in reader(item)]
+    if not values:
+        raise ValueError(f"accessor yielded no images from the {len(files)} files in {path}")
+    return fromarray(values)
+
+
+class _ReadAndAccess:
+    def __init__(self, accessor):
+        self.accessor = accessor
+
+    def __call__(self, item):
+        index, filename = item
+        with open(filename, "rb") as f:
+            buf = f.read()
+        return [(k, np.asarray(v)) for k, v in self.accessor((index, buf, filename))]
+
+
+def frombinary(path, shape=None, dtype=None, ext="bin", start=None, stop=None, recursive=False,
+               nplanes=None, npartitions=None, conf="conf.json", order="C", engine=None,
+               credentials=None) -> Images:
+    """Load images from flat binary files (one image per file).
+
+    Parameters
+    ----------
+    path : str
+        Directory of ``*.<ext>`` files, a file, or a glob pattern.
+    shape : tuple of int, optional
+        Shape of each file's array; ``conf.json`` beside the files overrides
+        it (keys ``shape`` or ``dims``).
+    dtype : str, optional
+        Data type; ``conf.json`` ``dtype`` overrides it; default ``int16``.
+    ext : str
+        Extension of the files when ``path`` is a directory.
+    start, stop : int, optional
+        Slice of the sorted file list.
+    recursive : bool
+        Walk subdirectories.
+    nplanes : int, optional
+        Split each file along its last axis into images of ``nplanes``
+        planes (1 drops that axis).
+    npartitions : int, optional
+        Spark partitions.
+    conf : str
+        Name of the configuration file.
+    order : {'C', 'F'}
+        Memory order of the files.
+    engine : None, SparkContext or str
+
+    Raises
+    ------
+    FileNotFoundError
+        No file matches.
+    ValueError
+        No shape given; ``nplanes`` not positive or not dividing the last
+        axis; a file is smaller than the shape requires.
+    """
+    from napari_thunder.io.binary import BinarySource, resolve_binary_args
+    from napari_thunder.io.listing import list_files
+
+    _check_nplanes(nplanes)
+    _check_npartitions(npartitions)
+    if order not in ("C", "F"):
+        raise ValueError(f"order must be 'C' or 'F', got {order!r}")
+    shape, dtype = resolve_binary_args(path, shape=shape, dtype=dtype, conf=conf)
+    files = list_files(path, ext=ext, start=start, stop=stop, recursive=recursive)
+    source = BinarySource(files, shape, dtype, order=order, nplanes=nplanes)
+    return Images(frames_from_source(source, engine, npartitions))
+
+
+def fromtif(path, ext="tif", start=None, stop=None, recursive=False, nplanes=None,
+            npartitions=None, engine=None, credentials=None, discard_extra=False) -> Images:
+    """Load images from TIF files (single or multipage, any compression
+    tifffile and imagecodecs read, e.g. LZW).
+
+    A single-page file is one 2-D image; a multipage file is one volume
+    ``(pages, h, w)`` unless ``nplanes`` splits it into images of ``nplanes``
+    pages (1 gives 2-D images).
+
+    Parameters
+    ----------
+    path : str
+        Directory, file, or glob pattern. ``ext='tif'`` also matches
+        ``.tiff``.
+    ext, start, stop, recursive : see :func:`frombinary`
+    nplanes : int, optional
+        Pages per image.
+    npartitions : int, optional
+    engine : None, SparkContext or str
+    discard_extra : bool
+        Drop the pages left over when ``nplanes`` does not divide a file's page
+        count (with a warning) instead of raising ``ValueError``.
+    """
+    from napari_thunder.io.listing import list_files
+    from napari_thunder.io.tif import TifSource
+
+    _check_nplanes(nplanes)
+    _check_npartitions(npartitions)
+    files = list_files(path, ext=ext, start=start, stop=stop, recursive=recursive)
+    source = TifSource(files, nplanes=nplanes, discard_extra=discard_extra)
+    return Images(frames_from_source(source, engine, npartitions))
+
+
+def frompng(path, ext="png", start=None, stop=None, recursive=False, npartitions=None,
+            engine=None, credentials=None) -> Images:
+    """Load images from PNG files, one image per file (grey ``(h, w)``,
+    RGB ``(h, w, 3)``, RGBA ``(h, w, 4)``; 16-bit grey as uint16)."""
+    from napari_thunder.io.listing import list_files
+    from napari_thunder.io.png import PngSource
+
+    _check_npartitions(npartitions)
+    files = list_files(path, ext=ext, start=start, stop=stop, recursive=recursive)
+    source = PngSource(files)
+    return Images(frames_from_source(source, engine, npartitions))
+
+
+class _RandomFrame:
+    def __init__(self, seed, value_shape):
+        self.seed = seed
+        self.value_shape = tuple(value_shape)
+
+    def __call__(self, i):
+        return np.random.RandomState(self.seed + i).randn(*self.value_shape)
+
+
+def fromrandom(shape=(10, 50, 50), npartitions=1, seed=42, engine=None) -> Images:
+    """Random images: image ``i`` is ``RandomState(seed + i).randn(*shape[1:])``.
+
+    The values equal Thunder's; the global numpy random state is not touched.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        ``(n,) + value_shape``, at least 3 entries.
+    npartitions : int
+        Spark partitions.
+    seed : int
+    engine : None, SparkContext or str
+    """
+    shape = tuple(int(s) for s in shape)
+    if len(shape) < 3 or any(s < 0 for s in shape):
+        raise ValueError(f"shape must be (n, ...) with at least 2 image axes, got {shape}")
+    _check_npartitions(npartitions)
+    source = CallableSource(shape[0], _RandomFrame(hash(seed), shape[1:]), shape[1:], np.float64)
+    return Images(frames_from_source(source, engine, npartitions))
+
+
+def fromexample(name=None, engine=None):
+    """Load a bundled example dataset.
+
+    The datasets are small synthetic stand-ins for Thunder's downloadable
+    examples, shipped with the package (no network): ``'mouse'`` is a
+    calcium-imaging-like movie ``(20, 64, 64)`` read from flat binary files,
+    ``'fish'`` a volume time series ``(20, 2, 76, 87)`` read from TIFs.
+
+    Parameters
+    ----------
+    name : str, optional
+        Dataset name. ``None`` prints the available names and returns None.
+    engine : None, SparkContext or str
+
+    Raises
+    ------
+    ValueError
+        Unknown ``name``.
+    """
+    from napari_thunder import sample_data
+
+    names = list(sample_data.EXAMPLES)
+    if name is None:
+        print("Available example image datasets")
+        for n in names:
+            print(f"- {n}")
+        return None
+    if name not in names:
+        raise ValueError(
+            "Option must be one of %s, got '%s'" % (", ".join(repr(n) for n in names), name))
+    loader, kwargs = sample_data.LOADERS[name]
+    return globals()[loader](sample_data.path(name), npartitions=1, engine=engine, **kwargs)
+
+
+def fromrdd(rdd, dims=None, nrecords=None, dtype=None) -> Images:
+    """Spark only: Images from an RDD of ``(key, ndarray)`` records (int keys
+    are promoted to 1-tuples; ``dims``, ``nrecords``, ``dtype`` skip probes)."""
+    from napari_thunder.engines.spark import SparkFrames
+
+    return Images(SparkFrames.from_rdd(rdd, dims=dims, nrecords=nrecords, dtype=dtype))
+
+
+def fromlayer(layer, npartitions=None, engine=None) -> Images:
+    """Images from a napari image layer (or anything with ``.data``).
+
+    The layer's data stays lazy in local mode (dask or numpy, not copied);
+    for a multiscale layer the full-resolution level is used. Axis 0 of the
+    layer becomes the image axis.
+    """
+    data = getattr(layer, "data", None)
+    if data is None:
+        raise ValueError(f"layer must have a .data array, got {type(layer).__name__}")
+    if getattr(layer, "multiscale", False) or isinstance(data, (list, tuple)):
+        data = data[0]
+    if not hasattr(data, "shape"):
+        data = np.asarray(data)
+    return fromarray(data, npartitions=npartitions, engine=engine)
+
+
