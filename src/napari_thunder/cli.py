@@ -188,13 +188,11 @@ def load_input(spec, fmt="auto", nplanes=None, order="C", engine=None, npartitio
     (Images, str)
         The data and a label of how it was loaded.
     """
-    from napari_thunder import images
-
     if spec.startswith("example:"):
         name = spec[len("example:"):]
         if fmt != "auto" or nplanes is not None:
             raise CLIError("--format and --nplanes do not apply to example:NAME inputs")
-        from napari_thunder import sample_data
+        from napari_thunder import images, sample_data
 
         folder = sample_data.path(name)  # ValueError listing the options
         fromexample = getattr(images, "fromexample", None)
@@ -209,6 +207,8 @@ def load_input(spec, fmt="auto", nplanes=None, order="C", engine=None, npartitio
         raise CLIError(f"unknown --format {fmt!r}; choose auto, tif, png or binary")
     elif not any(ch in spec for ch in "*?[") and not os.path.exists(spec):
         raise FileNotFoundError(f"input path {spec!r} does not exist")
+    from napari_thunder import images
+
     kwargs = {"engine": engine}
     if npartitions is not None:
         kwargs["npartitions"] = npartitions
