@@ -1,0 +1,159 @@
+"""Engine choice for the plugin: local (default) or Spark (master URL, partitions).
+
+The choice lives in napari's plugin settings (``Preferences > Plugins >
+Thunder engine``, declared under ``configurations`` in ``napari.yaml``) and is
+read by every operation widget when it runs, so the same widgets run on
+either engine. :class:`EngineWidget` is a dock widget editing the same values.
+If napari's plugin settings are unavailable, a module-level value is used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PLUGIN_NAME = "napari-thunder"
+BACKENDS = ("local", "spark")
+
+_fallback = {"backend": "local", "spark_master": "local[2]", "npartitions": 0}
+
+
+@dataclass(frozen=True)
+class EngineChoice:
+    """What the widgets run on.
+
+    Attributes
+    ----------
+    backend : {'local', 'spark'}
+    spark_master : str
+        Spark master URL (``'local[2]'``, ``'spark://host:7077'``).
+    npartitions : int
+        Spark partitions for layers turned into Images; 0 = Spark's default.
+    """
+
+    backend: str = "local"
+    spark_master: str = "local[2]"
+    npartitions: int = 0
+
+    @property
+    def engine(self):
+        """The ``engine=`` argument of the images API: None or the master URL."""
+        return self.spark_master if self.backend == "spark" else None
+
+    @property
+    def npartitions_arg(self):
+        """``npartitions=`` argument: None (default) or a positive int."""
+        return self.npartitions if (self.backend == "spark" and self.npartitions > 0) else None
+
+    def describe(self) -> str:
+        if self.backend == "local":
+            return "local engine (dask, chunked along the image axis)"
+        parts = self.npartitions if self.npartitions > 0 else "default"
+        return f"Spark engine, master {self.spark_master}, partitions {parts}"
+
+
+def _plugin_settings():
+    try:
+        from napari.settings import get_plugin_settings
+
+        return get_plugin_settings(PLUGIN_NAME).engine
+    except Exception:  # napari missing, manifest not registered, old napari
+        return None
+
+
+def get_engine() -> EngineChoice:
+    """The current engine choice."""
+    store = _plugin_settings()
+    if store is None:
+        return EngineChoice(**_fallback)
+    return EngineChoice(
+        backend=str(store.backend),
+        spark_master=str(store.spark_master),
+        npartitions=int(store.npartitions),
+    )
+
+
+def set_engine(backend: str = "local", spark_master: str | None = None,
+               npartitions: int | None = None) -> EngineChoice:
+    """Choose the engine the widgets run on.
+
+    Parameters
+    ----------
+    backend : {'local', 'spark'}
+    spark_master : str, optional
+        Spark master URL; kept as it is when omitted.
+    npartitions : int, optional
+        Spark partitions (0 = default); kept when omitted.
+
+    Returns
+    -------
+    EngineChoice
+
+    Raises
+    ------
+    ValueError
+        If ``backend`` is unknown, ``spark_master`` is empty or ``npartitions``
+        is negative.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if spark_master is not None and not str(spark_master).strip():
+        raise ValueError("spark_master must be a Spark master URL such as 'local[2]', got ''")
+    if npartitions is not None and int(npartitions) < 0:
+        raise ValueError(f"npartitions must be >= 0, got {npartitions}")
+    values = {"backend": backend}
+    if spark_master is not None:
+        values["spark_master"] = str(spark_master).strip()
+    if npartitions is not None:
+        values["npartitions"] = int(npartitions)
+    store = _plugin_settings()
+    if store is None:
+        _fallback.update(values)
+    else:
+        for key, value in values.items():
+            if getattr(store, key) != value:
+                setattr(store, key, value)
+    return get_engine()
+
+
+def _container_base():
+    from magicgui.widgets import Container
+
+    return Container
+
+
+class EngineWidget(_container_base()):
+    """Dock widget: pick the local engine or Spark (master URL, partitions)."""
+
+    def __init__(self, viewer=None):
+        from magicgui.widgets import ComboBox, Label, LineEdit, PushButton, SpinBox
+
+        super().__init__(labels=True)
+        self.viewer = viewer
+        current = get_engine()
+        self.backend = ComboBox(label="engine", choices=list(BACKENDS), value=current.backend)
+        self.spark_master = LineEdit(label="Spark master", value=current.spark_master)
+        self.npartitions = SpinBox(label="partitions", min=0, max=100000, value=current.npartitions,
+                                   tooltip="Spark partitions; 0 = Spark's default parallelism")
+        self.apply_button = PushButton(text="Apply")
+        self.status = Label(value=current.describe())
+        self.extend([self.backend, self.spark_master, self.npartitions, self.apply_button, self.status])
+        self.apply_button.changed.connect(self.apply)
+        self.backend.changed.connect(self._sync_enabled)
+        self._sync_enabled()
+
+    def _sync_enabled(self, *_):
+        spark = self.backend.value == "spark"
+        self.spark_master.enabled = spark
+        self.npartitions.enabled = spark
+
+    def apply(self, *_) -> EngineChoice:
+        """Store the choice; errors are shown as notifications."""
+        try:
+            choice = set_engine(self.backend.value, self.spark_master.value, self.npartitions.value)
+        except ValueError as exc:
+            from napari.utils.notifications import show_error
+
+            show_error(str(exc))
+            return get_engine()
+        self.status.value = choice.describe()
+        return choice

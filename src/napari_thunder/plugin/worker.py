@@ -1,0 +1,309 @@
+"""The background engine: run an ``Images`` stream off the GUI thread.
+
+Two kinds of jobs, both built on one generator worker:
+
+* :func:`start_frames_job` - a per-frame operation (filters, projections,
+  subsample, subtract). The result ``Images`` is streamed chunk by chunk
+  (``imgs.iter_chunks()`` -> ``(start, stop, block)``) into a preallocated
+  output layer, which is refreshed after every chunk.
+* :func:`start_estimate_job` - a statistic or ``localcorr``. The stream yields
+  ``(done, total, estimate)``; the output layer shows the running estimate and
+  ends with the exact value.
+
+Rules kept here: the stream runs in a napari thread worker; layers are only
+touched in the ``yielded`` / ``finished`` slots, which Qt runs on the main
+thread; ``Job.cancel()`` (``worker.quit()``) stops at the next chunk and
+*closes the stream generator* in the worker thread, which stops the work that
+is left (the Spark engine cancels its jobs); errors become napari
+notifications and leave the viewer usable.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from napari_thunder.plugin.convert import METADATA_KEY, contrast_limits_for
+
+
+def _closing_worker_class():
+    """napari's GeneratorWorker whose loop closes the generator on exit."""
+    from napari.qt.threading import GeneratorWorker
+
+    class ClosingGeneratorWorker(GeneratorWorker):
+        """Runs a generator; on abort, return or error, closes it in the worker
+        thread (so ``finally`` blocks of the stream run there), and lets every
+        exception (RuntimeError included) reach the ``errored`` signal."""
+
+        def work(self):
+            try:
+                while True:
+                    if self.abort_requested:
+                        self.aborted.emit()
+                        return None
+                    try:
+                        output = next(self._gen)
+                    except StopIteration as stop:
+                        return stop.value
+                    self.yielded.emit(output)
+            finally:
+                self._gen.close()
+
+    return ClosingGeneratorWorker
+
+
+def _relay(stream: Iterator) -> Iterator:
+    """Generator handed to the worker: yields the stream's items and closes the
+    stream when it is closed itself."""
+    try:
+        yield from stream
+    finally:
+        close = getattr(stream, "close", None)
+        if close is not None:
+            close()
+
+
+@dataclass
+class Job:
+    """A running operation: its worker, output layer and progress.
+
+    Attributes
+    ----------
+    name : str
+        Name of the output layer.
+    worker : napari GeneratorWorker
+        ``worker.finished`` fires when the job ends (done, cancelled or failed).
+    layer : napari.layers.Image or None
+        The output layer, once it exists.
+    done, total : int
+        Frames processed and frames in all.
+    partial_updates : int
+        How many partial results reached the layer (for tests and the GUI).
+    status : str
+        ``'running'``, ``'done'``, ``'cancelled'`` or ``'failed'``.
+    error : Exception or None
+    """
+
+    name: str
+    total: int
+    worker: Any = None
+    layer: Any = None
+    done: int = 0
+    partial_updates: int = 0
+    status: str = "running"
+    error: Exception | None = None
+    progress: Any = None
+    callbacks: list = field(default_factory=list)
+
+    def cancel(self) -> None:
+        """Ask the worker to stop at the next chunk (non-blocking)."""
+        if self.worker is not None and self.status == "running":
+            self.worker.quit()
+
+    @property
+    def running(self) -> bool:
+        return self.status == "running"
+
+    def wait(self, timeout: float = 60.0) -> bool:
+        """Process Qt events until the job ends or ``timeout`` seconds pass
+        (for scripts and tests; the GUI never needs it). Returns True if the
+        job ended."""
+        from qtpy.QtWidgets import QApplication
+
+        deadline = time.monotonic() + timeout
+        while self.status == "running" and time.monotonic() < deadline:
+            QApplication.processEvents()
+            time.sleep(0.005)
+        return self.status != "running"
+
+
+def _start(job: Job, stream: Iterator, on_item: Callable, on_done: Callable, desc: str,
+           on_finish: Callable | None = None) -> Job:
+    """Create the worker for ``stream`` and wire its signals, then start it."""
+    from napari.qt.threading import create_worker
+    from napari.utils import progress as napari_progress
+    from napari.utils.notifications import show_error, show_info
+
+    job.progress = napari_progress(total=max(job.total, 1), desc=desc)
+
+    def yielded(item):
+        try:
+            on_item(item)
+        except Exception as exc:  # a bad partial must not kill the GUI
+            job.error = exc
+            show_error(f"{desc} failed: {type(exc).__name__}: {exc}")
+            job.worker.quit()
+
+    def returned(_value):
+        if job.error is None:
+            on_done()
+
+    def errored(exc):
+        job.error = exc
+        show_error(f"{desc} failed: {type(exc).__name__}: {exc}")
+
+    def aborted():
+        if job.error is None:
+            job.status = "cancelled"
+
+    def finished():
+        if job.status == "running":
+            job.status = "failed" if job.error is not None else "done"
+        if job.status == "cancelled":
+            show_info(f"{desc} cancelled after {job.done} of {job.total} frames")
+        job.progress.close()
+        if on_finish is not None:
+            on_finish(job)
+        for callback in job.callbacks:
+            callback(job)
+
+    worker = create_worker(
+        _relay,
+        stream,
+        _worker_class=_closing_worker_class(),
+        _ignore_errors=True,
+        _start_thread=False,
+    )
+    # napari's mixin already relays errors as notifications; keep ours only
+    # (clear message naming the operation)
+    try:
+        worker.errored.disconnect(worker._relay_error)
+    except (TypeError, RuntimeError, AttributeError):
+        pass
+    worker.yielded.connect(yielded)
+    worker.returned.connect(returned)
+    worker.errored.connect(errored)
+    worker.aborted.connect(aborted)
+    worker.finished.connect(finished)
+    job.worker = worker
+    worker.start()
+    return job
+
+
+def _update_limits(layer, low, high):
+    if high > low:
+        layer.contrast_limits_range = (low, high)
+        layer.contrast_limits = (low, high)
+
+
+def start_frames_job(viewer, result, name: str, desc: str | None = None,
+                     on_finish: Callable | None = None, layer_kwargs: dict | None = None) -> Job:
+    """Compute the per-frame ``result`` (an ``Images``) chunk by chunk into a new
+    layer ``name`` of ``viewer``.
+
+    The layer is created at once (zeros of the result's shape and dtype) and
+    filled as chunks finish; contrast limits follow the range computed so far.
+
+    Parameters
+    ----------
+    viewer : napari.Viewer
+    result : napari_thunder.Images
+        The (lazy) result of a per-frame operation.
+    name : str
+        Output layer name.
+    desc : str, optional
+        Progress bar label; defaults to ``name``.
+    on_finish : callable, optional
+        ``on_finish(job)`` after the job ends, on the main thread.
+    layer_kwargs : dict, optional
+        Extra ``add_image`` arguments.
+
+    Returns
+    -------
+    Job
+    """
+    shape = tuple(int(s) for s in result.shape)
+    dtype = np.dtype(result.dtype)
+    total = shape[0]
+    out = np.zeros(shape, dtype)
+    view = out[0] if (out.ndim > 2 and shape[0] == 1) else out
+    kwargs = {
+        "name": name,
+        "contrast_limits": (0.0, 1.0) if dtype != np.uint8 else (0.0, 255.0),
+        "metadata": {METADATA_KEY: {"shape": shape, "dtype": str(dtype), "complete": False}},
+    }
+    kwargs.update(layer_kwargs or {})
+    layer = viewer.add_image(view, **kwargs)
+    job = Job(name=name, total=total, layer=layer)
+    limits = [np.inf, -np.inf]
+
+    def on_item(item):
+        start, stop, block = item
+        block = np.asarray(block)
+        out[start:stop] = block
+        if block.size:
+            low, high = contrast_limits_for(block, dtype, nframes=block.shape[0])
+            if dtype != np.uint8:
+                limits[0], limits[1] = min(limits[0], low), max(limits[1], high)
+                _update_limits(layer, limits[0], limits[1])
+        job.done += stop - start
+        job.partial_updates += 1
+        layer.refresh()
+        # last: napari's progress may process events (and deliver the next
+        # chunk re-entrantly), so the job state must be complete before it
+        job.progress.update(stop - start)
+
+    def on_done():
+        layer.metadata[METADATA_KEY]["complete"] = True
+        layer.refresh()
+
+    stream = result.iter_chunks()
+    return _start(job, stream, on_item, on_done, desc or name, on_finish)
+
+
+def start_estimate_job(viewer, stream: Iterator, name: str, total: int,
+                       desc: str | None = None, on_finish: Callable | None = None,
+                       layer_kwargs: dict | None = None) -> Job:
+    """Show a running estimate from ``stream`` in a layer ``name``.
+
+    Parameters
+    ----------
+    viewer : napari.Viewer
+    stream : iterator of (done, total, estimate)
+        e.g. ``imgs.stream_statistic('mean')`` or ``imgs.stream_localcorr(2)``;
+        ``estimate`` is an ndarray of the final result's shape (one image, or
+        ``(1,) + value_shape``, which is shown as ``value_shape``).
+    name : str
+        Output layer name; the layer is added with the first estimate.
+    total : int
+        Number of frames (for the progress bar before the first item).
+
+    Returns
+    -------
+    Job
+    """
+    job = Job(name=name, total=int(total))
+
+    def on_item(item):
+        done, n, estimate = item
+        estimate = np.asarray(estimate)
+        if estimate.ndim > 2 and estimate.shape[0] == 1:
+            estimate = estimate[0]
+        low, high = contrast_limits_for(estimate, estimate.dtype, nframes=1 << 30)
+        if job.layer is None:
+            kwargs = {
+                "name": name,
+                "contrast_limits": (low, high),
+                "metadata": {METADATA_KEY: {"complete": False}},
+            }
+            kwargs.update(layer_kwargs or {})
+            job.layer = viewer.add_image(estimate, **kwargs)
+        else:
+            job.layer.data = estimate
+            _update_limits(job.layer, low, high)
+        step = int(done) - job.done
+        job.done = int(done)
+        job.total = int(n)
+        job.partial_updates += 1
+        # last: napari's progress may process events re-entrantly
+        job.progress.total = max(int(n), 1)
+        job.progress.update(step)
+
+    def on_done():
+        if job.layer is not None:
+            job.layer.metadata[METADATA_KEY]["complete"] = True
+
+    return _start(job, stream, on_item, on_done, desc or name, on_finish)

@@ -1,0 +1,121 @@
+"""The background engine with fake streams: partial results, cancellation, errors."""
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from napari_thunder.plugin import worker as worker_mod
+
+
+class FakeResult:
+    """Minimal Images-like result: ``iter_chunks`` yields (start, stop, block)."""
+
+    def __init__(self, array, chunk=2, delay=0.0, fail_at=None):
+        self.array = array
+        self.shape = array.shape
+        self.dtype = array.dtype
+        self.chunk = chunk
+        self.delay = delay
+        self.fail_at = fail_at
+        self.closed = threading.Event()
+        self.produced = 0
+
+    def iter_chunks(self):
+        try:
+            for start in range(0, self.shape[0], self.chunk):
+                stop = min(start + self.chunk, self.shape[0])
+                if self.fail_at is not None and start >= self.fail_at:
+                    raise RuntimeError("engine exploded at frame %d" % start)
+                time.sleep(self.delay)
+                self.produced += 1
+                yield start, stop, self.array[start:stop]
+        finally:
+            self.closed.set()
+
+
+def _wait(qtbot, job, timeout=20000):
+    qtbot.waitUntil(lambda: not job.running, timeout=timeout)
+    # the worker thread runs `finished` last; let the pool drain
+    qtbot.waitUntil(lambda: not job.worker._running if hasattr(job.worker, "_running") else True,
+                    timeout=timeout)
+
+
+def test_frames_job_fills_layer_chunk_by_chunk(make_napari_viewer_proxy, qtbot):
+    viewer = make_napari_viewer_proxy()
+    data = np.arange(10 * 4 * 5, dtype=np.float32).reshape(10, 4, 5)
+    fake = FakeResult(data, chunk=3)
+    seen = []
+    job = worker_mod.start_frames_job(viewer, fake, "out")
+    layer = viewer.layers["out"]
+    # snapshot of the layer after every partial update (main thread)
+    job.worker.yielded.connect(lambda item: seen.append(np.array(layer.data)))
+    _wait(qtbot, job)
+    assert job.status == "done"
+    assert job.partial_updates == 4 and job.done == 10
+    np.testing.assert_array_equal(layer.data, data)
+    assert layer.metadata["thunder"]["complete"] is True
+    # a partial result was visible before the final one: first snapshot has
+    # the first chunk filled and the rest still zero
+    assert len(seen) >= 2
+    np.testing.assert_array_equal(seen[0][:3], data[:3])
+    assert not seen[0][3:].any()
+    assert layer.contrast_limits[1] == pytest.approx(data.max())
+    assert fake.closed.is_set()
+
+
+def test_estimate_job_refines_to_final(make_napari_viewer_proxy, qtbot):
+    viewer = make_napari_viewer_proxy()
+    rng = np.random.default_rng(0)
+    data = rng.normal(size=(8, 6, 7))
+
+    def running_mean():
+        for k in range(1, 9):
+            yield k, 8, data[:k].mean(axis=0, keepdims=True)
+
+    estimates = []
+    job = worker_mod.start_estimate_job(viewer, running_mean(), "mean", total=8)
+    job.worker.yielded.connect(lambda item: estimates.append(np.array(viewer.layers["mean"].data)))
+    _wait(qtbot, job)
+    assert job.status == "done"
+    assert len(estimates) == 8
+    np.testing.assert_allclose(estimates[0], data[0])          # a partial estimate first
+    np.testing.assert_allclose(viewer.layers["mean"].data, data.mean(axis=0))
+    assert viewer.layers["mean"].data.shape == (6, 7)
+    assert job.progress.n == 8
+
+
+def test_cancel_closes_stream_and_leaves_viewer_usable(make_napari_viewer_proxy, qtbot):
+    from qtpy.QtCore import QThreadPool
+
+    viewer = make_napari_viewer_proxy()
+    data = np.ones((200, 8, 8), np.float64)
+    fake = FakeResult(data, chunk=1, delay=0.02)
+    job = worker_mod.start_frames_job(viewer, fake, "slow")
+    qtbot.waitUntil(lambda: job.partial_updates >= 2, timeout=10000)
+    job.cancel()
+    _wait(qtbot, job)
+    assert job.status == "cancelled"
+    assert fake.closed.wait(5), "the stream generator was not closed"
+    assert fake.produced < 200
+    assert QThreadPool.globalInstance().waitForDone(5000)
+    assert QThreadPool.globalInstance().activeThreadCount() == 0
+    # viewer still works
+    viewer.add_image(np.zeros((3, 3)), name="after")
+    assert "after" in viewer.layers
+
+
+def test_error_becomes_notification(make_napari_viewer_proxy, qtbot, monkeypatch):
+    viewer = make_napari_viewer_proxy()
+    messages = []
+    import napari.utils.notifications as notifications
+
+    monkeypatch.setattr(notifications, "show_error", lambda msg: messages.append(msg))
+    fake = FakeResult(np.ones((6, 3, 3)), chunk=2, fail_at=2)
+    job = worker_mod.start_frames_job(viewer, fake, "broken")
+    _wait(qtbot, job)
+    assert job.status == "failed"
+    assert isinstance(job.error, RuntimeError)
+    assert any("engine exploded" in m and "broken" in m for m in messages)
+    assert fake.closed.is_set()
