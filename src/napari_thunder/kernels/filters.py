@@ -1,0 +1,260 @@
+"""Per-frame kernels on one block of consecutive frames.
+
+A block is an ndarray ``(k,) + value_shape``. Every function here is a pure
+numpy/scipy function of the block (plus already validated parameters, see
+:mod:`napari_thunder.kernels.validation`), picklable, without engine or I/O,
+so it runs in dask threads and on Spark executors alike. The engine calls
+them as ``func(block, start)`` through :func:`functools.partial` or a small
+wrapper; ``start`` does not matter for per-frame work.
+
+Filters keep the input dtype (spec decision 11): scipy writes into an output
+array of the input dtype, so integer results are truncated toward zero exactly
+as ``scipy.ndimage.<filter>(frame)`` does on its own.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import scipy.ndimage as ndi
+
+from .validation import (
+    check_filter_size,
+    check_order,
+    check_projection_axis,
+    check_sigma,
+    check_subsample_factor,
+)
+
+__all__ = [
+    "filter_output_dtype",
+    "gaussian_block",
+    "max_min_projection_block",
+    "max_projection_block",
+    "median_block",
+    "projection_shape",
+    "squeeze_axes",
+    "subsample_block",
+    "subsample_shape",
+    "subtract_block",
+    "subtract_dtype",
+    "uniform_block",
+]
+
+# dtypes scipy.ndimage cannot write into; computed in a wider type and cast back
+_SCIPY_WORK_DTYPE = {np.dtype(np.float16): np.dtype(np.float32), np.dtype(np.bool_): np.dtype(np.uint8)}
+
+
+def _per_frame(block: np.ndarray, apply) -> np.ndarray:
+    """Run ``apply(frame, out_frame)`` on every frame of ``block``.
+
+    The output has the block's dtype; for dtypes scipy cannot handle
+    (float16, bool) each frame goes through a wider type, one frame at a time.
+    """
+    block = np.asarray(block)
+    out = np.empty(block.shape, dtype=block.dtype)
+    work = _SCIPY_WORK_DTYPE.get(block.dtype)
+    if work is None:
+        for i in range(block.shape[0]):
+            apply(block[i], out[i])
+    else:
+        tmp = np.empty(block.shape[1:], dtype=work)
+        for i in range(block.shape[0]):
+            apply(block[i].astype(work), tmp)
+            out[i] = tmp
+    return out
+
+
+def filter_output_dtype(dtype) -> np.dtype:
+    """dtype of every filter's output: the input dtype (decision 11)."""
+    return np.dtype(dtype)
+
+
+def gaussian_block(block: np.ndarray, sigma, order=0) -> np.ndarray:
+    """Gaussian filter of every frame over all image axes.
+
+    Parameters
+    ----------
+    block : ndarray, shape ``(k,) + value_shape``
+    sigma : float or sequence of float
+        Per image axis (validated with :func:`check_sigma`).
+    order : int or sequence of int
+        Derivative order per axis (0 = smoothing).
+
+    Returns
+    -------
+    ndarray
+        Same shape and dtype as ``block`` (``scipy.ndimage.gaussian_filter``
+        with mode 'reflect', truncate 4.0, per frame).
+    """
+    ndim = np.ndim(block) - 1
+    sigma = check_sigma(sigma, ndim)
+    order = check_order(order, ndim)
+
+    def apply(frame, out):
+        ndi.gaussian_filter(frame, sigma, order=order, output=out, mode="reflect", truncate=4.0)
+
+    return _per_frame(block, apply)
+
+
+def _plane_by_plane(size: tuple[int, ...]) -> bool:
+    """Thunder's rule: a volume with ``size[2] == 0`` is filtered per z-plane."""
+    return len(size) == 3 and size[2] == 0
+
+
+def uniform_block(block: np.ndarray, size) -> np.ndarray:
+    """Box (mean) filter of every frame with Thunder's size rules.
+
+    Parameters
+    ----------
+    block : ndarray, shape ``(k,) + value_shape``
+    size : int or sequence of int
+        Window width per image axis; for volumes ``size[2] == 0`` filters each
+        z-plane (last axis) in 2-D with ``size[:2]``.
+
+    Returns
+    -------
+    ndarray
+        Same shape and dtype as ``block``.
+    """
+    ndim = np.ndim(block) - 1
+    size = check_filter_size(size, ndim)
+    if _plane_by_plane(size):
+
+        def apply(frame, out):
+            for z in range(frame.shape[2]):
+                ndi.uniform_filter(frame[:, :, z], size[:2], output=out[:, :, z], mode="reflect")
+
+    else:
+
+        def apply(frame, out):
+            ndi.uniform_filter(frame, size, output=out, mode="reflect")
+
+    return _per_frame(block, apply)
+
+
+def median_block(block: np.ndarray, size) -> np.ndarray:
+    """Median filter of every frame with Thunder's size rules.
+
+    Parameters
+    ----------
+    block : ndarray, shape ``(k,) + value_shape``
+    size : int or sequence of int
+        Window width per image axis (>= 1); for volumes ``size[2] == 0``
+        filters each z-plane (last axis) in 2-D with ``size[:2]``.
+
+    Returns
+    -------
+    ndarray
+        Same shape and dtype as ``block``; for even widths the upper median
+        (scipy's rank ``n // 2``).
+    """
+    ndim = np.ndim(block) - 1
+    size = check_filter_size(size, ndim, kind="median")
+    if _plane_by_plane(size):
+
+        def apply(frame, out):
+            for z in range(frame.shape[2]):
+                ndi.median_filter(frame[:, :, z], size=size[:2], output=out[:, :, z], mode="reflect")
+
+    else:
+
+        def apply(frame, out):
+            ndi.median_filter(frame, size=size, output=out, mode="reflect")
+
+    return _per_frame(block, apply)
+
+
+def projection_shape(value_shape, axis) -> tuple[int, ...]:
+    """Image shape after a projection along image ``axis``."""
+    value_shape = tuple(value_shape)
+    axis = check_projection_axis(axis, len(value_shape))
+    return value_shape[:axis] + value_shape[axis + 1 :]
+
+
+def max_projection_block(block: np.ndarray, axis) -> np.ndarray:
+    """Maximum of every frame along image ``axis`` (0 = x, 1 = y, 2 = z).
+
+    Returns
+    -------
+    ndarray, shape ``(k,) + projection_shape(value_shape, axis)``, input dtype.
+    """
+    block = np.asarray(block)
+    axis = check_projection_axis(axis, block.ndim - 1)
+    return np.max(block, axis=axis + 1)
+
+
+def max_min_projection_block(block: np.ndarray, axis) -> np.ndarray:
+    """``max + min`` of every frame along image ``axis`` (spec decision 10).
+
+    The sum is taken in the input dtype, as Thunder does: small integer types
+    wrap around on overflow (e.g. uint8 ``200 + 100 -> 44``); floats are exact
+    up to rounding.
+    """
+    block = np.asarray(block)
+    axis = check_projection_axis(axis, block.ndim - 1)
+    high = np.max(block, axis=axis + 1)
+    low = np.min(block, axis=axis + 1)
+    if block.dtype == np.bool_:
+        return high | low
+    return np.add(high, low, out=high)
+
+
+def subsample_shape(value_shape, factors) -> tuple[int, ...]:
+    """Image shape after keeping indices ``0, f, 2f, ...`` on every axis."""
+    value_shape = tuple(value_shape)
+    factors = check_subsample_factor(factors, len(value_shape))
+    return tuple(math.ceil(d / f) for d, f in zip(value_shape, factors))
+
+
+def subsample_block(block: np.ndarray, factors) -> np.ndarray:
+    """Keep pixels ``0, f, 2f, ...`` along every image axis.
+
+    Returns
+    -------
+    ndarray
+        A new contiguous array (not a view holding the whole block alive).
+    """
+    block = np.asarray(block)
+    factors = check_subsample_factor(factors, block.ndim - 1)
+    index = (slice(None),) + tuple(slice(0, None, f) for f in factors)
+    return np.ascontiguousarray(block[index])
+
+
+def subtract_dtype(dtype, value) -> np.dtype:
+    """Result dtype of ``frame - value`` for frames of ``dtype`` (numpy rules,
+    Python scalars are "weak": ``int16 - 1`` is int16, ``int16 - 0.5`` float64)."""
+    probe = np.zeros((1,), dtype=dtype)
+    if isinstance(value, np.ndarray):
+        value = value.reshape(-1)[:1]
+    return (probe - value).dtype
+
+
+def subtract_block(block: np.ndarray, value) -> np.ndarray:
+    """``frame - value`` for every frame (value: scalar or array of
+    value_shape, validated with ``check_subtract_value``)."""
+    return np.subtract(np.asarray(block), value)
+
+
+def squeeze_axes(value_shape) -> tuple[int, ...]:
+    """Image axes removed by ``Images.squeeze`` (spec section 4).
+
+    Every length-1 image axis, except that an image whose axes are all of
+    length 1 keeps its first axis: ``(3, 1) -> (1,)`` removed,
+    ``(1, 4, 1) -> (0, 2)``, ``(1, 1) -> (1,)``.
+
+    Parameters
+    ----------
+    value_shape : tuple of int
+        Shape of one image.
+
+    Returns
+    -------
+    tuple of int
+        Axis indices relative to the image.
+    """
+    value_shape = tuple(value_shape)
+    if math.prod(value_shape) == 1:
+        return tuple(range(1, len(value_shape)))
+    return tuple(i for i, d in enumerate(value_shape) if d == 1)

@@ -1,0 +1,374 @@
+"""Mergeable accumulators for statistics across frames (spec sections 4, 5).
+
+Both classes follow the accumulator protocol of
+:mod:`napari_thunder.engines.base`:
+
+``acc.add(block, start) -> acc``
+    fold a block ``(k,) + value_shape`` of consecutive frames in (in place);
+``acc.merge(other) -> acc``
+    combine with another partial accumulator (in place on ``acc``);
+``acc.empty() -> acc``
+    a fresh accumulator with the same parameters.
+
+Their state is a handful of arrays of ``value_shape`` (never a copy of the
+stack), so they are cheap to pickle between Spark executors and the driver, and
+``finalize`` works on a partial accumulator too (running estimates in the GUI).
+
+Numerics of :class:`MomentAccumulator`
+-------------------------------------
+Mean and second central moment ``M2`` are kept in float64 and merged with
+Chan et al.'s pairwise formulas. Inside a block the frames are processed in
+small tiles (a few frames x a few thousand pixels, well under 16 MB of float64
+at any time). For integer inputs of at most 16 bits (and bool) the tile sums
+``S1 = sum(x)`` and ``S2 = sum(x**2)`` are exact in float64 for groups of up
+to 1024 frames, so each group's ``M2 = (k*S2 - S1**2) / k`` is exact up to
+the final rounding; other dtypes use a two-pass (centre, then square) scheme
+per tile. Either way there is no catastrophic cancellation for data with a
+large offset and a small variance.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+__all__ = ["MomentAccumulator", "ReduceAccumulator", "STATS"]
+
+#: statistics a :class:`MomentAccumulator` can produce
+STATS = ("mean", "var", "std", "sum", "min", "max")
+
+# tile geometry: frames x pixels per float64 work buffer (32 x 4096 x 8 B = 1 MiB)
+_TILE_FRAMES = 32
+_TILE_PIXELS = 4096
+# frames per exact-integer group (k * S2 and S1**2 stay below 2**53 for 16-bit data)
+_EXACT_GROUP = 1024
+
+
+def _numpy_result_dtype(dtype: np.dtype, stat: str) -> np.dtype:
+    """dtype numpy gives for ``<stat>(axis=0)`` of an array of ``dtype``."""
+    probe = np.zeros((1, 1), dtype=dtype)
+    return getattr(probe, stat)(axis=0).dtype
+
+
+def _exact_integer_path(dtype: np.dtype) -> bool:
+    """Integers of at most 16 bits and bools: exact tile sums of squares."""
+    return dtype == np.bool_ or (np.issubdtype(dtype, np.integer) and dtype.itemsize <= 2)
+
+
+def _chan_merge(n_a: int, mean_a: np.ndarray, m2_a, n_b: int, mean_b: np.ndarray, m2_b) -> None:
+    """Merge moments ``(n_b, mean_b, m2_b)`` into ``(n_a, mean_a, m2_a)`` in place.
+
+    ``m2_a``/``m2_b`` may be None (mean only). ``n_a`` must be > 0.
+    """
+    n = n_a + n_b
+    delta = np.subtract(mean_b, mean_a)
+    if m2_a is not None:
+        m2_a += m2_b
+        # delta**2 * n_a * n_b / n, reusing the temporary
+        scaled = delta * delta
+        scaled *= n_a * n_b / n
+        m2_a += scaled
+    delta *= n_b / n
+    mean_a += delta
+
+
+def _tile_moments(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and M2 over axis 0 of ``flat`` (k, p), tile by tile, float64.
+
+    Bounded memory: one float64 buffer of ``_TILE_FRAMES x _TILE_PIXELS``
+    plus arrays of ``p``.
+    """
+    k, p = flat.shape
+    exact = _exact_integer_path(flat.dtype)
+    group_frames = _EXACT_GROUP if exact else _TILE_FRAMES
+    buf = np.empty((min(_TILE_FRAMES, k), min(_TILE_PIXELS, p)), dtype=np.float64)
+    count = 0
+    mean = np.zeros(p, dtype=np.float64)
+    m2 = np.zeros(p, dtype=np.float64)
+    g_s1 = np.empty(p, dtype=np.float64)
+    g_s2 = np.empty(p, dtype=np.float64)
+    for g0 in range(0, k, group_frames):
+        g1 = min(g0 + group_frames, k)
+        g = g1 - g0
+        if exact:
+            g_s1.fill(0.0)
+            g_s2.fill(0.0)
+            for i0 in range(g0, g1, _TILE_FRAMES):
+                i1 = min(i0 + _TILE_FRAMES, g1)
+                for j0 in range(0, p, _TILE_PIXELS):
+                    j1 = min(j0 + _TILE_PIXELS, p)
+                    tile = buf[: i1 - i0, : j1 - j0]
+                    np.copyto(tile, flat[i0:i1, j0:j1], casting="unsafe")
+                    g_s1[j0:j1] += np.add.reduce(tile, axis=0)
+                    g_s2[j0:j1] += np.einsum("ij,ij->j", tile, tile)
+            # exact integers: g*S2 and S1**2 are below 2**53 for g <= 1024
+            g_mean = g_s1 / g
+            g_s2 *= g
+            g_s1 *= g_s1
+            g_s2 -= g_s1
+            g_s2 /= g
+            g_m2 = g_s2
+        else:
+            g_mean = g_s1
+            g_m2 = g_s2
+            for j0 in range(0, p, _TILE_PIXELS):
+                j1 = min(j0 + _TILE_PIXELS, p)
+                tile = buf[:g, : j1 - j0]
+                np.copyto(tile, flat[g0:g1, j0:j1], casting="unsafe")
+                t_mean = np.add.reduce(tile, axis=0)
+                t_mean /= g
+                tile -= t_mean
+                g_mean[j0:j1] = t_mean
+                g_m2[j0:j1] = np.einsum("ij,ij->j", tile, tile)
+        if count == 0:
+            mean[:] = g_mean
+            m2[:] = g_m2
+        else:
+            _chan_merge(count, mean, m2, g, g_mean, g_m2)
+        count += g
+    return mean, m2
+
+
+class MomentAccumulator:
+    """Streaming, mergeable mean/var/std/sum/min/max across frames.
+
+    Parameters
+    ----------
+    value_shape : tuple of int
+        Shape of one frame.
+    dtype : numpy dtype
+        dtype of the frames (decides the result dtypes, as numpy does).
+    stats : sequence of str
+        Statistics to compute, any of ``STATS``; only the work they need is
+        done (``('mean',)`` skips second moments, min/max are skipped unless
+        asked for).
+
+    Notes
+    -----
+    ``finalize(stat)`` returns numpy's result for ``stack.<stat>(axis=0)``:
+    same dtype (mean/var/std float64 for integer and bool input, float32 for
+    float32; sum int64/uint64 for integers, exact; min/max in the input
+    dtype), population var/std (ddof=0). Floating results are computed in
+    float64 and rounded once, so they can be more accurate than numpy's.
+    """
+
+    def __init__(self, value_shape, dtype, stats=STATS):
+        self.value_shape = tuple(int(d) for d in value_shape)
+        self.dtype = np.dtype(dtype)
+        if isinstance(stats, str):
+            stats = (stats,)
+        stats = tuple(stats)
+        unknown = [s for s in stats if s not in STATS]
+        if unknown or not stats:
+            raise ValueError(f"stats must be a non-empty subset of {STATS}, got {stats!r}")
+        if not (np.issubdtype(self.dtype, np.integer) or np.issubdtype(self.dtype, np.floating)
+                or self.dtype == np.bool_):
+            raise TypeError(f"statistics need real numeric frames, got dtype {self.dtype}")
+        self.stats = stats
+        self._need_m2 = "var" in stats or "std" in stats
+        self._need_mean = "mean" in stats and not self._need_m2
+        self._need_sum = "sum" in stats
+        self.count = 0
+        self.mean = None  # float64, when var/std are asked for
+        self.m2 = None  # float64 second central moment
+        self.sum64 = None  # float64 sum, for the mean alone
+        self.total = None  # exact sum in numpy's sum dtype (float64 for floats)
+        self.low = None
+        self.high = None
+
+    # -- protocol ------------------------------------------------------------
+    def empty(self) -> "MomentAccumulator":
+        """A fresh accumulator with the same value_shape, dtype and stats."""
+        return MomentAccumulator(self.value_shape, self.dtype, self.stats)
+
+    def _sum_dtype(self) -> np.dtype:
+        if np.issubdtype(self.dtype, np.floating):
+            return np.dtype(np.float64)
+        return _numpy_result_dtype(self.dtype, "sum")
+
+    def add(self, block, start=0) -> "MomentAccumulator":
+        """Fold a block of frames ``(k,) + value_shape`` in; returns self."""
+        block = np.asarray(block)
+        if block.shape[1:] != self.value_shape:
+            raise ValueError(
+                f"block must have shape (k,) + {self.value_shape}, got {block.shape}"
+            )
+        k = block.shape[0]
+        if k == 0:
+            return self
+        flat = block.reshape(k, -1)
+        block_sum = None
+        if self._need_sum:
+            block_sum = flat.sum(axis=0, dtype=self._sum_dtype())
+            if self.total is None:
+                self.total = block_sum.copy()
+            else:
+                self.total += block_sum
+        if self._need_mean:
+            if block_sum is not None and block_sum.dtype == np.float64:
+                part = block_sum.copy()
+            else:
+                part = flat.sum(axis=0, dtype=np.float64)
+            if self.sum64 is None:
+                self.sum64 = part
+            else:
+                self.sum64 += part
+        if self._need_m2:
+            mean, m2 = _tile_moments(flat)
+            if self.count == 0:
+                self.mean, self.m2 = mean, m2
+            else:
+                _chan_merge(self.count, self.mean, self.m2, k, mean, m2)
+        if "min" in self.stats:
+            low = np.min(flat, axis=0)
+            self.low = low if self.low is None else np.minimum(self.low, low, out=self.low)
+        if "max" in self.stats:
+            high = np.max(flat, axis=0)
+            self.high = high if self.high is None else np.maximum(self.high, high, out=self.high)
+        self.count += k
+        return self
+
+    def merge(self, other: "MomentAccumulator") -> "MomentAccumulator":
+        """Combine ``other`` (frames disjoint from ours) into self; returns self."""
+        if not isinstance(other, MomentAccumulator):
+            raise TypeError(f"can only merge a MomentAccumulator, got {type(other).__name__}")
+        if (other.value_shape, other.dtype, other.stats) != (self.value_shape, self.dtype, self.stats):
+            raise ValueError("cannot merge accumulators of different value_shape, dtype or stats")
+        if other.count == 0:
+            return self
+        if self.count == 0:
+            for name in ("mean", "m2", "sum64", "total", "low", "high"):
+                value = getattr(other, name)
+                setattr(self, name, None if value is None else value.copy())
+            self.count = other.count
+            return self
+        if self.total is not None:
+            self.total += other.total
+        if self.sum64 is not None:
+            self.sum64 += other.sum64
+        if self.mean is not None:
+            _chan_merge(self.count, self.mean, self.m2, other.count, other.mean, other.m2)
+        if self.low is not None:
+            np.minimum(self.low, other.low, out=self.low)
+        if self.high is not None:
+            np.maximum(self.high, other.high, out=self.high)
+        self.count += other.count
+        return self
+
+    # -- results ---------------------------------------------------------------
+    def finalize(self, stat: str) -> np.ndarray:
+        """The statistic over the frames folded in so far.
+
+        Parameters
+        ----------
+        stat : str
+            One of the ``stats`` given at construction.
+
+        Returns
+        -------
+        ndarray of ``value_shape`` with numpy's dtype for that statistic.
+
+        Raises
+        ------
+        ValueError
+            If ``stat`` was not requested or no frame has been added.
+        """
+        if stat not in self.stats:
+            raise ValueError(f"stat must be one of {self.stats}, got {stat!r}")
+        if self.count == 0:
+            raise ValueError(f"cannot compute {stat} of zero frames (empty accumulator)")
+        out_dtype = _numpy_result_dtype(self.dtype, stat)
+        if stat == "mean":
+            mean = self.mean if self.sum64 is None else self.sum64 / self.count
+            result = mean
+        elif stat in ("var", "std"):
+            result = self.m2 / self.count
+            np.maximum(result, 0.0, out=result)
+            if stat == "std":
+                np.sqrt(result, out=result)
+        elif stat == "sum":
+            result = self.total
+        elif stat == "min":
+            result = self.low
+        else:
+            result = self.high
+        return np.asarray(result, dtype=out_dtype).reshape(self.value_shape).copy()
+
+    def __repr__(self) -> str:
+        return (f"MomentAccumulator(value_shape={self.value_shape}, dtype={self.dtype}, "
+                f"stats={self.stats}, count={self.count})")
+
+
+class ReduceAccumulator:
+    """``functools.reduce(func, frames)`` as a mergeable accumulator (spec 4 reduce).
+
+    Parameters
+    ----------
+    func : callable
+        ``func(a, b) -> frame``, associative. A numpy ufunc reduces a block
+        with ``func.reduce(block, axis=0)`` (so ``np.add`` on int16 frames
+        gives int64, as Thunder's local mode); other callables fold the frames
+        of a block one by one.
+    value_shape : tuple of int, optional
+        If given, :meth:`finalize` checks the result has this shape.
+
+    Notes
+    -----
+    Partials are merged as ``func(earlier, later)``; the engines merge in
+    frame order, so the result equals the sequential fold for associative
+    ``func``.
+    """
+
+    def __init__(self, func, value_shape=None):
+        if not callable(func):
+            raise TypeError(f"func must be callable, got {func!r}")
+        self.func = func
+        self.value_shape = None if value_shape is None else tuple(value_shape)
+        self.value = None
+        self.count = 0
+
+    def empty(self) -> "ReduceAccumulator":
+        """A fresh accumulator with the same func."""
+        return ReduceAccumulator(self.func, self.value_shape)
+
+    def _combine(self, value) -> None:
+        self.value = value if self.value is None else self.func(self.value, value)
+
+    def add(self, block, start=0) -> "ReduceAccumulator":
+        """Fold a block of frames in; returns self."""
+        block = np.asarray(block)
+        if block.shape[0] == 0:
+            return self
+        if isinstance(self.func, np.ufunc):
+            reduced = self.func.reduce(block, axis=0)
+        else:
+            reduced = functools.reduce(self.func, block)
+        self._combine(reduced)
+        self.count += block.shape[0]
+        return self
+
+    def merge(self, other: "ReduceAccumulator") -> "ReduceAccumulator":
+        """Combine the later partial ``other`` into self; returns self."""
+        if other.count:
+            self._combine(other.value)
+            self.count += other.count
+        return self
+
+    def finalize(self) -> np.ndarray:
+        """The reduced frame.
+
+        Raises
+        ------
+        ValueError
+            If nothing was added, or the result does not have ``value_shape``.
+        """
+        if self.count == 0:
+            raise ValueError("cannot reduce zero frames (empty accumulator)")
+        result = np.asarray(self.value)
+        if self.value_shape is not None and result.shape != self.value_shape:
+            raise ValueError(
+                f"reduce did not yield an array with valid dimensions: got {result.shape}, "
+                f"expected {self.value_shape}"
+            )
+        return result
