@@ -1,0 +1,199 @@
+"""napari reader: TIF / PNG files and folders, flat-binary folders (conf.json).
+
+``get_reader(path)`` decides cheaply from names (and, for folders, a listing)
+whether a path is ours and returns a reader function, or None. It never
+raises. The reader function loads with the ``images`` API on the local
+engine, so data stay lazy (a dask array: napari reads the frames it shows)
+and contrast limits are explicit (see :mod:`napari_thunder.plugin.convert`).
+
+What is read how:
+
+=====================================  ==========================================
+path                                   loaded as
+=====================================  ==========================================
+``x.tif`` / ``x.tiff``, one page       ``fromtif`` -> one 2-D image ``(h, w)``
+``x.tif``, several pages               ``fromtif(nplanes=1)`` -> ``(pages, h, w)``
+``x.tif`` written shaped ``(n, z, ..)``  ``fromtif(nplanes=z)`` -> ``(n, z, h, w)``
+``x.png``                              ``frompng`` -> ``(h, w)`` (RGB(A) kept)
+``x.bin`` with ``conf.json`` beside    ``frombinary`` -> its planes
+folder with ``conf.json``              ``frombinary(folder)``
+folder of ``*.tif`` / ``*.tiff``       ``fromtif(folder)``: one image per file
+                                       (multipage files are volumes)
+folder of ``*.png``                    ``frompng(folder)``
+=====================================  ==========================================
+
+A file that turns out to be unreadable (corrupt TIF, bad conf.json...) shows a
+napari error notification naming the file, and adds no layer.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+TIF_EXTENSIONS = (".tif", ".tiff")
+PNG_EXTENSIONS = (".png",)
+BINARY_EXTENSIONS = (".bin",)
+CONF_NAME = "conf.json"
+
+
+def _single_path(path):
+    """``path`` as one str, or None (lists of several paths are not ours)."""
+    if isinstance(path, (list, tuple)):
+        if len(path) != 1:
+            return None
+        path = path[0]
+    try:
+        return os.fspath(path)
+    except TypeError:
+        return None
+
+
+def _has_files(folder, extensions) -> bool:
+    try:
+        with os.scandir(folder) as entries:
+            return any(
+                entry.is_file() and not entry.name.startswith(".")
+                and entry.name.lower().endswith(extensions)
+                for entry in entries
+            )
+    except OSError:
+        return False
+
+
+def classify_path(path) -> str | None:
+    """What kind of input ``path`` is for this plugin.
+
+    Returns
+    -------
+    str or None
+        ``'tif'``, ``'png'``, ``'binary'``, ``'tif_dir'``, ``'png_dir'``,
+        ``'binary_dir'``, or None when the path is not ours.
+    """
+    if os.path.isdir(path):
+        if os.path.isfile(os.path.join(path, CONF_NAME)) and _has_files(path, BINARY_EXTENSIONS):
+            return "binary_dir"
+        if _has_files(path, TIF_EXTENSIONS):
+            return "tif_dir"
+        if _has_files(path, PNG_EXTENSIONS):
+            return "png_dir"
+        return None
+    if not os.path.isfile(path):
+        return None
+    lower = path.lower()
+    if lower.endswith(TIF_EXTENSIONS):
+        return "tif"
+    if lower.endswith(PNG_EXTENSIONS):
+        return "png"
+    if lower.endswith(BINARY_EXTENSIONS):
+        conf = os.path.join(os.path.dirname(os.path.abspath(path)), CONF_NAME)
+        return "binary" if os.path.isfile(conf) else None
+    return None
+
+
+def get_reader(path):
+    """npe2 reader command: a reader function for ``path``, or None.
+
+    Parameters
+    ----------
+    path : str or list of str
+        What napari asks about (a list of one path is accepted).
+
+    Returns
+    -------
+    callable or None
+        ``read(path, **kwargs) -> list of LayerDataTuple``; None when the path
+        is not ours. Never raises.
+    """
+    try:
+        single = _single_path(path)
+        if single is None or classify_path(single) is None:
+            return None
+    except Exception:
+        return None
+    return read_path
+
+
+def _tif_nplanes(path):
+    """``nplanes`` for one TIF file: None (single page), 1 (a stack of 2-D
+    pages) or the pages per image recorded by tifffile's shape metadata."""
+    from napari_thunder.io.tif import read_tif_header
+
+    npages, page_shape, _ = read_tif_header(path)
+    if npages <= 1:
+        return None
+    try:
+        import tifffile
+
+        with tifffile.TiffFile(path) as tif:
+            series_shape = tuple(int(s) for s in tif.series[0].shape)
+    except Exception:
+        return 1
+    spatial = len(page_shape)  # 2, or 3 for RGB(A) pages
+    leading = series_shape[:-spatial]
+    if len(leading) >= 2 and math.prod(leading) == npages:
+        per_image = math.prod(leading[1:])
+        return per_image if per_image > 1 else 1
+    return 1
+
+
+def load_images(path, engine=None, npartitions=None):
+    """Load ``path`` with the ``images`` API the way the reader does.
+
+    Parameters
+    ----------
+    path : str
+        A file or folder (see the module notes).
+    engine : None, SparkContext or str
+        ``None`` (local, lazy) by default.
+    npartitions : int, optional
+
+    Returns
+    -------
+    napari_thunder.Images
+
+    Raises
+    ------
+    ValueError
+        ``path`` is not a kind of input this plugin reads (the message names
+        it), or the loader's own errors.
+    """
+    from napari_thunder import images
+
+    kind = classify_path(path)
+    opts = {"engine": engine, "npartitions": npartitions}
+    if kind == "tif":
+        return images.fromtif(path, nplanes=_tif_nplanes(path), **opts)
+    if kind == "tif_dir":
+        return images.fromtif(path, **opts)
+    if kind in ("png", "png_dir"):
+        return images.frompng(path, **opts)
+    if kind in ("binary", "binary_dir"):
+        return images.frombinary(path, **opts)
+    raise ValueError(f"path {path!r} is not a TIF/PNG file or folder, nor flat-binary data with conf.json")
+
+
+def layer_name_for(path) -> str:
+    """Layer name from a path: the file or folder name without its extension."""
+    base = os.path.basename(os.path.normpath(path))
+    stem, ext = os.path.splitext(base)
+    return stem if ext.lower() in TIF_EXTENSIONS + PNG_EXTENSIONS + BINARY_EXTENSIONS else base
+
+
+def read_path(path, **kwargs):
+    """Reader function: ``[(data, add_kwargs, 'image')]`` for ``path``.
+
+    Errors (corrupt or inconsistent files) are shown as a napari notification
+    naming the path, and no layer is added (``[(None,)]``).
+    """
+    single = _single_path(path)
+    try:
+        from napari_thunder.plugin.convert import images_to_layer_data
+
+        imgs = load_images(single)
+        return [images_to_layer_data(imgs, name=layer_name_for(single))]
+    except Exception as exc:
+        from napari.utils.notifications import show_error
+
+        show_error(f"napari-thunder could not read {single}: {type(exc).__name__}: {exc}")
+        return [(None,)]
