@@ -213,3 +213,40 @@ def test_pickle_round_trip_reads_same_values():
 def test_read_out_of_range_raises():
     with pytest.raises(IndexError):
         TifSource(SINGLE).read(0, 4)
+
+
+# -- uncompressed contiguous files: read with one seek -------------------------------------------------------------
+def test_contiguous_fast_path_matches_page_decoding(tmp_path):
+    vol = np.random.default_rng(9).integers(0, 60000, (7, 12, 10), dtype=np.uint16)
+    path = str(tmp_path / "flat.tif")
+    tifffile.imwrite(path, vol, photometric="minisblack")
+    fast = TifSource([path], nplanes=1)
+    assert fast.contiguous[0] is not None
+    slow = TifSource([path], nplanes=1)
+    slow.contiguous = [None]
+    for start, stop in [(0, 7), (3, 4), (2, 6)]:
+        np.testing.assert_array_equal(fast.read(start, stop), vol[start:stop])
+        np.testing.assert_array_equal(slow.read(start, stop), vol[start:stop])
+    assert TifSource([str(MULTI / "dotdot_lzw.tif")]).contiguous == [None]  # compressed: decoded page by page
+
+
+def test_big_endian_file_is_returned_native(tmp_path):
+    vol = np.arange(3 * 5 * 6, dtype=">i4").reshape(3, 5, 6) - 40
+    path = str(tmp_path / "be.tif")
+    tifffile.imwrite(path, vol, byteorder=">", photometric="minisblack")
+    src = TifSource([path], nplanes=1)
+    out = src.read(0, 3)
+    assert src.dtype == np.int32 and out.dtype.isnative
+    np.testing.assert_array_equal(out, vol.astype(np.int32))
+
+
+def test_contiguous_file_truncated_after_construction_fails_in_read(tmp_path):
+    path = tmp_path / "shrunk.tif"
+    tifffile.imwrite(str(path), np.ones((4, 16, 16), np.uint16), photometric="minisblack")
+    src = TifSource([str(path)], nplanes=1)
+    assert src.contiguous[0] is not None
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - 600])
+    np.testing.assert_array_equal(src.read(0, 1), np.ones((1, 16, 16), np.uint16))
+    with pytest.raises(ValueError, match=r"shrunk\.tif"):
+        src.read(3, 4)

@@ -57,19 +57,38 @@ def _check_page_data(page, file_size):
         )
 
 
-def read_tif_header(path):
-    """Page count, page shape and dtype of a TIFF file, from its headers only.
+def _contiguous_offset(tif, npages, page_shape, dtype):
+    """File offset of the pixel data when all pages are stored uncompressed,
+    back to back, in page order (so pages can be read with one seek); else None."""
+    try:
+        if len(tif.series) != 1:
+            return None
+        series = tif.series[0]
+        offset = series.dataoffset
+        if offset is None:
+            return None
+        if int(np.prod(series.shape, dtype=np.int64)) != npages * int(np.prod(page_shape, dtype=np.int64)):
+            return None
+        if np.dtype(series.dtype).newbyteorder("=") != dtype.newbyteorder("="):
+            return None
+        end = offset + npages * int(np.prod(page_shape, dtype=np.int64)) * dtype.itemsize
+        if end > tif.filehandle.size:
+            return None
+        return int(offset)
+    except Exception:  # any doubt: decode page by page
+        return None
 
-    Parameters
-    ----------
-    path : str
-        The TIFF file.
+
+def read_tif_layout(path):
+    """Headers of a TIFF file: what :class:`TifSource` needs to read it.
 
     Returns
     -------
-    tuple
-        ``(npages, page_shape, dtype)``; ``page_shape`` is ``(h, w)`` or
-        ``(h, w, samples)`` for RGB(A) pages.
+    dict
+        ``npages``, ``page_shape`` (``(h, w)`` or ``(h, w, samples)``),
+        ``dtype`` (byte order of the file) and ``offset``: the file offset of
+        the pixel data when every page is uncompressed and stored contiguously
+        in page order, else None.
 
     Raises
     ------
@@ -91,14 +110,40 @@ def read_tif_header(path):
             page_shape = tuple(int(s) for s in page.shape)
             if page.dtype is None:
                 raise ValueError("unsupported sample format")
-            dtype = np.dtype(page.dtype)
+            dtype = np.dtype(page.dtype).newbyteorder(tif.byteorder)
+            if len(page_shape) < 2:
+                raise ValueError("page shape %s is not an image" % (page_shape,))
+            offset = _contiguous_offset(tif, npages, page_shape, dtype)
     except FileNotFoundError:
         raise
     except Exception as err:  # tifffile raises many kinds (TiffFileError, struct.error, ValueError...)
         raise ValueError("Cannot read TIFF file %s: %s" % (path, err)) from err
-    if len(page_shape) < 2:
-        raise ValueError("Cannot read TIFF file %s: page shape %s is not an image" % (path, page_shape))
-    return npages, page_shape, dtype
+    return {"npages": npages, "page_shape": page_shape, "dtype": dtype, "offset": offset}
+
+
+def read_tif_header(path):
+    """Page count, page shape and dtype of a TIFF file, from its headers only.
+
+    Parameters
+    ----------
+    path : str
+        The TIFF file.
+
+    Returns
+    -------
+    tuple
+        ``(npages, page_shape, dtype)``; ``page_shape`` is ``(h, w)`` or
+        ``(h, w, samples)`` for RGB(A) pages; ``dtype`` in native byte order.
+
+    Raises
+    ------
+    FileNotFoundError
+        The file does not exist.
+    ValueError
+        Not a readable TIFF file (message names the file).
+    """
+    layout = read_tif_layout(path)
+    return layout["npages"], layout["page_shape"], layout["dtype"].newbyteorder("=")
 
 
 class TifSource(FrameSource):
@@ -140,9 +185,14 @@ class TifSource(FrameSource):
         self.discard_extra = bool(discard_extra)
 
         page_counts = []
+        #: per file: (offset, stored dtype) of contiguous uncompressed pixel data, or None
+        self.contiguous = []
         page_shape = dtype = None
         for path in self.files:
-            npages, shape, dt = read_tif_header(path)
+            layout = read_tif_layout(path)
+            npages, shape, stored = layout["npages"], layout["page_shape"], layout["dtype"]
+            dt = stored.newbyteorder("=")
+            self.contiguous.append(None if layout["offset"] is None else (layout["offset"], stored.str))
             if page_shape is None:
                 page_shape, dtype = shape, dt
             elif shape != page_shape or dt != dtype:
@@ -200,11 +250,32 @@ class TifSource(FrameSource):
         file_index = int(np.searchsorted(self.file_starts, index, side="right")) - 1
         return file_index, index - self.file_starts[file_index]
 
-    def _decode_pages(self, path, first_page, npages, out):
+    def _read_contiguous(self, path, contiguous, first_page, npages, out):
+        """Read uncompressed contiguous pages with one seek and one read."""
+        offset, stored = contiguous
+        stored = np.dtype(stored)
+        page_items = int(np.prod(self.page_shape, dtype=np.int64))
+        count = npages * page_items
+        nbytes = count * stored.itemsize
+        target = out if out.flags.c_contiguous else np.empty(out.shape, out.dtype)
+        with open(path, "rb") as fh:
+            fh.seek(offset + first_page * page_items * stored.itemsize)
+            got = fh.readinto(memoryview(target.reshape(-1).view(np.uint8)))
+        if got != nbytes:
+            raise ValueError("file is truncated: %d bytes read, %d expected" % (got, nbytes))
+        if not stored.isnative and stored.itemsize > 1:
+            target.byteswap(inplace=True)
+        if target is not out:
+            out[...] = target
+
+    def _decode_pages(self, path, first_page, npages, out, contiguous=None):
         """Decode pages ``first_page .. first_page+npages-1`` into ``out``
         (shape ``(npages,) + page_shape``)."""
         tifffile = _tifffile()
         try:
+            if contiguous is not None:
+                self._read_contiguous(path, contiguous, first_page, npages, out)
+                return
             with tifffile.TiffFile(path) as tif:
                 for k in range(npages):
                     index = first_page + k
@@ -238,7 +309,8 @@ class TifSource(FrameSource):
             count = min(self.frames_per_file[file_index] - first, stop - i)
             row = (i - start) * ppf
             self._decode_pages(
-                self.files[file_index], first * ppf, count * ppf, pages_view[row:row + count * ppf]
+                self.files[file_index], first * ppf, count * ppf, pages_view[row:row + count * ppf],
+                self.contiguous[file_index],
             )
             i += count
         return out
