@@ -409,7 +409,7 @@ def cmd_run(args):
         chain = " -> ".join(describe_step(n, k) for n, k in steps) or "(none)"
         print(f"steps   {chain}")
         print(f"result  shape {tuple(result.shape)}, dtype {result.dtype}")
-        print(f"wrote   {os.path.abspath(args.output)} ({args.to}, {nfiles} files)")
+        print(f"wrote   {os.path.abspath(args.output)} ({args.to}, {nfiles} file{'s' if nfiles != 1 else ''})")
         print(f"time    {elapsed:.2f} s")
     finally:
         if owned:
