@@ -150,21 +150,6 @@ class _Guard:
             raise _TaskFailure(f"{type(exc).__name__}: {exc} " + _encode_exception(exc)) from exc
 
 
-class _GuardCall:
-    """Same as :class:`_Guard` for plain functions (reduce/merge)."""
-
-    def __init__(self, func):
-        self.func = func
-
-    def __call__(self, *args):
-        try:
-            return self.func(*args)
-        except _TaskFailure:
-            raise
-        except Exception as exc:
-            raise _TaskFailure(f"{type(exc).__name__}: {exc} " + _encode_exception(exc)) from exc
-
-
 def _remote_traceback(text: str) -> str:
     start = text.rfind("Traceback (most recent call last)")
     if start < 0:
@@ -339,8 +324,35 @@ class _FoldPartition:
             yield total
 
 
-def _merge(a, b):
-    return a.merge(b)
+class _FoldPartitionIndexed(_FoldPartition):
+    """Like :class:`_FoldPartition`, yielding ``(group, (partition, acc))``
+    for the ordered merge tree."""
+
+    def __init__(self, acc, block_bytes: int, fan_in: int):
+        super().__init__(acc, block_bytes)
+        self.fan_in = fan_in
+
+    def __call__(self, index, records):
+        for total in super().__call__(records):
+            yield index // self.fan_in, (index, total)
+
+
+class _MergeGroup:
+    """Merge tree level: partials ``(key, (order, acc))`` of one partition are
+    merged in ``order``; emits ``(order // fan_in, (order, merged))``."""
+
+    def __init__(self, fan_in: int):
+        self.fan_in = fan_in
+
+    def __call__(self, records):
+        parts = sorted((pair for _, pair in records), key=lambda pair: pair[0])
+        if not parts:
+            return
+        order, total = parts[0]
+        for _, part in parts[1:]:
+            total = total.merge(part)
+        group = order // self.fan_in
+        yield group // self.fan_in, (group, total)
 
 
 class _Layout:
@@ -848,7 +860,7 @@ class SparkFrames(Frames):
     # -- actions -----------------------------------------------------------------------
     def first(self) -> np.ndarray:
         if self._shape[0] == 0:
-            raise IndexError("first() of an empty frame sequence")
+            raise ValueError("no frames: first() of an empty Images")
         self._get_bounds()
         record = _spark_call(self._rdd.first)
         return np.asarray(record[1])
@@ -914,13 +926,28 @@ class SparkFrames(Frames):
                     pass
             pool.shutdown(wait=True, cancel_futures=True)
 
-    def aggregate(self, acc):
+    def aggregate(self, acc, fan_in: int = 16):
         """Fold every partition block-wise into ``acc.empty()`` on the
-        executors, then ``treeReduce`` the partials with ``merge``."""
+        executors, then merge the partials in frame order: on the driver when
+        there are at most ``fan_in`` of them, else first on the executors in
+        ordered groups of ``fan_in`` (a tree), so non-commutative merges (e.g.
+        ``reduce``) see the frames in order."""
         if self._shape[0] == 0:
             return acc.empty()
-        partials = self._rdd.mapPartitions(_Guard(_FoldPartition(acc, BLOCK_BYTES)))
-        return _spark_call(lambda: partials.treeReduce(_GuardCall(_merge), depth=2))
+        fan_in = max(2, int(fan_in))
+        partials = self._rdd.mapPartitionsWithIndex(_Guard(_FoldPartitionIndexed(acc, BLOCK_BYTES, fan_in)))
+        level = self.npartitions()
+        while level > fan_in:
+            level = -(-level // fan_in)
+            partials = partials.partitionBy(level, _identity_partition).mapPartitions(
+                _Guard(_MergeGroup(fan_in)), preservesPartitioning=True
+            )
+        ordered = [pair for _, pair in _spark_call(partials.collect)]
+        ordered.sort(key=lambda pair: pair[0])
+        total = None
+        for _, part in ordered:
+            total = part if total is None else total.merge(part)
+        return acc.empty() if total is None else total
 
     # -- engine changes --------------------------------------------------------------------
     def with_array(self, array) -> "SparkFrames":

@@ -1,0 +1,473 @@
+"""Engine-level tests of SparkFrames / SparkBlockStore against numpy and the
+local engine (session SparkContext local[2] from tests/conftest.py)."""
+
+import os
+import threading
+import time
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pyspark")
+
+from napari_thunder.engines.local import LocalFrames  # noqa: E402
+from napari_thunder.engines.spark import (  # noqa: E402
+    SparkBlockStore,
+    SparkFrames,
+    SparkTaskError,
+    resolve_context,
+)
+from napari_thunder.io.source import ArraySource, CallableSource, FrameSource  # noqa: E402
+from napari_thunder.kernels.moments import MomentAccumulator, ReduceAccumulator  # noqa: E402
+
+pytestmark = pytest.mark.spark
+
+
+@pytest.fixture(scope="module")
+def stack():
+    rng = np.random.default_rng(7)
+    return rng.integers(-500, 500, size=(11, 6, 5)).astype(np.int16)
+
+
+@pytest.fixture
+def sc(spark_context):
+    return spark_context
+
+
+def _partition_keys(frames):
+    """Keys of every partition, as lists (small data only)."""
+    return frames.rdd.mapPartitions(lambda it: [[k[0] for k, _ in it]]).collect()
+
+
+# -- picklable helpers (module level) -----------------------------------------------
+def _plus_index(block, start):
+    """Per-frame result depending on the frame's global index."""
+    index = np.arange(start, start + block.shape[0], dtype=np.int64)
+    return block.astype(np.int64) * 3 + index[:, None, None]
+
+
+def _row_sums(block, start):
+    return block.sum(axis=2).astype(np.float32)
+
+
+def _block_sum(block, start):
+    return int(block.astype(np.int64).sum())
+
+
+def _slow_after_first(block, start):
+    if start > 0:
+        time.sleep(30)
+    return start
+
+
+class _DriverForbiddenSource(FrameSource):
+    """Raises if read in the process that created it (the driver)."""
+
+    def __init__(self, array):
+        self.array = array
+        self.shape = array.shape
+        self.dtype = array.dtype
+        self.driver_pid = os.getpid()
+
+    def read(self, start, stop):
+        if os.getpid() == self.driver_pid:
+            raise AssertionError("pixels read on the driver")
+        return self.array[start:stop].copy()
+
+
+class _BrokenFileSource(FrameSource):
+    def __init__(self):
+        self.shape = (4, 3, 3)
+        self.dtype = np.dtype(np.uint8)
+
+    def read(self, start, stop):
+        if stop > 2:
+            raise ValueError("cannot decode /data/frame_0003.tif: truncated file")
+        return np.zeros((stop - start, 3, 3), np.uint8)
+
+
+class _Unpicklable(Exception):
+    def __init__(self, a, b):  # pickle cannot rebuild it from args=(msg,)
+        super().__init__(f"{a}-{b}")
+
+    def __reduce__(self):
+        raise TypeError("not picklable")
+
+
+def _raise_unpicklable(block, start):
+    raise _Unpicklable(1, 2)
+
+
+def _raise_key_error(frame):
+    raise KeyError("frame label missing")
+
+
+def _items_to_frames(item):
+    """Item ``(i, count)`` yields ``count`` frames full of ``10*i + j``."""
+    i, count = item
+    for j in range(count):
+        yield j, np.full((2, 3), 10 * i + j, dtype=np.float32)
+
+
+def _ragged_items(item):
+    yield 0, np.zeros((2, 3) if item == 0 else (3, 3))
+
+
+# -- construction and partitions ----------------------------------------------------
+def test_from_array_roundtrip_and_partitions(sc, stack):
+    frames = SparkFrames.from_array(stack, sc, 3)
+    assert frames.mode == "spark"
+    assert frames.shape == stack.shape and frames.dtype == stack.dtype
+    assert frames.npartitions() == 3 == frames.nchunks
+    np.testing.assert_array_equal(frames.collect(), stack)
+    assert _partition_keys(frames) == [[0, 1, 2], [3, 4, 5, 6], [7, 8, 9, 10]]
+
+
+def test_npartitions_default_and_capped(sc, stack):
+    assert SparkFrames.from_array(stack, sc).npartitions() == sc.defaultParallelism
+    assert SparkFrames.from_array(stack, sc, 50).npartitions() == stack.shape[0]
+    assert SparkFrames.from_source(ArraySource(stack), sc, 4).npartitions() == 4
+    for bad in (0, -2, 1.5, "3"):
+        with pytest.raises(ValueError, match="npartitions"):
+            SparkFrames.from_array(stack, sc, bad)
+
+
+def test_from_source_reads_on_executors(sc, stack):
+    source = _DriverForbiddenSource(stack)
+    frames = SparkFrames.from_source(source, sc, 3)
+    np.testing.assert_array_equal(frames.collect(), stack)
+    np.testing.assert_array_equal(frames.first(), stack[0])
+    pids = frames.map(_PidFrame(), (1,), np.int64).collect().ravel()
+    assert os.getpid() not in set(pids.tolist())
+
+
+class _PidFrame:
+    def __call__(self, block, start):
+        return np.full((block.shape[0], 1), os.getpid(), np.int64)
+
+
+def test_read_error_reraised_as_value_error_naming_file(sc):
+    frames = SparkFrames.from_source(_BrokenFileSource(), sc, 2)
+    with pytest.raises(ValueError, match=r"frame_0003\.tif"):
+        frames.collect()
+    assert sc.parallelize([1, 2, 3]).count() == 3  # context still usable
+
+
+# -- map ---------------------------------------------------------------------------------
+def test_map_equals_local_and_numpy(sc, stack):
+    spark = SparkFrames.from_array(stack, sc, 3).map(_plus_index, stack.shape[1:], np.int64)
+    local = LocalFrames.from_array(stack).map(_plus_index, stack.shape[1:], np.int64)
+    expected = stack.astype(np.int64) * 3 + np.arange(11)[:, None, None]
+    result = spark.collect()
+    assert result.dtype == np.int64 and spark.dtype == np.int64
+    np.testing.assert_array_equal(result, expected)
+    np.testing.assert_array_equal(result, local.collect())
+
+
+def test_map_changes_value_shape_and_dtype(sc, stack):
+    frames = SparkFrames.from_array(stack, sc, 2).map(_row_sums, (6,), np.float32)
+    assert frames.shape == (11, 6)
+    out = frames.collect()
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, stack.sum(axis=2).astype(np.float32))
+
+
+def test_map_wrong_shape_raises_value_error(sc, stack):
+    frames = SparkFrames.from_array(stack, sc, 2).map(_row_sums, (5,), np.float32)
+    with pytest.raises(ValueError, match="shape"):
+        frames.collect()
+
+
+def test_unpicklable_task_error_becomes_spark_task_error(sc, stack):
+    frames = SparkFrames.from_array(stack, sc, 2).map(_raise_unpicklable, stack.shape[1:], stack.dtype)
+    with pytest.raises(SparkTaskError, match="_Unpicklable: 1-2"):
+        frames.collect()
+
+
+# -- take / filter / first ---------------------------------------------------------
+@pytest.mark.parametrize("indices", [[1, 2, 5, 10], [3], [7, 1, 1, 10, 0, 7], [10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0]])
+def test_take_matches_numpy(sc, stack, indices):
+    frames = SparkFrames.from_array(stack, sc, 3).take(indices)
+    assert frames.shape == (len(indices),) + stack.shape[1:]
+    np.testing.assert_array_equal(frames.collect(), stack[indices])
+    keys = [k for part in _partition_keys(frames) for k in part]
+    assert keys == list(range(len(indices)))  # re-keyed 0..m-1, in order
+    np.testing.assert_array_equal(frames.first(), stack[indices[0]])
+
+
+def test_take_empty_and_out_of_range(sc, stack):
+    frames = SparkFrames.from_array(stack, sc, 3)
+    empty = frames.take([])
+    assert empty.shape == (0,) + stack.shape[1:] and empty.collect().shape == (0, 6, 5)
+    with pytest.raises(IndexError):
+        frames.take([0, 11])
+
+
+def test_filter_matches_numpy_and_local(sc, stack):
+    def predicate(frame):
+        return frame.sum() > 0
+
+    spark = SparkFrames.from_array(stack, sc, 3).filter(predicate)
+    local = LocalFrames.from_array(stack).filter(predicate)
+    expected = stack[[i for i in range(11) if stack[i].sum() > 0]]
+    assert 0 < expected.shape[0] < 11
+    assert spark.count() == expected.shape[0] == local.count()
+    np.testing.assert_array_equal(spark.collect(), expected)
+    starts = [start for start, _, _ in spark.iter_chunks(_block_sum)]
+    assert starts == sorted(starts) and starts[0] == 0
+    none = SparkFrames.from_array(stack, sc, 3).filter(lambda frame: False)
+    assert none.shape == (0, 6, 5) and none.collect().shape == (0, 6, 5)
+
+
+def test_filter_predicate_error_keeps_type(sc, stack):
+    with pytest.raises(KeyError, match="frame label missing"):
+        SparkFrames.from_array(stack, sc, 2).filter(_raise_key_error)
+
+
+def test_first_and_count(sc, stack):
+    frames = SparkFrames.from_array(stack, sc, 4)
+    np.testing.assert_array_equal(frames.first(), stack[0])
+    assert frames.count() == 11
+    with pytest.raises(ValueError, match="empty"):
+        frames.take([]).first()
+
+
+def test_repartition_keeps_order(sc, stack):
+    frames = SparkFrames.from_array(stack, sc, 2).repartition(5)
+    assert frames.npartitions() == 5
+    np.testing.assert_array_equal(frames.collect(), stack)
+    assert [len(p) for p in _partition_keys(frames)] == [2, 2, 2, 2, 3]
+
+
+# -- iter_chunks -------------------------------------------------------------------------
+def test_iter_chunks_order_and_results(sc, stack):
+    frames = SparkFrames.from_array(stack, sc, 4)
+    chunks = list(frames.iter_chunks(_block_sum))
+    assert [(a, b) for a, b, _ in chunks] == [(0, 2), (2, 5), (5, 8), (8, 11)]
+    for start, stop, total in chunks:
+        assert total == int(stack[start:stop].astype(np.int64).sum())
+    local = [(a, b) for a, b, _ in LocalFrames.from_array(stack).iter_chunks(_block_sum)]
+    assert local[0][0] == 0 and local[-1][1] == 11
+
+
+def _wait_no_active_jobs(sc, timeout=20):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not sc.statusTracker().getActiveJobsIds():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_iter_chunks_close_cancels_jobs(sc, stack):
+    frames = SparkFrames.from_array(stack, sc, 4)
+    gen = frames.iter_chunks(_slow_after_first, max_inflight=2)
+    assert next(gen)[:2] == (0, 2)
+    time.sleep(1.0)  # the next partitions' jobs are running now
+    assert sc.statusTracker().getActiveJobsIds()
+    began = time.monotonic()
+    gen.close()
+    assert time.monotonic() - began < 15
+    assert _wait_no_active_jobs(sc)
+    # the context is still usable
+    assert SparkFrames.from_array(stack, sc, 2).map(_plus_index, (6, 5), np.int64).count() == 11
+    np.testing.assert_array_equal(SparkFrames.from_array(stack, sc, 2).collect(), stack)
+
+
+def test_iter_chunks_cancel_from_another_thread(sc, stack):
+    """A worker thread iterates (like the GUI's thread worker); the main thread
+    asks it to stop; the worker closes the generator: its jobs are cancelled."""
+    frames = SparkFrames.from_array(stack, sc, 4)
+    stop = threading.Event()
+    seen = []
+    state = {}
+
+    def consume():
+        gen = frames.iter_chunks(_slow_after_first, max_inflight=2)
+        try:
+            for chunk in gen:
+                seen.append(chunk[:2])
+                stop.wait(60)
+                if stop.is_set():
+                    began = time.monotonic()
+                    gen.close()
+                    state["close_seconds"] = time.monotonic() - began
+                    return
+        except BaseException as err:  # pragma: no cover - reported below
+            state["error"] = err
+
+    worker = threading.Thread(target=consume)
+    worker.start()
+    deadline = time.monotonic() + 30
+    while not seen and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.0)
+    assert sc.statusTracker().getActiveJobsIds()
+    stop.set()
+    worker.join(30)
+    assert not worker.is_alive()
+    assert "error" not in state
+    assert seen == [(0, 2)] and state["close_seconds"] < 15
+    assert _wait_no_active_jobs(sc)
+    assert sc.parallelize(range(10), 2).sum() == 45
+
+
+def test_generator_closed_from_main_thread(sc, stack):
+    """Iterated in one thread, closed from another (between yields)."""
+    frames = SparkFrames.from_array(stack, sc, 4)
+    gen = frames.iter_chunks(_slow_after_first, max_inflight=2)
+    first = []
+    reader = threading.Thread(target=lambda: first.append(next(gen)))
+    reader.start()
+    reader.join(60)
+    assert first and first[0][:2] == (0, 2)
+    time.sleep(1.0)
+    gen.close()
+    assert _wait_no_active_jobs(sc)
+
+
+# -- aggregate ---------------------------------------------------------------------------
+def test_aggregate_moments_equal_numpy_and_local(sc, stack):
+    acc = MomentAccumulator(stack.shape[1:], stack.dtype)
+    spark = SparkFrames.from_array(stack, sc, 3).aggregate(acc)
+    local = LocalFrames.from_array(stack).aggregate(acc)
+    for stat in ("mean", "var", "std", "sum", "min", "max"):
+        expected = getattr(stack, stat)(axis=0)
+        got = spark.finalize(stat)
+        assert got.dtype == expected.dtype, stat
+        np.testing.assert_allclose(got, expected, rtol=1e-12, err_msg=stat)
+        np.testing.assert_allclose(got, local.finalize(stat), rtol=1e-12, err_msg=stat)
+
+
+@pytest.mark.parametrize("npartitions", [3, 40])
+def test_aggregate_merges_in_frame_order(sc, npartitions):
+    """An associative but non-commutative reduce (keep the later frame) needs
+    the partials merged in order; 40 partitions exercise the merge tree."""
+    stack = np.arange(40 * 2 * 2, dtype=np.float64).reshape(40, 2, 2)
+    frames = SparkFrames.from_array(stack, sc, npartitions)
+    last = frames.aggregate(ReduceAccumulator(lambda a, b: b)).finalize()
+    first = frames.aggregate(ReduceAccumulator(lambda a, b: a)).finalize()
+    np.testing.assert_array_equal(last, stack[-1])
+    np.testing.assert_array_equal(first, stack[0])
+    total = frames.aggregate(ReduceAccumulator(np.add)).finalize()
+    np.testing.assert_array_equal(total, stack.sum(axis=0))
+
+
+def test_stream_aggregate_progress(sc, stack):
+    frames = SparkFrames.from_array(stack, sc, 4)
+    steps = list(frames.stream_aggregate(MomentAccumulator(stack.shape[1:], stack.dtype, ("mean",))))
+    assert [done for done, _, _ in steps] == [2, 5, 8, 11]
+    assert all(total == 11 for _, total, _ in steps)
+    np.testing.assert_allclose(steps[-1][2].finalize("mean"), stack.mean(axis=0), rtol=1e-12)
+
+
+# -- blocks --------------------------------------------------------------------------------
+def test_to_blocks_tiles_and_roundtrip(sc, stack):
+    frames = SparkFrames.from_array(stack, sc, 3)
+    store = frames.to_blocks((4, 2))
+    assert isinstance(store, SparkBlockStore)
+    assert store.count() == 6 and store.shape == stack.shape and store.tile_shape == (4, 2)
+    tiles = store.collect_blocks()
+    local_tiles = LocalFrames.from_array(stack).to_blocks((4, 2)).collect_blocks()
+    assert len(tiles) == len(local_tiles) == 6
+    for got, want in zip(tiles, local_tiles):
+        np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(tiles[0], stack[:, 0:4, 0:2])
+    np.testing.assert_array_equal(tiles[5], stack[:, 4:6, 4:5])
+    np.testing.assert_array_equal(store.collect(), stack)
+    back = store.to_frames()
+    assert back.npartitions() == 3
+    np.testing.assert_array_equal(back.collect(), stack)
+
+
+def test_block_store_map_changes_length(sc, stack):
+    store = SparkFrames.from_array(stack, sc, 3).to_blocks((3, 5))
+    means = store.map(lambda tile: tile.mean(axis=0, keepdims=True), 1, np.float64)
+    assert means.shape == (1, 6, 5)
+    np.testing.assert_allclose(means.collect()[0], stack.mean(axis=0), rtol=1e-12)
+    frames = means.to_frames()
+    assert frames.shape == (1, 6, 5) and frames.npartitions() == 1
+    np.testing.assert_allclose(frames.collect()[0], stack.mean(axis=0), rtol=1e-12)
+
+
+def test_volume_blocks(sc):
+    volume = np.arange(5 * 4 * 3 * 2, dtype=np.uint16).reshape(5, 4, 3, 2)
+    store = SparkFrames.from_array(volume, sc, 2).to_blocks((2, 2, 2))
+    assert store.count() == 4
+    np.testing.assert_array_equal(store.collect(), volume)
+    np.testing.assert_array_equal(store.to_frames().collect(), volume)
+
+
+# -- user RDDs and generic items ----------------------------------------------------------
+def test_from_rdd_int_keys_and_probe(sc, stack):
+    rdd = sc.parallelize([(i, stack[i]) for i in range(11)], 3)
+    frames = SparkFrames.from_rdd(rdd)
+    assert frames.shape == stack.shape and frames.dtype == stack.dtype
+    np.testing.assert_array_equal(frames.collect(), stack)
+
+
+def test_from_rdd_hints_skip_jobs_and_unordered_keys(sc, stack):
+    records = [((i,), stack[i]) for i in range(11)][::-1]  # reversed order
+    rdd = sc.parallelize(records, 2)
+    frames = SparkFrames.from_rdd(rdd, dims=(6, 5), nrecords=11, dtype=np.int16)
+    np.testing.assert_array_equal(frames.collect(), stack)
+    np.testing.assert_array_equal(frames.take([4, 2]).collect(), stack[[4, 2]])
+
+
+def test_from_rdd_errors(sc, stack):
+    ragged = sc.parallelize([(0, np.zeros((2, 2))), (1, np.zeros((3, 2)))], 2)
+    with pytest.raises(ValueError, match="same shape"):
+        SparkFrames.from_rdd(ragged)
+    rdd = sc.parallelize([(i, stack[i]) for i in range(11)], 2)
+    with pytest.raises(ValueError, match="nrecords"):
+        SparkFrames.from_rdd(rdd, nrecords=12)
+    with pytest.raises(ValueError, match="dims"):
+        SparkFrames.from_rdd(rdd, dims=(5, 6))
+
+
+def test_from_items_recount_order(sc):
+    items = [(0, 2), (1, 0), (2, 3), (3, 1)]
+    frames = SparkFrames.from_items(sc, items, _items_to_frames, npartitions=3, recount=True)
+    assert frames.shape == (6, 2, 3) and frames.dtype == np.float32
+    assert frames.npartitions() == 3
+    values = frames.collect()[:, 0, 0]
+    np.testing.assert_array_equal(values, [0, 1, 20, 21, 22, 30])
+    keys = [k for part in _partition_keys(frames) for k in part]
+    assert keys == list(range(6))
+
+
+def test_from_items_errors(sc):
+    with pytest.raises(ValueError, match="same shape"):
+        SparkFrames.from_items(sc, [0, 1], _ragged_items, npartitions=2)
+    with pytest.raises(ValueError, match="no frames"):
+        SparkFrames.from_items(sc, [(0, 0), (1, 0)], _items_to_frames, npartitions=2)
+
+
+def test_callable_source_partitions(sc):
+    source = CallableSource(7, _Ramp(), (3, 4), np.float64)
+    frames = SparkFrames.from_source(source, sc, 3)
+    expected = np.stack([_Ramp()(i) for i in range(7)])
+    np.testing.assert_array_equal(frames.collect(), expected)
+    assert _partition_keys(frames) == [[0, 1], [2, 3], [4, 5, 6]]
+
+
+class _Ramp:
+    def __call__(self, i):
+        return np.full((3, 4), float(i)) + np.arange(4)
+
+
+def test_with_array_keeps_context_and_partitions(sc, stack):
+    frames = SparkFrames.from_array(stack, sc, 3)
+    other = frames.with_array(stack[:1] * 2)
+    assert other.context is sc and other.npartitions() == 1
+    np.testing.assert_array_equal(other.collect(), stack[:1] * 2)
+
+
+# -- context resolution ---------------------------------------------------------------------
+def test_resolve_context(sc):
+    assert resolve_context(sc) is sc
+    assert resolve_context(sc.master) is sc
+    with pytest.raises(ValueError, match="already running"):
+        resolve_context("local[3]" if sc.master != "local[3]" else "local[1]")
+    with pytest.raises(ValueError, match="master URL"):
+        resolve_context("gpu please")
