@@ -48,19 +48,21 @@ def test_frames_job_fills_layer_chunk_by_chunk(make_napari_viewer_proxy, qtbot):
     fake = FakeResult(data, chunk=3)
     seen = []
     job = worker_mod.start_frames_job(viewer, fake, "out")
-    layer = viewer.layers["out"]
     # snapshot of the layer after every partial update (main thread)
-    job.worker.yielded.connect(lambda item: seen.append(np.array(layer.data)))
+    job.progress_callbacks.append(lambda j: seen.append(np.array(j.layer.data)))
     _wait(qtbot, job)
+    layer = viewer.layers["out"]
     assert job.status == "done"
     assert job.partial_updates == 4 and job.done == 10
     np.testing.assert_array_equal(layer.data, data)
     assert layer.metadata["thunder"]["complete"] is True
     # a partial result was visible before the final one: first snapshot has
     # the first chunk filled and the rest still zero
-    assert len(seen) >= 2
-    np.testing.assert_array_equal(seen[0][:3], data[:3])
-    assert not seen[0][3:].any()
+    # seen[0]: layer just created (all zeros), seen[1]: first chunk only
+    assert len(seen) == 5
+    assert not seen[0].any()
+    np.testing.assert_array_equal(seen[1][:3], data[:3])
+    assert not seen[1][3:].any()
     assert layer.contrast_limits[1] == pytest.approx(data.max())
     assert fake.closed.is_set()
 
@@ -76,7 +78,7 @@ def test_estimate_job_refines_to_final(make_napari_viewer_proxy, qtbot):
 
     estimates = []
     job = worker_mod.start_estimate_job(viewer, running_mean(), "mean", total=8)
-    job.worker.yielded.connect(lambda item: estimates.append(np.array(viewer.layers["mean"].data)))
+    job.progress_callbacks.append(lambda j: estimates.append(np.array(j.layer.data)))
     _wait(qtbot, job)
     assert job.status == "done"
     assert len(estimates) == 8
@@ -119,3 +121,20 @@ def test_error_becomes_notification(make_napari_viewer_proxy, qtbot, monkeypatch
     assert isinstance(job.error, RuntimeError)
     assert any("engine exploded" in m and "broken" in m for m in messages)
     assert fake.closed.is_set()
+
+
+def test_factory_runs_in_worker_thread(make_napari_viewer_proxy, qtbot):
+    viewer = make_napari_viewer_proxy()
+    data = np.arange(12, dtype=np.uint8).reshape(3, 2, 2)
+    threads = []
+
+    def factory():
+        threads.append(threading.current_thread())
+        return FakeResult(data, chunk=1)
+
+    job = worker_mod.start_frames_job(viewer, factory, "built", total=3)
+    _wait(qtbot, job)
+    assert job.status == "done"
+    assert threads and threads[0] is not threading.main_thread()
+    np.testing.assert_array_equal(viewer.layers["built"].data, data)
+    assert tuple(viewer.layers["built"].contrast_limits) == (0, 255)

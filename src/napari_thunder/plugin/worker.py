@@ -55,6 +55,18 @@ def _closing_worker_class():
     return ClosingGeneratorWorker
 
 
+def _deferred(factory: Callable) -> Iterator:
+    """Iterate ``factory()``, calling it only when iteration starts (in the
+    worker thread), and close it when closed."""
+    stream = factory()
+    try:
+        yield from stream
+    finally:
+        close = getattr(stream, "close", None)
+        if close is not None:
+            close()
+
+
 def _relay(stream: Iterator) -> Iterator:
     """Generator handed to the worker: yields the stream's items and closes the
     stream when it is closed itself."""
@@ -97,6 +109,7 @@ class Job:
     error: Exception | None = None
     progress: Any = None
     callbacks: list = field(default_factory=list)
+    progress_callbacks: list = field(default_factory=list)
 
     def cancel(self) -> None:
         """Ask the worker to stop at the next chunk (non-blocking)."""
@@ -131,7 +144,16 @@ def _start(job: Job, stream: Iterator, on_item: Callable, on_done: Callable, des
 
     def yielded(item):
         try:
-            on_item(item)
+            step = on_item(item)
+            for callback in job.progress_callbacks:
+                callback(job)
+            # last: napari's progress bar may process Qt events, delivering the
+            # next item re-entrantly; everything for this item is done by now
+            job.progress.total = max(job.total, 1)
+            if step:
+                job.progress.update(step)
+            else:
+                job.progress.refresh()
         except Exception as exc:  # a bad partial must not kill the GUI
             job.error = exc
             show_error(f"{desc} failed: {type(exc).__name__}: {exc}")
@@ -189,19 +211,44 @@ def _update_limits(layer, low, high):
         layer.contrast_limits = (low, high)
 
 
-def start_frames_job(viewer, result, name: str, desc: str | None = None,
-                     on_finish: Callable | None = None, layer_kwargs: dict | None = None) -> Job:
-    """Compute the per-frame ``result`` (an ``Images``) chunk by chunk into a new
-    layer ``name`` of ``viewer``.
+class _Begin:
+    """First item of a frames stream: the result's shape and dtype."""
 
-    The layer is created at once (zeros of the result's shape and dtype) and
-    filled as chunks finish; contrast limits follow the range computed so far.
+    def __init__(self, shape, dtype):
+        self.shape = tuple(int(s) for s in shape)
+        self.dtype = np.dtype(dtype)
+
+
+def _frames_stream(result) -> Iterator:
+    """Worker side of a frames job: build the result if given a factory (so a
+    slow engine start, e.g. Spark, happens off the GUI thread), announce its
+    shape, then stream its chunks."""
+    if callable(result) and not hasattr(result, "iter_chunks"):
+        result = result()
+    yield _Begin(result.shape, result.dtype)
+    chunks = result.iter_chunks()
+    try:
+        yield from chunks
+    finally:
+        chunks.close()
+
+
+def start_frames_job(viewer, result, name: str, desc: str | None = None,
+                     on_finish: Callable | None = None, layer_kwargs: dict | None = None,
+                     total: int | None = None) -> Job:
+    """Compute a per-frame result chunk by chunk into a new layer ``name``.
+
+    The layer is created as soon as the result's shape is known (zeros of its
+    shape and dtype; an image axis of length 1 is dropped) and filled as
+    chunks finish, refreshed after each; contrast limits follow the range
+    computed so far.
 
     Parameters
     ----------
     viewer : napari.Viewer
-    result : napari_thunder.Images
-        The (lazy) result of a per-frame operation.
+    result : napari_thunder.Images or callable
+        The (lazy) result of a per-frame operation, or a function returning
+        it, called in the worker thread.
     name : str
         Output layer name.
     desc : str, optional
@@ -210,48 +257,55 @@ def start_frames_job(viewer, result, name: str, desc: str | None = None,
         ``on_finish(job)`` after the job ends, on the main thread.
     layer_kwargs : dict, optional
         Extra ``add_image`` arguments.
+    total : int, optional
+        Number of frames, for the progress bar before the result is known.
 
     Returns
     -------
     Job
     """
-    shape = tuple(int(s) for s in result.shape)
-    dtype = np.dtype(result.dtype)
-    total = shape[0]
-    out = np.zeros(shape, dtype)
-    view = out[0] if (out.ndim > 2 and shape[0] == 1) else out
-    kwargs = {
-        "name": name,
-        "contrast_limits": (0.0, 1.0) if dtype != np.uint8 else (0.0, 255.0),
-        "metadata": {METADATA_KEY: {"shape": shape, "dtype": str(dtype), "complete": False}},
-    }
-    kwargs.update(layer_kwargs or {})
-    layer = viewer.add_image(view, **kwargs)
-    job = Job(name=name, total=total, layer=layer)
-    limits = [np.inf, -np.inf]
+    if total is None:
+        total = int(result.shape[0]) if hasattr(result, "shape") else 0
+    job = Job(name=name, total=int(total))
+    state = {}
+
+    def begin(item):
+        out = np.zeros(item.shape, item.dtype)
+        view = out[0] if (out.ndim > 2 and item.shape[0] == 1) else out
+        kwargs = {
+            "name": name,
+            "contrast_limits": (0.0, 255.0) if item.dtype == np.uint8 else (0.0, 1.0),
+            "metadata": {METADATA_KEY: {"shape": item.shape, "dtype": str(item.dtype),
+                                        "complete": False}},
+        }
+        kwargs.update(layer_kwargs or {})
+        state.update(out=out, dtype=item.dtype, limits=[np.inf, -np.inf])
+        job.total = item.shape[0]
+        job.layer = viewer.add_image(view, **kwargs)
 
     def on_item(item):
+        if isinstance(item, _Begin):
+            begin(item)
+            return 0
         start, stop, block = item
         block = np.asarray(block)
-        out[start:stop] = block
-        if block.size:
+        state["out"][start:stop] = block
+        dtype, limits, layer = state["dtype"], state["limits"], job.layer
+        if block.size and dtype != np.uint8:
             low, high = contrast_limits_for(block, dtype, nframes=block.shape[0])
-            if dtype != np.uint8:
-                limits[0], limits[1] = min(limits[0], low), max(limits[1], high)
-                _update_limits(layer, limits[0], limits[1])
+            limits[0], limits[1] = min(limits[0], low), max(limits[1], high)
+            _update_limits(layer, limits[0], limits[1])
         job.done += stop - start
         job.partial_updates += 1
         layer.refresh()
-        # last: napari's progress may process events (and deliver the next
-        # chunk re-entrantly), so the job state must be complete before it
-        job.progress.update(stop - start)
+        return stop - start
 
     def on_done():
-        layer.metadata[METADATA_KEY]["complete"] = True
-        layer.refresh()
+        if job.layer is not None:
+            job.layer.metadata[METADATA_KEY]["complete"] = True
+            job.layer.refresh()
 
-    stream = result.iter_chunks()
-    return _start(job, stream, on_item, on_done, desc or name, on_finish)
+    return _start(job, _frames_stream(result), on_item, on_done, desc or name, on_finish)
 
 
 def start_estimate_job(viewer, stream: Iterator, name: str, total: int,
@@ -262,8 +316,9 @@ def start_estimate_job(viewer, stream: Iterator, name: str, total: int,
     Parameters
     ----------
     viewer : napari.Viewer
-    stream : iterator of (done, total, estimate)
-        e.g. ``imgs.stream_statistic('mean')`` or ``imgs.stream_localcorr(2)``;
+    stream : iterator of (done, total, estimate), or a callable returning one
+        e.g. ``imgs.stream_statistic('mean')`` or ``imgs.stream_localcorr(2)``
+        (a callable is called in the worker thread);
         ``estimate`` is an ndarray of the final result's shape (one image, or
         ``(1,) + value_shape``, which is shown as ``value_shape``).
     name : str
@@ -276,6 +331,8 @@ def start_estimate_job(viewer, stream: Iterator, name: str, total: int,
     Job
     """
     job = Job(name=name, total=int(total))
+    if callable(stream) and not hasattr(stream, "__next__"):
+        stream = _deferred(stream)
 
     def on_item(item):
         done, n, estimate = item
@@ -298,9 +355,7 @@ def start_estimate_job(viewer, stream: Iterator, name: str, total: int,
         job.done = int(done)
         job.total = int(n)
         job.partial_updates += 1
-        # last: napari's progress may process events re-entrantly
-        job.progress.total = max(int(n), 1)
-        job.progress.update(step)
+        return step
 
     def on_done():
         if job.layer is not None:
