@@ -339,17 +339,18 @@ def test_aggregate_moments_equal_numpy_and_local(sc, stack):
         np.testing.assert_allclose(got, local.finalize(stat), rtol=1e-12, err_msg=stat)
 
 
-@pytest.mark.parametrize("npartitions", [3, 40])
-def test_aggregate_merges_in_frame_order(sc, npartitions):
+@pytest.mark.parametrize("npartitions, fan_in", [(3, 16), (11, 2)])
+def test_aggregate_merges_in_frame_order(sc, npartitions, fan_in):
     """An associative but non-commutative reduce (keep the later frame) needs
-    the partials merged in order; 40 partitions exercise the merge tree."""
+    the partials merged in order; 11 partitions with fan_in 2 exercise a
+    3-level merge tree on the executors."""
     stack = np.arange(40 * 2 * 2, dtype=np.float64).reshape(40, 2, 2)
     frames = SparkFrames.from_array(stack, sc, npartitions)
-    last = frames.aggregate(ReduceAccumulator(lambda a, b: b)).finalize()
-    first = frames.aggregate(ReduceAccumulator(lambda a, b: a)).finalize()
+    last = frames.aggregate(ReduceAccumulator(lambda a, b: b), fan_in=fan_in).finalize()
+    first = frames.aggregate(ReduceAccumulator(lambda a, b: a), fan_in=fan_in).finalize()
     np.testing.assert_array_equal(last, stack[-1])
     np.testing.assert_array_equal(first, stack[0])
-    total = frames.aggregate(ReduceAccumulator(np.add)).finalize()
+    total = frames.aggregate(ReduceAccumulator(np.add), fan_in=fan_in).finalize()
     np.testing.assert_array_equal(total, stack.sum(axis=0))
 
 
