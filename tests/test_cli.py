@@ -356,3 +356,26 @@ def test_run_on_spark_engine(tmp_path, capsys, spark_context):
     reference = np.array([ndimage.gaussian_filter(f, 1) for f in _mouse()]).var(axis=0)
     np.testing.assert_allclose(_read_tif_dir(out)[0], reference, rtol=1e-9)
     assert not spark_context._jsc.sc().isStopped()
+
+
+@pytest.mark.gui
+@pytest.mark.parametrize("argv, name, shape", [(["gui"], "mouse", (20, 64, 64)),
+                                               (["gui", "example:fish"], "fish", (20, 2, 76, 87))])
+def test_gui_fallback_opens_sample_in_real_napari(monkeypatch, capsys, qtbot, argv, name, shape):
+    """Without ``plugin.app.launch`` the command still opens napari with the
+    example as a layer (the event loop is not entered in the test)."""
+    napari = pytest.importorskip("napari")
+    monkeypatch.setitem(sys.modules, "napari_thunder.plugin.app", None)  # launch not importable
+    monkeypatch.setattr(napari, "run", lambda *a, **k: None)
+    code, _, err = _run(capsys, *argv)
+    viewer = napari.current_viewer()
+    try:
+        assert code == 0, err
+        assert viewer is not None and len(viewer.layers) == 1
+        layer = viewer.layers[0]
+        assert layer.data.shape == shape
+        expected = _mouse() if name == "mouse" else _fish()
+        np.testing.assert_array_equal(np.asarray(layer.data), expected)
+    finally:
+        if viewer is not None:
+            viewer.close()
