@@ -356,6 +356,8 @@ def test_run_on_spark_engine(tmp_path, capsys, spark_context):
     reference = np.array([ndimage.gaussian_filter(f, 1) for f in _mouse()]).var(axis=0)
     np.testing.assert_allclose(_read_tif_dir(out)[0], reference, rtol=1e-9)
     assert not spark_context._jsc.sc().isStopped()
+    imgs, _ = cli.load_input("example:mouse", engine=spark_context, npartitions=3)
+    assert imgs.mode == "spark" and imgs.npartitions() == 3
 
 
 @pytest.mark.gui

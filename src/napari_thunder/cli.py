@@ -195,10 +195,10 @@ def load_input(spec, fmt="auto", nplanes=None, order="C", engine=None, npartitio
         from napari_thunder import images, sample_data
 
         folder = sample_data.path(name)  # ValueError listing the options
-        fromexample = getattr(images, "fromexample", None)
-        if fromexample is not None:
-            return fromexample(name, engine=engine), f"example {name!r}"
+        if npartitions is None:
+            return images.fromexample(name, engine=engine), f"example {name!r}"
         loader, kwargs = sample_data.LOADERS[name]
+        kwargs = dict(kwargs, npartitions=npartitions)
         return getattr(images, loader)(folder, engine=engine, **kwargs), f"example {name!r}"
 
     if fmt == "auto":
