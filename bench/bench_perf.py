@@ -1,0 +1,554 @@
+"""Performance and larger-than-memory benchmarks (issue 5).
+
+Run from the repository root (or use ``python bench/run.py``)::
+
+    python bench/bench_perf.py            # full sizes (several minutes, ~9 GB of temp files)
+    python bench/bench_perf.py --quick    # small sizes (under a minute)
+    python bench/bench_perf.py --only stats,writers
+
+Every timing is a ratio against a baseline measured in the same run, on the
+same data, runs of ours and of the baseline interleaved (the machine is shared
+and noisy), each side the best of its runs. Lines read::
+
+    name: ours X s, baseline Y s, ratio R (target T)
+
+with ``ratio = baseline / ours`` (higher is better; the target is a minimum).
+Memory lines (out-of-core cases) read ``name: ours X MB, limit L MB (target
+<= L MB)``: the peak RSS of a child process running the case, as the kernel
+reports it to the parent (``os.wait4`` rusage), not an estimate. The script
+exits 1 when any target is missed.
+
+Cases (full sizes; ``--quick`` shrinks them)
+------------------------------------------
+stats
+    ``fromarray(a).<stat>()`` for mean, std, var, sum, min, max on a
+    1000x512x512 uint16 stack in memory vs numpy ``a.std(axis=0)`` (20x), dask
+    ``std(axis=0)`` (3x) and one ``a.sum(axis=0, dtype=float64)`` (0.6: the
+    memory-read limit).
+localcorr
+    neighborhood 2 on 200x128x128 float64 vs the per-pixel ``np.corrcoef``
+    algorithm (50x); on 1000x512x512 uint16 vs a serial
+    ``scipy.ndimage.uniform_filter(frame, 5)`` loop over the frames (1x).
+filters
+    gaussian (sigma 2), median (3) and uniform (5) filters of a 200x512x512
+    uint16 stack vs serial scipy loops into a preallocated stack (1.7x).
+fromtif
+    ``fromtif(f, nplanes=1).mean()`` of a 500 MiB contiguous multipage TIF vs
+    ``tifffile.imread(f).mean(axis=0)`` (0.8x).
+writers
+    ``totif``/``tobinary`` of a 500 MiB stack (one file per image, as the
+    format says) vs ``tifffile.imwrite`` / ``ndarray.tofile`` of the same
+    array into one file (0.8x).
+ooc
+    mean, std, var and localcorr of a 4 GiB uint16 stack on disk, as one
+    multipage TIF and as a directory of flat binary files, each in a child
+    process: peak RSS under 1 GiB, and no file appearing during the run
+    (temporary directory and data directory watched) larger than the output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+MiB = 2**20
+GiB = 2**30
+
+CASES = ("stats", "localcorr", "filters", "fromtif", "writers", "ooc")
+
+FULL = {
+    "stats": (1000, 512, 512),
+    "corr_small": (200, 128, 128),
+    "corr_large": (1000, 512, 512),
+    "filters": (200, 512, 512),
+    "file_bytes": 500 * MiB,
+    "ooc_bytes": 4 * GiB,
+    "ooc_corr_frames": None,  # all frames
+    "repeat": 3,
+}
+QUICK = {
+    "stats": (200, 512, 512),
+    "corr_small": (100, 64, 64),
+    "corr_large": (60, 512, 512),
+    "filters": (24, 512, 512),
+    "file_bytes": 100 * MiB,
+    "ooc_bytes": 1152 * MiB,
+    "ooc_corr_frames": 100,
+    "repeat": 2,
+}
+#: peak RSS allowed to an out-of-core child
+RSS_LIMIT_MB = 1024
+
+
+# ----------------------------------------------------------------------
+# timing and reporting
+# ----------------------------------------------------------------------
+def compare(ours, baseline, repeat, slow_seconds=4.0):
+    """Best wall times of ``ours()`` and ``baseline()``, runs interleaved.
+
+    A side whose first run took more than ``slow_seconds`` is not repeated.
+
+    Returns
+    -------
+    tuple of float
+        ``(ours_seconds, baseline_seconds)``.
+    """
+    best = [float("inf"), float("inf")]
+    runs = [0, 0]
+    for _ in range(max(1, repeat)):
+        for side, func in enumerate((ours, baseline)):
+            if runs[side] and best[side] > slow_seconds:
+                continue
+            start = time.perf_counter()
+            func()
+            best[side] = min(best[side], time.perf_counter() - start)
+            runs[side] += 1
+    return best[0], best[1]
+
+
+class Report:
+    """Prints figure lines and remembers the missed targets."""
+
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stdout
+        self.missed = []
+        self.lines = []
+
+    def _emit(self, text):
+        self.lines.append(text)
+        print(text, file=self.stream, flush=True)
+
+    def ratio(self, name, ours, baseline, target, note=""):
+        """A timing figure; ``target`` is the minimum ``baseline / ours``."""
+        ratio = baseline / ours if ours > 0 else float("inf")
+        ok = ratio >= target
+        text = (f"{name}: ours {ours:.3f} s, baseline {baseline:.3f} s, ratio {ratio:.2f} "
+                f"(target {target:g})")
+        if not ok:
+            text += "  MISSED"
+            self.missed.append(name)
+        if note:
+            text += f"  [{note}]"
+        self._emit(text)
+        return ok
+
+    def limit(self, name, value, limit, unit, note=""):
+        """A resource figure; ``value`` must not exceed ``limit``."""
+        ok = value <= limit
+        text = f"{name}: ours {value:.1f} {unit}, limit {limit:.1f} {unit} (target <= {limit:g} {unit})"
+        if not ok:
+            text += "  MISSED"
+            self.missed.append(name)
+        if note:
+            text += f"  [{note}]"
+        self._emit(text)
+        return ok
+
+    def info(self, text):
+        self._emit(f"# {text}")
+
+
+def make_stack(shape, dtype=np.uint16, seed=0, high=4096):
+    """Deterministic random stack (integers below ``high`` or uniform floats)."""
+    rng = np.random.default_rng(seed)
+    if np.issubdtype(np.dtype(dtype), np.integer):
+        return rng.integers(0, high, size=shape, dtype=dtype)
+    return rng.standard_normal(shape).astype(dtype)
+
+
+# ----------------------------------------------------------------------
+# in-memory cases
+# ----------------------------------------------------------------------
+def bench_stats(report, sizes):
+    import dask.array as da
+
+    from napari_thunder import images
+    from napari_thunder.engines.local import worker_count
+
+    a = make_stack(sizes["stats"])
+    repeat = sizes["repeat"]
+    shape = "x".join(map(str, a.shape))
+    report.info(f"stats on {shape} uint16 ({a.nbytes / MiB:.0f} MiB), {worker_count()} threads")
+    imgs = images.fromarray(a)
+    dask_a = da.from_array(a, chunks=imgs.frames.array.chunks)
+    ours = {}
+    for stat in ("mean", "std", "var", "sum", "min", "max"):
+        getattr(imgs, stat)().toarray()  # warm-up (first-call costs, page faults)
+        method = getattr(imgs, stat)
+        ours[stat], _ = compare(lambda: method().toarray(), lambda: None, repeat)
+    t_numpy = compare(lambda: None, lambda: a.std(axis=0), 1)[1]
+    t_dask = compare(lambda: None, lambda: dask_a.std(axis=0).compute(scheduler="threads"), repeat)[1]
+    t_sum = compare(lambda: None, lambda: a.sum(axis=0, dtype=np.float64), repeat + 2)[1]
+    for stat, t in ours.items():
+        report.ratio(f"stats-{stat} vs numpy std", t, t_numpy, 20)
+    for stat, t in ours.items():
+        report.ratio(f"stats-{stat} vs dask std", t, t_dask, 3)
+    for stat, t in ours.items():
+        report.ratio(f"stats-{stat} vs sum(float64) bandwidth", t, t_sum, 0.6,
+                     note=f"{a.nbytes / t / 1e9:.2f} GB/s vs {a.nbytes / t_sum / 1e9:.2f} GB/s")
+
+
+def corrcoef_reference(stack, neighborhood):
+    """Per-pixel Pearson correlation with the box mean, Thunder's algorithm:
+    blur every frame in float64, then ``np.corrcoef`` pixel by pixel."""
+    import scipy.ndimage as ndi
+
+    size = 2 * neighborhood + 1
+    blurred = np.empty(stack.shape, np.float64)
+    for i, frame in enumerate(stack):
+        ndi.uniform_filter(frame.astype(np.float64), size, output=blurred[i], mode="reflect")
+    out = np.empty(stack.shape[1:])
+    for index in np.ndindex(*stack.shape[1:]):
+        sel = (slice(None),) + index
+        out[index] = np.corrcoef(stack[sel], blurred[sel])[0, 1]
+    return out
+
+
+def bench_localcorr(report, sizes):
+    import scipy.ndimage as ndi
+
+    from napari_thunder import images
+
+    repeat = sizes["repeat"]
+    small = make_stack(sizes["corr_small"], np.float64, seed=1)
+    imgs = images.fromarray(small)
+    result = imgs.localcorr(2)
+    reference = {}
+    t_ours, t_loop = compare(lambda: imgs.localcorr(2),
+                             lambda: reference.setdefault("r", corrcoef_reference(small, 2)), repeat)
+    error = float(np.nanmax(np.abs(result - reference["r"])))
+    report.ratio(f"localcorr {'x'.join(map(str, small.shape))} float64 vs per-pixel corrcoef",
+                 t_ours, t_loop, 50, note=f"max |diff| {error:.1e}")
+    if not error < 1e-9:
+        report.missed.append("localcorr accuracy")
+        report.info(f"localcorr differs from the corrcoef reference by {error:.3e}  MISSED")
+
+    large = make_stack(sizes["corr_large"], np.uint16, seed=2)
+    imgs = images.fromarray(large)
+    out = np.empty(large.shape[1:], large.dtype)
+
+    def serial_filter():
+        for frame in large:
+            ndi.uniform_filter(frame, 5, output=out, mode="reflect")
+
+    imgs.localcorr(2)  # warm-up
+    t_ours, t_filter = compare(lambda: imgs.localcorr(2), serial_filter, repeat)
+    report.ratio(f"localcorr {'x'.join(map(str, large.shape))} uint16 vs serial uniform_filter loop",
+                 t_ours, t_filter, 1)
+
+
+def bench_filters(report, sizes):
+    import scipy.ndimage as ndi
+
+    from napari_thunder import images
+
+    a = make_stack(sizes["filters"], np.uint16, seed=3)
+    imgs = images.fromarray(a)
+    repeat = sizes["repeat"]
+    out = np.empty_like(a)
+    cases = {
+        "gaussian": (lambda: imgs.gaussian_filter(2).toarray(),
+                     lambda f, o: ndi.gaussian_filter(f, 2, output=o, mode="reflect")),
+        "median": (lambda: imgs.median_filter(3).toarray(),
+                   lambda f, o: ndi.median_filter(f, size=3, output=o, mode="reflect")),
+        "uniform": (lambda: imgs.uniform_filter(5).toarray(),
+                    lambda f, o: ndi.uniform_filter(f, 5, output=o, mode="reflect")),
+    }
+    for name, (ours, one) in cases.items():
+        def loop(one=one):
+            for i, frame in enumerate(a):
+                one(frame, out[i])
+
+        ours()  # warm-up
+        t_ours, t_loop = compare(ours, loop, repeat)
+        report.ratio(f"{name}_filter {'x'.join(map(str, a.shape))} uint16 vs serial scipy loop",
+                     t_ours, t_loop, 1.7)
+
+
+def _frames_for_bytes(nbytes, frame_shape=(512, 512), dtype=np.uint16):
+    return max(1, int(nbytes // (int(np.prod(frame_shape)) * np.dtype(dtype).itemsize)))
+
+
+def bench_fromtif(report, sizes, workdir):
+    import tifffile
+
+    from napari_thunder import images
+
+    n = _frames_for_bytes(sizes["file_bytes"])
+    a = make_stack((n, 512, 512), np.uint16, seed=4)
+    path = os.path.join(workdir, "stack.tif")
+    tifffile.imwrite(path, a, photometric="minisblack")
+    del a
+    tifffile.imread(path)  # both sides read from the page cache
+
+    def ours():
+        return images.fromtif(path, nplanes=1).mean().toarray()
+
+    def baseline():
+        return tifffile.imread(path).mean(axis=0)
+
+    if not np.allclose(ours(), baseline(), rtol=0, atol=1e-9):
+        report.missed.append("fromtif mean values")
+        report.info("fromtif(...).mean() differs from tifffile.imread(...).mean(axis=0)  MISSED")
+    t_ours, t_base = compare(ours, baseline, sizes["repeat"] + 1)
+    report.ratio(f"fromtif+mean {n}x512x512 uint16 ({n * 512 * 512 * 2 / MiB:.0f} MiB) "
+                 "vs tifffile.imread+mean", t_ours, t_base, 0.8)
+    os.remove(path)
+
+
+def bench_writers(report, sizes, workdir):
+    import tifffile
+
+    from napari_thunder import images
+
+    n = _frames_for_bytes(sizes["file_bytes"])
+    a = make_stack((n, 512, 512), np.uint16, seed=5)
+    imgs = images.fromarray(a)
+    target = os.path.join(workdir, "out")
+    single = os.path.join(workdir, "single")
+
+    def clean():
+        shutil.rmtree(target, ignore_errors=True)
+        for ext in (".tif", ".bin"):
+            if os.path.exists(single + ext):
+                os.remove(single + ext)
+
+    def timed(write):
+        def run():
+            clean()
+            write()
+        return run
+
+    cases = {
+        "totif": (lambda: imgs.totif(target), lambda: tifffile.imwrite(single + ".tif", a,
+                                                                       photometric="minisblack")),
+        "tobinary": (lambda: imgs.tobinary(target), lambda: a.tofile(single + ".bin")),
+    }
+    for name, (ours, base) in cases.items():
+        t_ours, t_base = compare(timed(ours), timed(base), sizes["repeat"] + 1)
+        report.ratio(f"{name} {n}x512x512 uint16 ({a.nbytes / MiB:.0f} MiB) vs one-file "
+                     f"{'tifffile.imwrite' if name == 'totif' else 'ndarray.tofile'}",
+                     t_ours, t_base, 0.8)
+    clean()
+
+
+# ----------------------------------------------------------------------
+# out-of-core cases: data on disk, work in a child process
+# ----------------------------------------------------------------------
+def _ooc_frames(n, frame_shape=(512, 512)):
+    """Frames of the out-of-core stack, generated block by block (never whole)."""
+    base = make_stack((97,) + tuple(frame_shape), np.uint16, seed=6)
+    for start in range(0, n, 97):
+        stop = min(n, start + 97)
+        block = base[: stop - start].copy()
+        block += np.uint16((start // 97) % 13)
+        yield block
+
+
+def write_ooc_stack(workdir, nbytes):
+    """Write the out-of-core stack as one multipage TIF and as a binary directory.
+
+    Returns
+    -------
+    tuple
+        ``(tif_path, binary_dir, nframes)``.
+    """
+    import tifffile
+
+    n = _frames_for_bytes(nbytes)
+    tif_path = os.path.join(workdir, "ooc.tif")
+    bin_dir = os.path.join(workdir, "ooc-bin")
+    os.makedirs(bin_dir)
+
+    def pages():
+        index = 0
+        for block in _ooc_frames(n):
+            for frame in block:
+                frame.tofile(os.path.join(bin_dir, "image-%05d.bin" % index))
+                index += 1
+                yield frame
+
+    tifffile.imwrite(tif_path, pages(), shape=(n, 512, 512), dtype=np.uint16, bigtiff=True,
+                     photometric="minisblack")
+    with open(os.path.join(bin_dir, "conf.json"), "w", encoding="utf-8") as fh:
+        json.dump({"shape": [512, 512], "dtype": "uint16"}, fh)
+    return tif_path, bin_dir, n
+
+
+def ooc_child(kind, path, corr_frames):
+    """Child process body: the out-of-core actions; prints a JSON line."""
+    from napari_thunder import images
+
+    start = time.perf_counter()
+    if kind == "tif":
+        imgs = images.fromtif(path, nplanes=1)
+    else:
+        imgs = images.frombinary(path)
+    result = {"shape": list(imgs.shape), "load": time.perf_counter() - start}
+    for stat in ("mean", "std", "var"):
+        start = time.perf_counter()
+        value = getattr(imgs, stat)().toarray()
+        result[stat] = time.perf_counter() - start
+        result[f"{stat}_checksum"] = float(np.sum(value, dtype=np.float64))
+    corr_imgs = imgs if corr_frames is None else imgs[:corr_frames]
+    start = time.perf_counter()
+    corr = corr_imgs.localcorr(2)
+    result["localcorr"] = time.perf_counter() - start
+    result["localcorr_checksum"] = float(np.nansum(corr))
+    result["localcorr_frames"] = corr_imgs.shape[0]
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+def _new_files(roots, before):
+    """Largest size of a file under ``roots`` not in ``before`` (path set)."""
+    largest = 0
+    for root in roots:
+        for dirpath, _, files in os.walk(root):
+            for name in files:
+                path = os.path.join(dirpath, name)
+                if path in before:
+                    continue
+                try:
+                    largest = max(largest, os.stat(path).st_size)
+                except OSError:
+                    pass
+    return largest
+
+
+def _all_files(roots):
+    return {os.path.join(d, f) for root in roots for d, _, files in os.walk(root) for f in files}
+
+
+def run_ooc_child(kind, path, corr_frames, watch_dir):
+    """Run :func:`ooc_child` in a child process; measure its peak RSS.
+
+    Returns
+    -------
+    tuple
+        ``(result dict, peak_rss_mb, largest_new_file_bytes, wall_seconds)``.
+    """
+    child_tmp = os.path.join(watch_dir, "child-tmp")
+    os.makedirs(child_tmp, exist_ok=True)
+    roots = [child_tmp, os.path.dirname(os.path.abspath(path)) if kind == "tif" else path]
+    before = _all_files(roots)
+    env = dict(os.environ, TMPDIR=child_tmp)
+    cmd = [sys.executable, os.path.abspath(__file__), "--child", kind, path,
+           "--corr-frames", str(corr_frames if corr_frames is not None else -1)]
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+    largest = 0
+    # reap the child ourselves to get its own rusage (ru_maxrss: peak RSS in KiB)
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        largest = max(largest, _new_files(roots, before))
+        time.sleep(0.1)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    out, err = proc.stdout.read(), proc.stderr.read()
+    if proc.returncode != 0:
+        raise RuntimeError(f"out-of-core child ({kind}) failed with {proc.returncode}:\n{err[-3000:]}")
+    line = [ln for ln in out.splitlines() if ln.startswith("RESULT ")][-1]
+    return json.loads(line[len("RESULT "):]), usage.ru_maxrss / 1024.0, largest, wall
+
+
+def bench_ooc(report, sizes, workdir):
+    start = time.perf_counter()
+    tif_path, bin_dir, n = write_ooc_stack(workdir, sizes["ooc_bytes"])
+    stack_bytes = n * 512 * 512 * 2
+    report.info(f"out-of-core stack: {n}x512x512 uint16 = {stack_bytes / GiB:.2f} GiB, "
+                f"written as one TIF and {n} binary files in {time.perf_counter() - start:.1f} s")
+    output_bytes = 512 * 512 * 8  # one float64 image: every result here
+    checks = {}
+    for kind, path in (("tif", tif_path), ("binary", bin_dir)):
+        result, rss, largest, wall = run_ooc_child(kind, path, sizes["ooc_corr_frames"], workdir)
+        checks[kind] = result
+        frames = result["localcorr_frames"]
+        timings = ", ".join(f"{s} {result[s]:.1f} s ({stack_bytes / result[s] / 1e9:.2f} GB/s)"
+                            for s in ("mean", "std", "var"))
+        report.info(f"ooc-{kind}: {timings}; localcorr of {frames} frames {result['localcorr']:.1f} s; "
+                    f"child wall {wall:.1f} s")
+        report.limit(f"ooc-{kind} peak RSS (mean/std/var/localcorr of {stack_bytes / GiB:.2f} GiB)",
+                     rss, RSS_LIMIT_MB, "MB")
+        report.limit(f"ooc-{kind} largest temporary file", largest / MiB, output_bytes / MiB, "MiB")
+    same = all(abs(checks["tif"][k] - checks["binary"][k]) <= 1e-9 * max(1.0, abs(checks["tif"][k]))
+               for k in ("mean_checksum", "std_checksum", "var_checksum", "localcorr_checksum"))
+    if not same:
+        report.missed.append("ooc tif/binary agreement")
+        report.info(f"ooc results differ between TIF and binary: {checks}  MISSED")
+    shutil.rmtree(bin_dir, ignore_errors=True)
+    os.remove(tif_path)
+
+
+# ----------------------------------------------------------------------
+def run(cases=CASES, quick=False, stream=None, workdir=None) -> Report:
+    """Run the chosen cases; returns the :class:`Report` (``report.missed``)."""
+    sizes = dict(QUICK if quick else FULL)
+    report = Report(stream)
+    report.info(f"bench_perf ({'quick' if quick else 'full'}), load average "
+                f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    own_dir = workdir is None
+    workdir = workdir or tempfile.mkdtemp(prefix="napari-thunder-bench-")
+    try:
+        for case in cases:
+            start = time.perf_counter()
+            if case == "stats":
+                bench_stats(report, sizes)
+            elif case == "localcorr":
+                bench_localcorr(report, sizes)
+            elif case == "filters":
+                bench_filters(report, sizes)
+            elif case == "fromtif":
+                bench_fromtif(report, sizes, workdir)
+            elif case == "writers":
+                bench_writers(report, sizes, workdir)
+            elif case == "ooc":
+                bench_ooc(report, sizes, workdir)
+            else:
+                raise ValueError(f"unknown case {case!r}; cases are {', '.join(CASES)}")
+            report.info(f"{case} done in {time.perf_counter() - start:.1f} s")
+    finally:
+        if own_dir:
+            shutil.rmtree(workdir, ignore_errors=True)
+    report.info(f"load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    return report
+
+
+def parse_cases(text):
+    cases = tuple(c.strip() for c in text.split(",") if c.strip())
+    unknown = [c for c in cases if c not in CASES]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown case(s) {unknown}; cases are {', '.join(CASES)}")
+    return cases
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes (under a minute)")
+    parser.add_argument("--only", type=parse_cases, default=CASES,
+                        help=f"comma-separated cases among {', '.join(CASES)}")
+    parser.add_argument("--child", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
+    parser.add_argument("--corr-frames", type=int, default=-1, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        ooc_child(args.child[0], args.child[1], None if args.corr_frames < 0 else args.corr_frames)
+        return 0
+    report = run(args.only, quick=args.quick)
+    if report.missed:
+        print(f"MISSED {len(report.missed)} target(s): {', '.join(report.missed)}")
+        return 1
+    print("all targets met")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
