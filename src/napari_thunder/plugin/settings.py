@@ -124,7 +124,7 @@ def _container_base():
 class EngineWidget(_container_base()):
     """Dock widget: pick the local engine or Spark (master URL, partitions)."""
 
-    def __init__(self, viewer=None):
+    def __init__(self, viewer: napari.viewer.Viewer = None):  # noqa: F821
         from magicgui.widgets import ComboBox, Label, LineEdit, PushButton, SpinBox
 
         super().__init__(labels=True)

@@ -95,7 +95,7 @@ class OperationWidget(Container):
     kind = "frames"
     help = ""
 
-    def __init__(self, viewer: "napari.viewer.Viewer"):  # noqa: F821
+    def __init__(self, viewer: napari.viewer.Viewer):  # noqa: F821 (napari passes the viewer)
         super().__init__(labels=True)
         self.viewer = viewer
         self.job = None

@@ -1,0 +1,103 @@
+"""The npe2 manifest: valid, importable, menu ids napari knows, widgets open from napari."""
+
+import subprocess
+import sys
+
+import pytest
+import yaml
+from pathlib import Path
+
+PLUGIN = "napari-thunder"
+MANIFEST = Path(__file__).resolve().parents[2] / "src" / "napari_thunder" / "napari.yaml"
+
+
+def _manifest():
+    from npe2 import PluginManager
+
+    pm = PluginManager.instance()
+    return pm.get_manifest(PLUGIN)
+
+
+def test_npe2_validate_with_imports():
+    result = subprocess.run(
+        [sys.executable, "-m", "npe2", "validate", PLUGIN, "--imports"],
+        capture_output=True, text=True, timeout=300,
+    )
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out
+    assert "valid" in out.lower()
+
+
+def test_installed_manifest_is_the_packaged_file():
+    import napari_thunder
+
+    packaged = Path(napari_thunder.__file__).parent / "napari.yaml"
+    assert packaged.resolve() == MANIFEST.resolve()
+    top = MANIFEST.parents[2] / "napari.yaml"
+    assert top.exists() and top.resolve() == MANIFEST.resolve()
+    assert yaml.safe_load(MANIFEST.read_text())["name"] == PLUGIN
+
+
+def test_every_menu_id_exists_in_napari():
+    """npe2 does not check menu ids and napari drops unknown ones silently."""
+    from napari._app_model.constants import MenuId
+
+    known = {m.value for m in MenuId}
+    contributions = _manifest().contributions
+    ours = {s.id for s in contributions.submenus}
+    for menu_id, items in contributions.menus.items():
+        if menu_id.startswith("napari/"):
+            assert menu_id in known, f"unknown napari menu id {menu_id!r}"
+        else:
+            assert menu_id in ours, f"menu {menu_id!r} is not one of our submenus"
+        for item in items:
+            submenu = getattr(item, "submenu", None)
+            if submenu is not None:
+                assert submenu in ours
+    # every operation widget is reachable from a Layers menu
+    commands_in_menus = {
+        item.command for items in contributions.menus.values() for item in items
+        if getattr(item, "command", None)
+    }
+    from napari_thunder.plugin.widgets import OPERATION_WIDGETS
+
+    assert {f"{PLUGIN}.{op}" for op in OPERATION_WIDGETS} <= commands_in_menus
+
+
+def test_menus_are_registered_in_napari(make_napari_viewer_proxy):
+    from app_model.types import SubmenuItem
+
+    from napari._app_model import get_app_model
+
+    make_napari_viewer_proxy()
+    app = get_app_model()
+    filter_items = app.menus.get_menu("napari/layers/filter")
+    labels = [item.submenu for item in filter_items if isinstance(item, SubmenuItem)]
+    assert "napari-thunder/filter" in labels
+    ours = [getattr(item, "command", None) for item in app.menus.get_menu("napari-thunder/filter")]
+    assert any(c is not None and c.id == f"{PLUGIN}.gaussian_filter" for c in ours)
+
+
+def test_every_widget_opens_as_dock_widget(make_napari_viewer):
+    viewer = make_napari_viewer()
+    for widget in _manifest().contributions.widgets:
+        dock, inner = viewer.window.add_plugin_dock_widget(PLUGIN, widget.display_name)
+        assert inner is not None and dock is not None
+
+    names = {w.display_name for w in _manifest().contributions.widgets}
+    assert len(names) == 15
+
+
+def test_widget_from_dock_runs(make_napari_viewer, qtbot):
+    import numpy as np
+
+    viewer = make_napari_viewer()
+    data = np.random.default_rng(0).random((6, 8, 8))
+    viewer.add_image(data, name="d")
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Maximum")
+    assert widget.image.value is viewer.layers["d"]   # the picker sees existing layers
+    job = widget.run()
+    qtbot.waitUntil(lambda: not job.running, timeout=30000)
+    np.testing.assert_array_equal(viewer.layers["d_max"].data, data.max(axis=0))
+    viewer.add_image(data[:2], name="later")
+    assert [c for c in widget.image.choices][-1] is viewer.layers["later"]
