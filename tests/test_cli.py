@@ -378,6 +378,36 @@ def test_gui_fallback_opens_sample_in_real_napari(monkeypatch, capsys, qtbot, ar
         assert layer.data.shape == shape
         expected = _mouse() if name == "mouse" else _fish()
         np.testing.assert_array_equal(np.asarray(layer.data), expected)
+        from npe2 import PluginManager
+
+        declared = PluginManager.instance().get_manifest("napari-thunder").contributions.widgets or []
+        assert len(viewer.window.dock_widgets) >= len(declared), err
     finally:
         if viewer is not None:
             viewer.close()
+
+
+@pytest.mark.gui
+def test_gui_with_plugin_launch_in_real_napari(monkeypatch, capsys, qtbot):
+    """``napari-thunder gui example:fish`` goes through ``plugin.app.launch``:
+    the fish volume is loaded and the plugin's widgets are docked."""
+    napari = pytest.importorskip("napari")
+    pytest.importorskip("napari_thunder.plugin.app")
+    monkeypatch.setattr(napari, "run", lambda *a, **k: None)
+    code, _, err = _run(capsys, "gui", "example:fish")
+    viewer = napari.current_viewer()
+    try:
+        assert code == 0, err
+        assert [layer.data.shape for layer in viewer.layers] == [(20, 2, 76, 87)]
+        np.testing.assert_array_equal(np.asarray(viewer.layers[0].data), _fish())
+        assert len(viewer.window.dock_widgets) >= 1
+    finally:
+        viewer.close()
+
+
+def test_gui_missing_input_is_bad_input(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("napari")
+    pytest.importorskip("napari_thunder.plugin.app")
+    missing = tmp_path / "nothing-here"
+    code, _, err = _run(capsys, "gui", missing)
+    _assert_bad_input(code, err, str(missing))

@@ -470,18 +470,41 @@ def _fallback_viewer(napari, target):
     ``napari_thunder.plugin.app.launch`` exists)."""
     from napari_thunder import sample_data
 
-    print(f"{PROG}: note: plugin widgets are not available yet; opening the data only", file=sys.stderr)
     viewer = napari.Viewer()
+    opened = False
     if target in sample_data.EXAMPLES:
         try:
             viewer.open_sample("napari-thunder", target)
-            return viewer
-        except Exception:  # sample not registered yet: load it ourselves
+            opened = True
+        except Exception:  # sample not registered: load it ourselves
             imgs, _ = load_input(f"example:{target}")
     else:
         imgs, _ = load_input(target)
-    viewer.add_image(imgs.toarray(), name=os.path.basename(str(target).rstrip("/")) or "data")
+    if not opened:
+        viewer.add_image(imgs.toarray(), name=os.path.basename(str(target).rstrip("/")) or "data")
+    if not _dock_plugin_widgets(viewer):
+        print(f"{PROG}: note: the plugin's widgets are not available; opened the data only", file=sys.stderr)
     return viewer
+
+
+def _dock_plugin_widgets(viewer):
+    """Dock every widget the plugin's manifest declares (tabbed); returns
+    how many were docked."""
+    try:
+        from npe2 import PluginManager
+
+        manifest = PluginManager.instance().get_manifest("napari-thunder")
+        widgets = list(manifest.contributions.widgets or [])
+    except Exception:
+        return 0
+    docked = 0
+    for widget in widgets:
+        try:
+            viewer.window.add_plugin_dock_widget("napari-thunder", widget.display_name, tabify=True)
+            docked += 1
+        except Exception as exc:  # one broken widget must not stop the GUI
+            print(f"{PROG}: note: could not dock {widget.display_name!r}: {_one_line(exc)}", file=sys.stderr)
+    return docked
 
 
 # ----------------------------------------------------------------------------- parser
