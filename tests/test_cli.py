@@ -411,3 +411,10 @@ def test_gui_missing_input_is_bad_input(tmp_path, monkeypatch, capsys):
     missing = tmp_path / "nothing-here"
     code, _, err = _run(capsys, "gui", missing)
     _assert_bad_input(code, err, str(missing))
+
+
+def test_help_and_version(capsys):
+    code, out, _ = _run(capsys, "--help")
+    assert code == 0 and "run" in out and "info" in out and "gui" in out
+    code, out, _ = _run(capsys, "--version")
+    assert code == 0 and out.startswith("napari-thunder ")
