@@ -24,8 +24,9 @@ Laziness: in local mode the layer data is the engine's dask array
 (``imgs.frames.array``), so napari reads only the frames it shows. Spark
 frames cannot be sliced lazily by napari and are collected to the driver.
 Contrast limits are always given explicitly (dtype range for ``uint8`` /
-``bool``, otherwise the range of at most three sampled frames) so napari never
-scans a whole stack.
+``bool``, otherwise the range of at most three sampled frames: first, middle,
+last) so napari never scans a whole stack. The local engine reads whole
+chunks, so sampling reads at most the three chunks holding those frames.
 
 This module imports napari only inside :func:`add_images_to_viewer`.
 """
@@ -71,14 +72,18 @@ def layer_data_from_images(imgs, squeeze_single=True):
 def _frame_sample(data, nframes):
     """A few frames of ``data`` (axis 0) as one ndarray, for contrast limits."""
     if data.ndim <= 2 or data.shape[0] <= nframes:
-        sample = data
-    else:
-        n = data.shape[0]
-        index = sorted({0, n // 2, n - 1})
-        sample = data[index]
-    if hasattr(sample, "compute"):
-        sample = sample.compute()
-    return np.asarray(sample)
+        sample = data.compute() if hasattr(data, "compute") else data
+        return np.asarray(sample)
+    n = data.shape[0]
+    index = sorted({0, n // 2, n - 1}) if nframes >= 3 else list(range(nframes))
+    # one frame at a time: dask then reads just that frame from a lazy file
+    # source (a list index would read whole chunks)
+    frames = [data[i] for i in index]
+    if hasattr(frames[0], "compute"):
+        import dask
+
+        frames = dask.compute(*frames)
+    return np.stack([np.asarray(f) for f in frames])
 
 
 def contrast_limits_for(data, dtype=None, nframes=CONTRAST_SAMPLE_FRAMES):
