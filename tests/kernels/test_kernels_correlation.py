@@ -137,3 +137,29 @@ def test_partial_accumulator_running_estimate():
     stack = make_stack((30, 6, 6), np.float32, seed=8)
     acc = LocalCorrAccumulator((6, 6), 1).add(stack[:10])
     np.testing.assert_allclose(acc.finalize(), reference_localcorr(stack[:10], 1), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(3, 9, 8), (2, 3, 2), (2, 7, 1), (2, 5, 4, 2), (2, 1, 6, 3)])
+@pytest.mark.parametrize("neighborhood", [0, 1, 2, 3])
+def test_box_sum_equals_scaled_uniform_filter(shape, neighborhood):
+    # includes axes shorter than the window (reflected more than once)
+    rng = np.random.default_rng(11)
+    frames = rng.standard_normal(shape)
+    size = 2 * neighborhood + 1
+    expected = np.stack([ndi.uniform_filter(f, size, mode="reflect") for f in frames]) * size ** (len(shape) - 1)
+    got = correlation.box_sum(frames.copy(), neighborhood)
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_box_work_dtype_exact_float32_only_when_safe():
+    assert correlation._box_work_dtype(np.uint16, 1, 2) == np.float32  # 65535 * 9 < 2**24
+    assert correlation._box_work_dtype(np.uint16, 3, 3) == np.float64  # 65535 * 343 > 2**24
+    assert correlation._box_work_dtype(np.float32, 1, 2) == np.float64
+    assert correlation._box_work_dtype(np.int32, 1, 2) == np.float64
+
+
+def test_extreme_uint16_values_exact_path():
+    rng = np.random.default_rng(12)
+    stack = rng.integers(60000, 65536, size=(25, 6, 7), dtype=np.uint16)
+    got = accumulate(stack, 2, [0, 11, 25]).finalize()
+    np.testing.assert_allclose(got, reference_localcorr(stack, 2), rtol=1e-10, atol=1e-12)

@@ -20,10 +20,10 @@ import scipy.ndimage as ndi
 
 from .validation import check_neighborhood
 
-__all__ = ["LocalCorrAccumulator", "neighborhood_mean"]
+__all__ = ["LocalCorrAccumulator", "box_sum", "neighborhood_mean"]
 
-# float64 budget for the blurred frames of one sub-block
-_SUBBLOCK_BYTES = 8 * 2**20
+# budget for the two box-sum buffers of one sub-block
+_SUBBLOCK_BYTES = 16 * 2**20
 # pixels per tile when forming the co-moments (cache-sized work buffers)
 _TILE_PIXELS = 4096
 
@@ -50,6 +50,91 @@ def neighborhood_mean(frame: np.ndarray, neighborhood: int, out: np.ndarray | No
         out = np.empty(work.shape, dtype=np.float64)
     ndi.uniform_filter(work, size=size, output=out, mode="reflect")
     return out
+
+
+def _box_work_dtype(dtype, neighborhood: int, ndim: int) -> np.dtype:
+    """dtype in which box sums of frames of ``dtype`` are exact enough.
+
+    Integers of at most 16 bits (and bools): float32 while every box sum is an
+    integer below 2**24 (exact); otherwise float64.
+    """
+    dtype = np.dtype(dtype)
+    volume = (2 * int(neighborhood) + 1) ** ndim
+    if dtype == np.bool_:
+        largest = 1
+    elif np.issubdtype(dtype, np.integer) and dtype.itemsize <= 2:
+        info = np.iinfo(dtype)
+        largest = max(abs(int(info.min)), int(info.max))
+    else:
+        return np.dtype(np.float64)
+    return np.dtype(np.float32) if largest * volume < 2**24 else np.dtype(np.float64)
+
+
+def _reflect_index(i: int, length: int) -> int:
+    """scipy 'reflect' (``d c b a | a b c d | d c b a``) index into ``range(length)``."""
+    i %= 2 * length
+    return i if i < length else 2 * length - 1 - i
+
+
+def _box_sum_axis(src: np.ndarray, dst: np.ndarray, n: int, axis: int) -> None:
+    """``dst = sum of src[i-n .. i+n]`` along ``axis`` (reflect boundary)."""
+    length = src.shape[axis]
+
+    def along(start, stop):
+        index = [slice(None)] * src.ndim
+        index[axis] = slice(start, stop)
+        return tuple(index)
+
+    if length > 2 * n:
+        # interior: 2n shifted adds of whole slabs
+        inner = dst[along(n, length - n)]
+        np.copyto(inner, src[along(0, length - 2 * n)])
+        for shift in range(1, 2 * n + 1):
+            inner += src[along(shift, length - 2 * n + shift)]
+        edges = list(range(n)) + list(range(length - n, length))
+    else:
+        edges = list(range(length))
+    for i in edges:
+        neighbours = [_reflect_index(j, length) for j in range(i - n, i + n + 1)]
+        slab = dst[along(i, i + 1)]
+        np.copyto(slab, src[along(neighbours[0], neighbours[0] + 1)])
+        for j in neighbours[1:]:
+            slab += src[along(j, j + 1)]
+
+
+def box_sum(frames: np.ndarray, neighborhood: int, work: np.ndarray | None = None) -> np.ndarray:
+    """Sum over the centred ``2n+1`` box of every pixel, for a stack of frames.
+
+    Axis 0 of ``frames`` indexes frames; every other axis is summed over
+    ``[i - n, i + n]`` with scipy's 'reflect' boundary (``d c b a | a b c d``).
+    Equals ``(2n+1)**ndim * scipy.ndimage.uniform_filter(frame, 2n+1)`` per
+    frame up to rounding, computed with shifted adds of whole slabs (no Python
+    loop over pixels, no padded copy).
+
+    Parameters
+    ----------
+    frames : ndarray, shape ``(m,) + value_shape``
+        A float dtype (the caller chooses float32 or float64). Overwritten
+        (used as a work buffer) when more than one image axis is summed.
+    neighborhood : int
+        Half-width ``n`` of the box.
+    work : ndarray, optional
+        A second buffer of the same shape and dtype (allocated if None).
+
+    Returns
+    -------
+    ndarray, same shape and dtype as ``frames``: either ``frames`` or ``work``.
+    """
+    n = int(neighborhood)
+    if n == 0:
+        return frames
+    if work is None:
+        work = np.empty_like(frames)
+    src, dst = frames, work
+    for axis in range(1, frames.ndim):
+        _box_sum_axis(src, dst, n, axis)
+        src, dst = dst, src
+    return src
 
 
 class LocalCorrAccumulator:
@@ -117,12 +202,15 @@ class LocalCorrAccumulator:
         if k == 0:
             return self
         p = int(np.prod(self.value_shape))
-        sub = max(1, min(k, _SUBBLOCK_BYTES // max(8 * p, 1)))
-        blurred = np.empty((sub,) + self.value_shape, dtype=np.float64)
-        flat_blurred = blurred.reshape(sub, p)
+        work = _box_work_dtype(block.dtype, self.neighborhood, len(self.value_shape))
+        # two box buffers of a sub-block stay within the budget
+        sub = max(1, min(k, _SUBBLOCK_BYTES // max(2 * p * work.itemsize, 1)))
+        buf_a = np.empty((sub,) + self.value_shape, dtype=work)
+        buf_b = np.empty((sub,) + self.value_shape, dtype=work)
         flat = block.reshape(k, p)
         tile_pixels = min(_TILE_PIXELS, p)
         xbuf = np.empty((sub, tile_pixels), dtype=np.float64)
+        ybuf = np.empty((sub, tile_pixels), dtype=np.float64)
         mx = np.empty(p)
         my = np.empty(p)
         cxx = np.empty(p)
@@ -131,16 +219,25 @@ class LocalCorrAccumulator:
         for i0 in range(0, k, sub):
             i1 = min(i0 + sub, k)
             m = i1 - i0
+            # box SUM of every frame (the mean times a constant: r is unchanged)
+            frames = buf_a[:m]
+            np.copyto(frames, block[i0:i1], casting="unsafe")
+            # frame by frame, so each pass works on cache-sized data
             for i in range(m):
-                neighborhood_mean(block[i0 + i], self.neighborhood, out=blurred[i])
+                box_sum(frames[i : i + 1], self.neighborhood, buf_b[i : i + 1])
+            # box_sum ping-pongs between the buffers once per image axis
+            odd = self.neighborhood > 0 and len(self.value_shape) % 2 == 1
+            sums = buf_b[:m] if odd else frames
+            flat_sums = sums.reshape(m, p)
             for j0 in range(0, p, tile_pixels):
                 j1 = min(j0 + tile_pixels, p)
                 x = xbuf[:m, : j1 - j0]
+                y = ybuf[:m, : j1 - j0]
                 np.copyto(x, flat[i0:i1, j0:j1], casting="unsafe")
-                y = flat_blurred[:m, j0:j1]
-                tx = np.add.reduce(x, axis=0)
+                np.copyto(y, flat_sums[:, j0:j1], casting="unsafe")
+                tx = np.einsum("ij->j", x)
                 tx /= m
-                ty = np.add.reduce(y, axis=0)
+                ty = np.einsum("ij->j", y)
                 ty /= m
                 x -= tx
                 y -= ty

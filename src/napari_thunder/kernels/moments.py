@@ -100,7 +100,7 @@ def _tile_moments(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
                     j1 = min(j0 + _TILE_PIXELS, p)
                     tile = buf[: i1 - i0, : j1 - j0]
                     np.copyto(tile, flat[i0:i1, j0:j1], casting="unsafe")
-                    g_s1[j0:j1] += np.add.reduce(tile, axis=0)
+                    g_s1[j0:j1] += np.einsum("ij->j", tile)
                     g_s2[j0:j1] += np.einsum("ij,ij->j", tile, tile)
             # exact integers: g*S2 and S1**2 are below 2**53 for g <= 1024
             g_mean = g_s1 / g
@@ -116,7 +116,7 @@ def _tile_moments(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
                 j1 = min(j0 + _TILE_PIXELS, p)
                 tile = buf[:g, : j1 - j0]
                 np.copyto(tile, flat[g0:g1, j0:j1], casting="unsafe")
-                t_mean = np.add.reduce(tile, axis=0)
+                t_mean = np.einsum("ij->j", tile)
                 t_mean /= g
                 tile -= t_mean
                 g_mean[j0:j1] = t_mean
