@@ -101,3 +101,23 @@ def test_widget_from_dock_runs(make_napari_viewer, qtbot):
     np.testing.assert_array_equal(viewer.layers["d_max"].data, data.max(axis=0))
     viewer.add_image(data[:2], name="later")
     assert [c for c in widget.image.choices][-1] is viewer.layers["later"]
+
+
+def test_layers_menu_entries_open_the_widgets(make_napari_viewer):
+    """What clicking Layers > Filters/Projections/... > Thunder ... does."""
+    from app_model.types import MenuItem
+
+    from napari._app_model import get_app_model
+
+    viewer = make_napari_viewer()
+    app = get_app_model()
+    opened = 0
+    for submenu in ("napari-thunder/filter", "napari-thunder/project",
+                    "napari-thunder/measure", "napari-thunder/transform"):
+        for item in app.menus.get_menu(submenu):
+            assert isinstance(item, MenuItem)
+            app.commands.execute_command(item.command.id).result()
+            opened += 1
+    assert opened == 14
+    docked = list(viewer.window.dock_widgets)
+    assert len(docked) == 14 and all(name.endswith("(Thunder)") for name in docked)
