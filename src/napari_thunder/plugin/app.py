@@ -93,3 +93,80 @@ def launch(path_or_example="mouse", show=True, widgets=MAIN_WIDGETS):
     for k, widget_name in enumerate(widgets):
         viewer.window.add_plugin_dock_widget(PLUGIN_NAME, widget_name, tabify=k > 0)
     return viewer
+
+
+def _widget_by_display_name(viewer, display_name):
+    for key, widget in viewer.window.dock_widgets.items():
+        if key.startswith(display_name):
+            return key, widget
+    raise KeyError(display_name)
+
+
+def save_screenshot(path, path_or_example="mouse", widget_name="Local correlation",
+                    timeout=120.0, size=(1440, 900)):
+    """Save a screenshot of the GUI: :func:`launch`, run one docked widget, shoot.
+
+    Needs a display; under a virtual one::
+
+        xvfb-run -a -s "-screen 0 1600x1200x24" python -c \
+          "from napari_thunder.plugin.app import save_screenshot; save_screenshot('docs/screenshot.png')"
+
+    Parameters
+    ----------
+    path : str
+        PNG file to write.
+    path_or_example : str
+        Data to open (see :func:`launch`).
+    widget_name : str
+        Display name of one of :data:`MAIN_WIDGETS`, run on the first layer.
+    timeout : float
+        Seconds to wait for the operation.
+    size : tuple of int
+        Window size in pixels.
+
+    Returns
+    -------
+    str
+        ``path``.
+    """
+    from qtpy.QtCore import Qt
+    from qtpy.QtWidgets import QApplication, QDockWidget
+
+    viewer = launch(path_or_example, show=True)
+    try:
+        window = viewer.window._qt_window
+        window.resize(*size)
+        for _ in range(10):
+            QApplication.processEvents()
+        key, widget = _widget_by_display_name(viewer, widget_name)
+        dock = widget.native.parent() if hasattr(widget, "native") else widget.parent()
+        while dock is not None and not isinstance(dock, QDockWidget):
+            dock = dock.parent()
+        if dock is not None:
+            dock.raise_()
+            window.resizeDocks([dock], [420], Qt.Horizontal)
+        widget.image.value = viewer.layers[0]
+        job = widget.run()
+        if job is not None:
+            job.wait(timeout)
+        viewer.layers[0].visible = False
+        _close_notifications(window)
+        for _ in range(10):
+            QApplication.processEvents()
+        viewer.reset_view()
+        for _ in range(30):
+            QApplication.processEvents()
+        viewer.screenshot(path, canvas_only=False, flash=False)
+    finally:
+        viewer.close()
+    return path
+
+
+def _close_notifications(window):
+    """Close napari's notification toasts (they would cover the canvas)."""
+    try:
+        from napari._qt.dialogs.qt_notification import NapariQtNotification
+    except ImportError:  # pragma: no cover - napari internals moved
+        return
+    for toast in window.findChildren(NapariQtNotification):
+        toast.close()
