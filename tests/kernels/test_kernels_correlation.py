@@ -72,7 +72,7 @@ def test_subblocks_inside_a_block(monkeypatch):
     # a budget of 3 frames per sub-block and 5-pixel tiles: many Chan merges inside one add
     stack = make_stack((20, 6, 7), np.float64, seed=4)
     monkeypatch.setattr(correlation, "_SUBBLOCK_BYTES", 3 * 8 * 42)
-    monkeypatch.setattr(correlation, "_TILE_PIXELS", 5)
+    monkeypatch.setattr(correlation, "_TILE_BYTES", 5 * 8 * 3)  # 5-pixel tiles of 3 frames
     got = accumulate(stack, 1).finalize()
     np.testing.assert_allclose(got, reference_localcorr(stack, 1), rtol=1e-10, atol=1e-12)
 

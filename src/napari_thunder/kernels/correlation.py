@@ -24,8 +24,10 @@ __all__ = ["LocalCorrAccumulator", "box_sum", "neighborhood_mean"]
 
 # budget for the two box-sum buffers of one sub-block
 _SUBBLOCK_BYTES = 16 * 2**20
-# pixels per tile when forming the co-moments (cache-sized work buffers)
-_TILE_PIXELS = 4096
+# bytes of the frames of one box_sum call
+_BOX_CALL_BYTES = 2 * 2**20
+# bytes of one float64 tile when forming the co-moments (cache-sized)
+_TILE_BYTES = 256 * 2**10
 
 
 def neighborhood_mean(frame: np.ndarray, neighborhood: int, out: np.ndarray | None = None) -> np.ndarray:
@@ -85,24 +87,39 @@ def _box_sum_axis(src: np.ndarray, dst: np.ndarray, n: int, axis: int) -> None:
         index[axis] = slice(start, stop)
         return tuple(index)
 
-    if length > 2 * n:
+    if length > 2 * n and src.flags.c_contiguous and dst.flags.c_contiguous:
+        # interior: 2n shifted adds over the flat arrays (contiguous, SIMD);
+        # a shift of one step along ``axis`` is ``stride`` flat elements. Only
+        # positions within n of the axis' ends mix in wrong values; the edge
+        # loop below overwrites exactly those.
+        stride = int(np.prod(src.shape[axis + 1 :], dtype=np.int64))
+        flat_src = src.reshape(-1)
+        flat_dst = dst.reshape(-1)
+        span = flat_src.size - 2 * n * stride
+        inner = flat_dst[n * stride : n * stride + span]
+        np.add(flat_src[:span], flat_src[stride : stride + span], out=inner, dtype=inner.dtype,
+               casting="unsafe")
+        for shift in range(2, 2 * n + 1):
+            np.add(inner, flat_src[shift * stride : shift * stride + span], out=inner, casting="unsafe")
+        edges = list(range(n)) + list(range(length - n, length))
+    elif length > 2 * n:
         # interior: 2n shifted adds of whole slabs
         inner = dst[along(n, length - n)]
-        np.copyto(inner, src[along(0, length - 2 * n)])
+        np.copyto(inner, src[along(0, length - 2 * n)], casting="unsafe")
         for shift in range(1, 2 * n + 1):
-            inner += src[along(shift, length - 2 * n + shift)]
+            np.add(inner, src[along(shift, length - 2 * n + shift)], out=inner, casting="unsafe")
         edges = list(range(n)) + list(range(length - n, length))
     else:
         edges = list(range(length))
     for i in edges:
         neighbours = [_reflect_index(j, length) for j in range(i - n, i + n + 1)]
         slab = dst[along(i, i + 1)]
-        np.copyto(slab, src[along(neighbours[0], neighbours[0] + 1)])
+        np.copyto(slab, src[along(neighbours[0], neighbours[0] + 1)], casting="unsafe")
         for j in neighbours[1:]:
-            slab += src[along(j, j + 1)]
+            np.add(slab, src[along(j, j + 1)], out=slab, casting="unsafe")
 
 
-def box_sum(frames: np.ndarray, neighborhood: int, work: np.ndarray | None = None) -> np.ndarray:
+def box_sum(frames: np.ndarray, neighborhood: int, buffers=None) -> np.ndarray:
     """Sum over the centred ``2n+1`` box of every pixel, for a stack of frames.
 
     Axis 0 of ``frames`` indexes frames; every other axis is summed over
@@ -114,27 +131,47 @@ def box_sum(frames: np.ndarray, neighborhood: int, work: np.ndarray | None = Non
     Parameters
     ----------
     frames : ndarray, shape ``(m,) + value_shape``
-        A float dtype (the caller chooses float32 or float64). Overwritten
-        (used as a work buffer) when more than one image axis is summed.
+        Input frames, never modified. The sums are computed in the dtype of
+        the buffers (float64 if none are given).
     neighborhood : int
         Half-width ``n`` of the box.
-    work : ndarray, optional
-        A second buffer of the same shape and dtype (allocated if None).
+    buffers : pair of ndarray, optional
+        Two work arrays of ``frames``' shape; the result is one of them
+        (the first for an odd number of image axes, else the second).
 
     Returns
     -------
-    ndarray, same shape and dtype as ``frames``: either ``frames`` or ``work``.
+    ndarray of ``frames``' shape (``frames`` itself when ``n == 0`` and no
+    buffers are given).
     """
     n = int(neighborhood)
+    if buffers is None:
+        if n == 0:
+            return np.array(frames, dtype=np.float64)
+        buffers = (np.empty(frames.shape, np.float64), np.empty(frames.shape, np.float64))
+    first, second = buffers
     if n == 0:
-        return frames
-    if work is None:
-        work = np.empty_like(frames)
-    src, dst = frames, work
+        np.copyto(first, frames, casting="unsafe")
+        return first
+    src, dst, spare = frames, first, second
     for axis in range(1, frames.ndim):
         _box_sum_axis(src, dst, n, axis)
-        src, dst = dst, src
+        src, dst, spare = dst, spare, dst
     return src
+
+
+def _centered(source: np.ndarray, buf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(source - mean, mean)`` over axis 0, in float64, written into ``buf``."""
+    if source.dtype == np.float64:
+        mean = np.einsum("ij->j", source)
+        mean /= source.shape[0]
+        np.subtract(source, mean, out=buf)
+    else:
+        np.copyto(buf, source, casting="unsafe")
+        mean = np.einsum("ij->j", buf)
+        mean /= source.shape[0]
+        buf -= mean
+    return buf, mean
 
 
 class LocalCorrAccumulator:
@@ -207,8 +244,12 @@ class LocalCorrAccumulator:
         sub = max(1, min(k, _SUBBLOCK_BYTES // max(2 * p * work.itemsize, 1)))
         buf_a = np.empty((sub,) + self.value_shape, dtype=work)
         buf_b = np.empty((sub,) + self.value_shape, dtype=work)
+        # frames per box_sum call: a few MiB, so calls are neither tiny (Python
+        # overhead) nor far out of cache
+        group = max(1, min(sub, _BOX_CALL_BYTES // max(p * work.itemsize, 1)))
         flat = block.reshape(k, p)
-        tile_pixels = min(_TILE_PIXELS, p)
+        # float64 tiles of about 256 KiB (cache-sized) for the co-moments
+        tile_pixels = max(1, min(p, _TILE_BYTES // (8 * sub)))
         xbuf = np.empty((sub, tile_pixels), dtype=np.float64)
         ybuf = np.empty((sub, tile_pixels), dtype=np.float64)
         mx = np.empty(p)
@@ -216,31 +257,19 @@ class LocalCorrAccumulator:
         cxx = np.empty(p)
         cyy = np.empty(p)
         cxy = np.empty(p)
+        odd = len(self.value_shape) % 2 == 1 or self.neighborhood == 0
         for i0 in range(0, k, sub):
             i1 = min(i0 + sub, k)
             m = i1 - i0
             # box SUM of every frame (the mean times a constant: r is unchanged)
-            frames = buf_a[:m]
-            np.copyto(frames, block[i0:i1], casting="unsafe")
-            # frame by frame, so each pass works on cache-sized data
-            for i in range(m):
-                box_sum(frames[i : i + 1], self.neighborhood, buf_b[i : i + 1])
-            # box_sum ping-pongs between the buffers once per image axis
-            odd = self.neighborhood > 0 and len(self.value_shape) % 2 == 1
-            sums = buf_b[:m] if odd else frames
-            flat_sums = sums.reshape(m, p)
+            for g0 in range(0, m, group):
+                g1 = min(g0 + group, m)
+                box_sum(block[i0 + g0 : i0 + g1], self.neighborhood, (buf_a[g0:g1], buf_b[g0:g1]))
+            flat_sums = (buf_a if odd else buf_b)[:m].reshape(m, p)
             for j0 in range(0, p, tile_pixels):
                 j1 = min(j0 + tile_pixels, p)
-                x = xbuf[:m, : j1 - j0]
-                y = ybuf[:m, : j1 - j0]
-                np.copyto(x, flat[i0:i1, j0:j1], casting="unsafe")
-                np.copyto(y, flat_sums[:, j0:j1], casting="unsafe")
-                tx = np.einsum("ij->j", x)
-                tx /= m
-                ty = np.einsum("ij->j", y)
-                ty /= m
-                x -= tx
-                y -= ty
+                x, tx = _centered(flat[i0:i1, j0:j1], xbuf[:m, : j1 - j0])
+                y, ty = _centered(flat_sums[:, j0:j1], ybuf[:m, : j1 - j0])
                 mx[j0:j1] = tx
                 my[j0:j1] = ty
                 cxx[j0:j1] = np.einsum("ij,ij->j", x, x)
