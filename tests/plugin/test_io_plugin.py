@@ -27,6 +27,7 @@ def test_get_reader_returns_none_for_paths_not_ours(tmp_path):
     empty.mkdir()
     for path in [str(tmp_path / "notes.txt"), str(tmp_path / "missing.tif"), str(empty),
                  str(tmp_path / "lonely.bin"), [str(tmp_path / "a.tif"), str(tmp_path / "b.tif")],
+                 [str(tmp_path / "notes.txt"), str(tmp_path / "notes.txt")],
                  None, 42, ""]:
         assert reader_mod.get_reader(path) is None
 
@@ -215,3 +216,15 @@ def test_writer_errors_reach_the_user(tmp_path):
         write_png_dir(str(tmp_path / "taken"), np.zeros((2, 3, 3), np.uint8))
     assert not isinstance(info.value, ValueError)  # napari would swallow it
     assert os.listdir(tmp_path / "taken") == []
+
+
+def test_open_several_files_as_stack(make_napari_viewer_proxy, data_dir):
+    viewer = make_napari_viewer_proxy()
+    files = sorted(str(p) for p in (data_dir / "singlelayer_tif").glob("*.tif"))
+    layer = viewer.open(files[::-1], stack=True, plugin=PLUGIN)[0]
+    assert layer.name == "singlelayer_tif_stack"
+    assert layer.data.shape == (3, 70, 75)
+    assert [int(s) for s in np.asarray(layer.data).sum(axis=(1, 2))] == SINGLE_SUMS  # sorted
+    pngs = sorted(str(p) for p in (data_dir / "singlelayer_png").glob("*.png"))
+    png_layer = viewer.open(pngs, stack=True, plugin=PLUGIN)[0]
+    np.testing.assert_array_equal(np.asarray(png_layer.data), np.asarray(layer.data))

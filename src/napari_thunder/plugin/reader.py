@@ -22,6 +22,9 @@ folder of ``*.tif`` / ``*.tiff``       ``fromtif(folder)``: one image per file
 folder of ``*.png``                    ``frompng(folder)``
 =====================================  ==========================================
 
+Several files of one kind (napari's "open as stack") become one stack, one
+image per file, in sorted order.
+
 A file that turns out to be unreadable (corrupt TIF, bad conf.json...) shows a
 napari error notification naming the file, and adds no layer.
 """
@@ -91,13 +94,29 @@ def classify_path(path) -> str | None:
     return None
 
 
+_STACKABLE = {"tif": "fromtif", "png": "frompng", "binary": "frombinary"}
+
+
+def _stack_kind(paths):
+    """The common file kind of a list of files napari asks to stack, or None."""
+    try:
+        kinds = {classify_path(os.fspath(p)) for p in paths}
+    except TypeError:
+        return None
+    if len(kinds) != 1:
+        return None
+    kind = kinds.pop()
+    return kind if kind in _STACKABLE else None
+
+
 def get_reader(path):
     """npe2 reader command: a reader function for ``path``, or None.
 
     Parameters
     ----------
     path : str or list of str
-        What napari asks about (a list of one path is accepted).
+        What napari asks about. A list of several files of one kind (all TIF,
+        all PNG, or all ``.bin`` with ``conf.json``) is read as one stack.
 
     Returns
     -------
@@ -106,6 +125,8 @@ def get_reader(path):
         is not ours. Never raises.
     """
     try:
+        if isinstance(path, (list, tuple)) and len(path) > 1:
+            return read_path if _stack_kind(path) is not None else None
         single = _single_path(path)
         if single is None or classify_path(single) is None:
             return None
@@ -186,14 +207,43 @@ def read_path(path, **kwargs):
     Errors (corrupt or inconsistent files) are shown as a napari notification
     naming the path, and no layer is added (``[(None,)]``).
     """
-    single = _single_path(path)
+    several = isinstance(path, (list, tuple)) and len(path) > 1
+    shown = f"{len(path)} files ({os.fspath(path[0])}, ...)" if several else _single_path(path)
     try:
         from napari_thunder.plugin.convert import images_to_layer_data
 
-        imgs = load_images(single)
-        return [images_to_layer_data(imgs, name=layer_name_for(single))]
+        if several:
+            imgs, name = load_stack(path)
+        else:
+            imgs, name = load_images(shown), layer_name_for(shown)
+        return [images_to_layer_data(imgs, name=name)]
     except Exception as exc:
         from napari.utils.notifications import show_error
 
-        show_error(f"napari-thunder could not read {single}: {type(exc).__name__}: {exc}")
+        show_error(f"napari-thunder could not read {shown}: {type(exc).__name__}: {exc}")
         return [(None,)]
+
+
+def load_stack(paths, engine=None, npartitions=None):
+    """Several files of one kind (napari's "open as stack") as one ``Images``:
+    one image per file, files sorted by path (the loaders' rule).
+
+    Returns
+    -------
+    tuple
+        ``(imgs, layer_name)``.
+
+    Raises
+    ------
+    ValueError
+        The files are not all TIF, all PNG or all flat-binary with conf.json.
+    """
+    from napari_thunder import images
+
+    paths = [os.fspath(p) for p in paths]
+    kind = _stack_kind(paths)
+    if kind is None:
+        raise ValueError(f"paths must all be TIF, all PNG or all flat-binary files, got {paths!r}")
+    imgs = getattr(images, _STACKABLE[kind])(paths, engine=engine, npartitions=npartitions)
+    folder = os.path.basename(os.path.dirname(os.path.abspath(sorted(paths)[0])))
+    return imgs, f"{folder or layer_name_for(paths[0])}_stack"
