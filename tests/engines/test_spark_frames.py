@@ -121,6 +121,50 @@ def test_from_array_roundtrip_and_partitions(sc, stack):
     assert frames.npartitions() == 3 == frames.nchunks
     np.testing.assert_array_equal(frames.collect(), stack)
     assert _partition_keys(frames) == [[0, 1, 2], [3, 4, 5, 6], [7, 8, 9, 10]]
+    # the executors hold the same frames as the driver-side copy
+    on_executors = dict(frames.rdd.map(lambda r: (r[0][0], r[1])).collect())
+    np.testing.assert_array_equal(np.stack([on_executors[i] for i in range(11)]), stack)
+    stack_copy = stack.copy()
+    frames = SparkFrames.from_array(stack_copy, sc, 2)
+    stack_copy[0] = 0  # later changes of the user's array do not leak in
+    np.testing.assert_array_equal(frames.collect()[0], stack[0])
+    np.testing.assert_array_equal(frames.first(), stack[0])
+
+
+def test_large_results_travel_in_pieces(sc, stack, monkeypatch):
+    from napari_thunder.engines import spark as spark_engine
+
+    monkeypatch.setattr(spark_engine, "RESULT_PIECE_BYTES", 100)
+    frames = SparkFrames.from_array(stack, sc, 3).map(_plus_index, stack.shape[1:], np.int64)
+    expected = stack.astype(np.int64) * 3 + np.arange(11)[:, None, None]
+    np.testing.assert_array_equal(frames.collect(), expected)
+    chunks = list(frames.iter_chunks(_identity_block))
+    assert [(a, b) for a, b, _ in chunks] == [(0, 3), (3, 7), (7, 11)]
+    for start, stop, block in chunks:
+        np.testing.assert_array_equal(block, expected[start:stop])
+
+
+def _identity_block(block, start):
+    return block
+
+
+def test_stack_is_zero_copy_for_consecutive_views():
+    from napari_thunder.engines.spark import _iter_blocks
+
+    block = np.arange(6 * 4, dtype=np.float32).reshape(6, 2, 2)
+    records = [((10 + k,), block[k]) for k in range(6)]
+    (start, joined), = list(_iter_blocks(records, 2**20))
+    assert start == 10 and np.shares_memory(joined, block)
+    np.testing.assert_array_equal(joined, block)
+    # not consecutive in memory -> a copy with the right values
+    shuffled = [((10 + k,), block[j]) for k, j in enumerate([0, 2, 1])]
+    (_, joined), = list(_iter_blocks(shuffled, 2**20))
+    assert not np.shares_memory(joined, block)
+    np.testing.assert_array_equal(joined, block[[0, 2, 1]])
+    # key gaps and the byte bound split blocks
+    gaps = [((0,), block[0]), ((1,), block[1]), ((5,), block[2])]
+    assert [(s, len(b)) for s, b in _iter_blocks(gaps, 2**20)] == [(0, 2), (5, 1)]
+    assert [(s, len(b)) for s, b in _iter_blocks(records, 32)] == [(10, 2), (12, 2), (14, 2)]
 
 
 def test_npartitions_default_and_capped(sc, stack):

@@ -33,6 +33,9 @@ import numpy as np
 
 from napari_thunder.engines.base import BlockStore, Frames
 
+#: ``from_array`` keeps a driver-side copy of arrays up to this size
+DRIVER_COPY_BYTES = 16 * 2**20
+
 #: Upper bound (bytes) of the blocks of consecutive frames handed to block
 #: functions inside a partition (at least one frame per block).
 BLOCK_BYTES = 64 * 2**20
@@ -211,6 +214,35 @@ def _as_key(key) -> tuple:
     return (int(key),)
 
 
+def _address(array: np.ndarray) -> int:
+    return array.__array_interface__["data"][0]
+
+
+def _stack(frames: list) -> np.ndarray:
+    """``np.stack(frames)``, without copying when the frames lie back to back
+    in one C-contiguous buffer (records split from a block upstream in the
+    same task: a source read, a map's output)."""
+    first = frames[0]
+    base = first.base
+    if (
+        isinstance(base, np.ndarray)
+        and base.flags.c_contiguous
+        and first.flags.c_contiguous
+        and first.nbytes > 0
+    ):
+        step = first.nbytes
+        offset = _address(first) - _address(base)
+        if 0 <= offset and offset + step * len(frames) <= base.nbytes and all(
+            frame.base is base
+            and frame.dtype == first.dtype
+            and frame.shape == first.shape
+            and _address(frame) == _address(first) + k * step
+            for k, frame in enumerate(frames)
+        ):
+            return np.ndarray((len(frames),) + first.shape, first.dtype, buffer=base, offset=offset)
+    return np.stack(frames)
+
+
 def _iter_blocks(records: Iterable, block_bytes: int) -> Iterator[tuple[int, np.ndarray]]:
     """Group ordered records into ``(start, block)`` of consecutive frames, each
     block at most ``block_bytes`` (but at least one frame)."""
@@ -220,7 +252,7 @@ def _iter_blocks(records: Iterable, block_bytes: int) -> Iterator[tuple[int, np.
     for key, value in records:
         i = key[0]
         if frames and (i != expected or size + value.nbytes > block_bytes):
-            yield start, np.stack(frames)
+            yield start, _stack(frames)
             frames, size = [], 0
         if not frames:
             start = i
@@ -228,7 +260,7 @@ def _iter_blocks(records: Iterable, block_bytes: int) -> Iterator[tuple[int, np.
         size += value.nbytes
         expected = i + 1
     if frames:
-        yield start, np.stack(frames)
+        yield start, _stack(frames)
 
 
 def _split_records(start: int, block: np.ndarray):
@@ -290,20 +322,71 @@ class _MapBlocks:
             yield from _split_records(start, out)
 
 
-class _ApplyToPartition:
-    """runJob function: the whole partition as one block -> one result."""
+#: ndarray results of a partition larger than this travel in pieces (Spark
+#: moves many moderate byte arrays much faster than one huge one)
+RESULT_PIECE_BYTES = 4 * 2**20
 
-    def __init__(self, func):
+
+class _Pieces:
+    """Header of an ndarray result sent as ``count`` flat pieces."""
+
+    def __init__(self, shape, dtype, count):
+        self.shape = shape
+        self.dtype = dtype
+        self.count = count
+
+
+def _split_result(result, piece_bytes: int):
+    """``[result]``, or ``[_Pieces, piece, ...]`` for an ndarray larger than
+    ``piece_bytes``."""
+    if not isinstance(result, np.ndarray) or result.nbytes <= piece_bytes or result.dtype.hasobject:
+        return [result]
+    flat = np.ascontiguousarray(result).reshape(-1)
+    per = max(1, piece_bytes // max(1, result.itemsize))
+    pieces = [flat[i:i + per] for i in range(0, flat.size, per)]
+    return [_Pieces(result.shape, result.dtype, len(pieces))] + pieces
+
+
+def _join_result(items: list):
+    """Inverse of :func:`_split_result`."""
+    head = items[0]
+    if not isinstance(head, _Pieces):
+        return head
+    if len(items) != head.count + 1:
+        raise RuntimeError(f"result arrived in {len(items) - 1} pieces, expected {head.count}")
+    out = np.empty(head.shape, head.dtype)
+    flat = out.reshape(-1)
+    position = 0
+    for piece in items[1:]:
+        flat[position:position + piece.size] = piece
+        position += piece.size
+    return out
+
+
+class _ApplyToPartition:
+    """runJob function: the whole partition as one block -> one result
+    (yielded as ``(start, count)`` then the result's pieces)."""
+
+    def __init__(self, func, piece_bytes: int):
         self.func = func
+        self.piece_bytes = piece_bytes
 
     def __call__(self, records):
-        records = list(records)
-        if not records:
+        frames = []
+        start = None
+        for key, value in records:
+            if start is None:
+                start = key[0]
+            frames.append(value)
+        if not frames:
             return
-        start = records[0][0][0]
-        block = np.stack([value for _, value in records])
-        del records
-        yield start, block.shape[0], self.func(block, start)
+        count = len(frames)
+        block = _stack(frames)
+        del frames
+        result = self.func(block, start)
+        del block
+        yield start, count
+        yield from _split_result(result, self.piece_bytes)
 
 
 class _FoldPartition:
@@ -586,11 +669,14 @@ class SparkFrames(Frames):
 
     mode = "spark"
 
-    def __init__(self, rdd, shape, dtype, bounds=None):
+    def __init__(self, rdd, shape, dtype, bounds=None, driver_copy=None):
         self._rdd = rdd
         self._shape = tuple(int(s) for s in shape)
         self._dtype = np.dtype(dtype)
         self._bounds = None if bounds is None else [int(b) for b in bounds]
+        # small stacks built on the driver (statistics results, fromarray)
+        # keep a private copy there: collect/first need no job
+        self._driver_copy = driver_copy
 
     # -- construction --------------------------------------------------------
     @classmethod
@@ -626,7 +712,8 @@ class SparkFrames(Frames):
         bounds = _even_bounds(n, parts)
         pieces = [(bounds[p], array[bounds[p]:bounds[p + 1]]) for p in range(parts)]
         rdd = sc.parallelize(pieces, parts).mapPartitions(_explode_pieces, preservesPartitioning=True)
-        return cls(rdd, array.shape, array.dtype, bounds)
+        copy = np.array(array, copy=True) if array.nbytes <= DRIVER_COPY_BYTES else None
+        return cls(rdd, array.shape, array.dtype, bounds, driver_copy=copy)
 
     @classmethod
     def from_rdd(cls, rdd, dims=None, nrecords=None, dtype=None) -> "SparkFrames":
@@ -861,11 +948,15 @@ class SparkFrames(Frames):
     def first(self) -> np.ndarray:
         if self._shape[0] == 0:
             raise ValueError("no frames: first() of an empty Images")
+        if self._driver_copy is not None:
+            return self._driver_copy[0].copy()
         self._get_bounds()
         record = _spark_call(self._rdd.first)
         return np.asarray(record[1])
 
     def collect(self) -> np.ndarray:
+        if self._driver_copy is not None:
+            return self._driver_copy.copy()
         out = np.empty(self._shape, self._dtype)
         for start, stop, block in self.iter_chunks(_identity_block):
             out[start:stop] = block
@@ -888,7 +979,7 @@ class SparkFrames(Frames):
         inflight = max(1, int(max_inflight or sc.defaultParallelism))
         group = "napari-thunder-" + uuid.uuid4().hex
         rdd = self._rdd
-        apply = _Guard(_ApplyToPartition(func))
+        apply = _Guard(_ApplyToPartition(func, RESULT_PIECE_BYTES))
 
         def run(p):
             sc.setJobGroup(group, f"napari-thunder chunk {p}", interruptOnCancel=True)
@@ -912,9 +1003,11 @@ class SparkFrames(Frames):
                 p, future = pending.popleft()
                 result = future.result()
                 submit_next()
-                if len(result) != 1 or result[0][1] != bounds[p + 1] - bounds[p]:
+                if len(result) < 2 or result[0] != (bounds[p], bounds[p + 1] - bounds[p]):
                     raise RuntimeError(f"partition {p} does not hold frames {bounds[p]}..{bounds[p + 1] - 1}")
-                yield bounds[p], bounds[p + 1], result[0][2]
+                value = _join_result(result[1:])
+                del result
+                yield bounds[p], bounds[p + 1], value
             finished = True
         finally:
             if not finished:
