@@ -138,3 +138,12 @@ def test_factory_runs_in_worker_thread(make_napari_viewer_proxy, qtbot):
     assert threads and threads[0] is not threading.main_thread()
     np.testing.assert_array_equal(viewer.layers["built"].data, data)
     assert tuple(viewer.layers["built"].contrast_limits) == (0, 255)
+
+
+def test_large_outputs_are_memory_mapped():
+    small = worker_mod.allocate_output((4, 8, 8), np.float32)
+    assert type(small) is np.ndarray and not small.any()
+    big = worker_mod.allocate_output((4, 8, 8), np.float32, fraction=0.0)
+    assert isinstance(big, np.memmap) and big.shape == (4, 8, 8) and not big.any()
+    big[1:3] = 2.5
+    assert float(big.sum()) == 2.5 * 2 * 64

@@ -211,6 +211,36 @@ def _update_limits(layer, low, high):
         layer.contrast_limits = (low, high)
 
 
+#: results larger than this fraction of the available memory go to a
+#: disk-backed (memory-mapped, already unlinked) temporary file
+MEMMAP_FRACTION = 0.25
+
+
+def allocate_output(shape, dtype, fraction=MEMMAP_FRACTION):
+    """Zeros of ``shape`` / ``dtype`` for a streamed result.
+
+    In memory when it takes less than ``fraction`` of the available memory,
+    else in a memory-mapped temporary file (removed from the file system at
+    once; the space is freed when the layer is deleted), so a result as big
+    as the input stack does not exhaust RAM.
+    """
+    import tempfile
+
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    try:
+        import psutil
+
+        available = psutil.virtual_memory().available
+    except Exception:  # pragma: no cover
+        available = 4 * 2**30
+    if nbytes == 0 or nbytes < fraction * available:
+        return np.zeros(shape, dtype)
+    with tempfile.NamedTemporaryFile(prefix="napari-thunder-", suffix=".raw") as handle:
+        out = np.memmap(handle.name, dtype=dtype, mode="w+", shape=tuple(shape))
+    return out
+
+
 class _Begin:
     """First item of a frames stream: the result's shape and dtype."""
 
@@ -270,7 +300,7 @@ def start_frames_job(viewer, result, name: str, desc: str | None = None,
     state = {}
 
     def begin(item):
-        out = np.zeros(item.shape, item.dtype)
+        out = allocate_output(item.shape, item.dtype)
         view = out[0] if (out.ndim > 2 and item.shape[0] == 1) else out
         kwargs = {
             "name": name,
