@@ -5,8 +5,6 @@ Every test in this folder is marked ``gui``. Run them with::
     xvfb-run -a -s "-screen 0 1280x1024x24" python -m pytest tests/plugin -q
 """
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest

@@ -126,3 +126,22 @@ def test_console_example_in_docs_runs(make_napari_viewer_proxy, data_dir):
                                ref.gaussian_filter(1).toarray().mean(axis=0), rtol=1e-12)
     np.testing.assert_allclose(viewer.layers["localcorr"].data, ref.localcorr(2))
     assert viewer.layers["stack"].data.shape == (3, 70, 75)  # one volume: image axis dropped
+
+
+def test_display_array_reads_only_the_frame_shown():
+    from napari_thunder.data.images import Images
+    from napari_thunder.engines import frames_from_source
+    from napari_thunder.io.source import CallableSource
+
+    ref = np.random.default_rng(3).normal(size=(30, 8, 9))
+    frame = CountingFrame(ref)
+    source = CallableSource(30, frame, (8, 9), ref.dtype)
+    frames = frames_from_source(source)
+    frames.source = source  # what the local engine keeps for file sources
+    data, kwargs, _ = convert.images_to_layer_data(Images(frames))
+    assert sorted(set(frame.calls)) == [0, 15, 29]        # contrast sample: 3 frames
+    frame.calls.clear()
+    np.testing.assert_array_equal(np.asarray(data[7]), ref[7])
+    assert frame.calls == [7]
+    np.testing.assert_array_equal(np.asarray(data[3:6, 2, ::2]), ref[3:6, 2, ::2])
+    np.testing.assert_array_equal(np.asarray(data), ref)

@@ -2,10 +2,9 @@
 
 import subprocess
 import sys
-
-import pytest
-import yaml
 from pathlib import Path
+
+import yaml
 
 PLUGIN = "napari-thunder"
 MANIFEST = Path(__file__).resolve().parents[2] / "src" / "napari_thunder" / "napari.yaml"

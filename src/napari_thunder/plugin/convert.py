@@ -21,7 +21,10 @@ dropped), and :func:`napari_thunder.images.fromlayer` adds it back, so the
 two directions round-trip.
 
 Laziness: in local mode the layer data is the engine's dask array
-(``imgs.frames.array``), so napari reads only the frames it shows. Spark
+(``imgs.frames.array``), so napari reads only the chunks it shows; when the
+frames come straight from files (the engine keeps ``frames.source``), a dask
+array with one frame per chunk over the same files is used instead, so napari
+reads only the frames it shows. Spark
 frames cannot be sliced lazily by napari and are collected to the driver.
 Contrast limits are always given explicitly (dtype range for ``uint8`` /
 ``bool``, otherwise the range of at most three sampled frames: first, middle,
@@ -44,6 +47,41 @@ METADATA_KEY = "thunder"
 CONTRAST_SAMPLE_FRAMES = 3
 
 
+class _FrameReader:
+    """Array-like over a ``FrameSource`` for dask: ``reader[i:j, ...]`` reads
+    frames ``i .. j-1`` only."""
+
+    def __init__(self, source):
+        self.source = source
+        self.shape = tuple(int(s) for s in source.shape)
+        self.dtype = np.dtype(source.dtype)
+        self.ndim = len(self.shape)
+
+    def __getitem__(self, key):
+        key = key if isinstance(key, tuple) else (key,)
+        first = key[0] if key else slice(None)
+        start, stop, step = (first.indices(self.shape[0]) if isinstance(first, slice)
+                             else (int(first), int(first) + 1, 1))
+        block = self.source.read(start, max(start, stop))
+        rest = tuple(key[1:])
+        if isinstance(first, slice):
+            return block[(slice(None, None, step),) + rest]
+        return block[(0,) + rest]
+
+
+def display_array(source):
+    """A dask array over ``source`` with ONE frame per chunk, for display:
+    napari showing frame ``k`` reads frame ``k`` only (the engine's own
+    chunks hold many frames, which is right for computing, not for browsing).
+    """
+    import dask.array as da
+
+    reader = _FrameReader(source)
+    chunks = (1,) + reader.shape[1:]
+    return da.from_array(reader, chunks=chunks, asarray=True, lock=False, fancy=False,
+                         name=f"thunder-display-{id(source):x}-{reader.shape}")
+
+
 def layer_data_from_images(imgs, squeeze_single=True):
     """The array a layer shows for ``imgs``: lazy (dask) in local mode.
 
@@ -62,6 +100,9 @@ def layer_data_from_images(imgs, squeeze_single=True):
     frames = imgs.frames
     if getattr(frames, "mode", "") == "local" and hasattr(frames, "array"):
         data = frames.array
+        source = getattr(frames, "source", None)
+        if source is not None and tuple(source.shape) == tuple(data.shape):
+            data = display_array(source)
     else:
         data = frames.collect()
     if squeeze_single and data.ndim > 2 and data.shape[0] == 1:
