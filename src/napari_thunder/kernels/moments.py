@@ -25,11 +25,19 @@ to 1024 frames, so each group's ``M2 = (k*S2 - S1**2) / k`` is exact up to
 the final rounding; other dtypes use a two-pass (centre, then square) scheme
 per tile. Either way there is no catastrophic cancellation for data with a
 large offset and a small variance.
+
+When numba is installed, 8/16-bit integer blocks of at least
+``_JIT_MIN_VALUES`` values get those exact integer sums (and the plain sums of
+``sum``/``mean``) from compiled loops in :mod:`._jit`: one pass over the
+block, int64 accumulators, the same bits as the numpy path (every
+intermediate is an exact integer). Set ``NAPARI_THUNDER_NO_JIT=1`` to use
+numpy only.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 
 import numpy as np
 
@@ -43,6 +51,41 @@ _TILE_FRAMES = 32
 _TILE_PIXELS = 4096
 # frames per exact-integer group (k * S2 and S1**2 stay below 2**53 for 16-bit data)
 _EXACT_GROUP = 1024
+
+
+#: blocks with fewer values never use the compiled loops: loading numba (about
+#: 0.2 s once per process) would cost more than it saves
+_JIT_MIN_VALUES = 2**20
+#: integer dtypes the compiled loops handle (exact int64 sums of x and x**2)
+_JIT_DTYPES = frozenset(np.dtype(t) for t in (np.int8, np.uint8, np.int16, np.uint16))
+_JIT_STATE = {}
+
+
+def _jit_loops(flat: np.ndarray):
+    """The compiled loops module (:mod:`._jit`) for this block, or None.
+
+    None when numba is not installed, when ``NAPARI_THUNDER_NO_JIT`` is set,
+    for dtypes other than 8/16-bit integers and for small blocks. The
+    compiled and the numpy paths give the same bits (exact integer sums).
+    """
+    if flat.dtype not in _JIT_DTYPES or flat.size < _JIT_MIN_VALUES:
+        return None
+    if "module" not in _JIT_STATE:
+        module = None
+        if not os.environ.get("NAPARI_THUNDER_NO_JIT"):
+            try:
+                from napari_thunder.kernels import _jit as module
+            except Exception:  # numba missing or broken: numpy path
+                module = None
+        _JIT_STATE["module"] = module
+    return _JIT_STATE["module"]
+
+
+def _integer_sums(flat: np.ndarray, jit) -> np.ndarray:
+    """Exact int64 ``flat.sum(axis=0)`` of 8/16-bit integers."""
+    s1 = np.zeros(flat.shape[1], dtype=np.int64)
+    jit.int_sums(flat, s1)
+    return s1
 
 
 def _numpy_result_dtype(dtype: np.dtype, stat: str) -> np.dtype:
@@ -81,6 +124,7 @@ def _tile_moments(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     k, p = flat.shape
     exact = _exact_integer_path(flat.dtype)
+    jit = _jit_loops(flat) if exact else None
     group_frames = _EXACT_GROUP if exact else _TILE_FRAMES
     buf = np.empty((min(_TILE_FRAMES, k), min(_TILE_PIXELS, p)), dtype=np.float64)
     count = 0
@@ -91,7 +135,16 @@ def _tile_moments(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     for g0 in range(0, k, group_frames):
         g1 = min(g0 + group_frames, k)
         g = g1 - g0
-        if exact:
+        if exact and jit is not None:
+            # the same exact integers as below, in one compiled pass
+            if count == 0:
+                jit.int_group_moments(flat[g0:g1], mean, m2)
+                count += g
+                continue
+            g_mean = np.empty(p, dtype=np.float64)
+            g_m2 = np.empty(p, dtype=np.float64)
+            jit.int_group_moments(flat[g0:g1], g_mean, g_m2)
+        elif exact:
             g_s1.fill(0.0)
             g_s2.fill(0.0)
             for i0 in range(g0, g1, _TILE_FRAMES):
@@ -199,8 +252,13 @@ class MomentAccumulator:
             return self
         flat = block.reshape(k, -1)
         block_sum = None
+        jit = _jit_loops(flat) if (self._need_sum or self._need_mean) else None
+        int_sum = _integer_sums(flat, jit) if jit is not None else None
         if self._need_sum:
-            block_sum = flat.sum(axis=0, dtype=self._sum_dtype())
+            if int_sum is not None:
+                block_sum = int_sum.astype(self._sum_dtype())
+            else:
+                block_sum = flat.sum(axis=0, dtype=self._sum_dtype())
             if self.total is None:
                 self.total = block_sum.copy()
             else:
@@ -208,6 +266,8 @@ class MomentAccumulator:
         if self._need_mean:
             if block_sum is not None and block_sum.dtype == np.float64:
                 part = block_sum.copy()
+            elif int_sum is not None:
+                part = int_sum.astype(np.float64)  # exact: below 2**53
             else:
                 part = flat.sum(axis=0, dtype=np.float64)
             if self.sum64 is None:

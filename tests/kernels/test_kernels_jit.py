@@ -1,0 +1,70 @@
+"""The compiled (numba) moment loops give exactly the numpy path's bits."""
+
+import numpy as np
+import pytest
+
+from napari_thunder.kernels import moments
+
+pytest.importorskip("numba")
+
+
+@pytest.fixture
+def numpy_only(monkeypatch):
+    """Run the numpy path: no compiled loops."""
+    monkeypatch.setitem(moments._JIT_STATE, "module", None)
+
+
+def _accumulate(blocks, dtype, stats):
+    acc = moments.MomentAccumulator(blocks[0].shape[1:], dtype, stats)
+    for block in blocks:
+        acc.merge(acc.empty().add(block))
+    return {stat: acc.finalize(stat) for stat in stats}
+
+
+def _stack(dtype, frames=1100):
+    info = np.iinfo(dtype)
+    rng = np.random.default_rng(3)
+    return rng.integers(info.min, int(info.max) + 1, size=(frames, 8, 12), dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.uint16, np.int16])
+@pytest.mark.parametrize("stats", [("mean",), ("sum",), ("var",), ("std",), moments.STATS])
+def test_compiled_equals_numpy_bits(monkeypatch, dtype, stats):
+    stack = _stack(dtype)
+    blocks = [stack[:1050], stack[1050:]]  # a block with more than one exact group
+    monkeypatch.setattr(moments, "_JIT_MIN_VALUES", 1)
+    assert moments._jit_loops(stack.reshape(len(stack), -1)) is not None
+    compiled = _accumulate(blocks, dtype, stats)
+    monkeypatch.setitem(moments._JIT_STATE, "module", None)
+    plain = _accumulate(blocks, dtype, stats)
+    for stat in stats:
+        assert compiled[stat].dtype == plain[stat].dtype
+        np.testing.assert_array_equal(compiled[stat], plain[stat])
+
+
+@pytest.mark.parametrize("dtype", [np.uint16, np.int16])
+def test_compiled_matches_numpy_reference(monkeypatch, dtype):
+    monkeypatch.setattr(moments, "_JIT_MIN_VALUES", 1)
+    stack = _stack(dtype)
+    result = _accumulate([stack[:300], stack[300:]], dtype, moments.STATS)
+    wide = stack.astype(np.float64)
+    np.testing.assert_allclose(result["mean"], wide.mean(axis=0), rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(result["var"], wide.var(axis=0), rtol=1e-12)
+    np.testing.assert_array_equal(result["sum"], stack.sum(axis=0))
+
+
+def test_small_blocks_and_other_dtypes_skip_the_compiled_loops():
+    assert moments._jit_loops(np.zeros((2, 3), np.uint16)) is None
+    big = moments._JIT_MIN_VALUES
+    assert moments._jit_loops(np.zeros((big, 1), np.float32)) is None
+    assert moments._jit_loops(np.zeros((big, 1), np.int32)) is None
+    assert moments._jit_loops(np.zeros((big, 1), np.bool_)) is None
+
+
+def test_disabled_by_environment(monkeypatch):
+    monkeypatch.setenv("NAPARI_THUNDER_NO_JIT", "1")
+    monkeypatch.delitem(moments._JIT_STATE, "module", raising=False)
+    assert moments._jit_loops(np.zeros((moments._JIT_MIN_VALUES, 1), np.uint16)) is None
+    monkeypatch.delenv("NAPARI_THUNDER_NO_JIT")
+    monkeypatch.delitem(moments._JIT_STATE, "module")
+    assert moments._jit_loops(np.zeros((moments._JIT_MIN_VALUES, 1), np.uint16)) is not None
