@@ -121,15 +121,11 @@ def uniform_block(block: np.ndarray, size) -> np.ndarray:
     ndim = np.ndim(block) - 1
     size = check_filter_size(size, ndim)
     if _plane_by_plane(size):
+        # each z-plane in 2-D == width 1 along z (scipy skips that axis)
+        size = size[:2] + (1,)
 
-        def apply(frame, out):
-            for z in range(frame.shape[2]):
-                ndi.uniform_filter(frame[:, :, z], size[:2], output=out[:, :, z], mode="reflect")
-
-    else:
-
-        def apply(frame, out):
-            ndi.uniform_filter(frame, size, output=out, mode="reflect")
+    def apply(frame, out):
+        ndi.uniform_filter(frame, size, output=out, mode="reflect")
 
     return _per_frame(block, apply)
 
@@ -153,15 +149,11 @@ def median_block(block: np.ndarray, size) -> np.ndarray:
     ndim = np.ndim(block) - 1
     size = check_filter_size(size, ndim, kind="median")
     if _plane_by_plane(size):
+        # each z-plane in 2-D == a (s0, s1, 1) footprint
+        size = size[:2] + (1,)
 
-        def apply(frame, out):
-            for z in range(frame.shape[2]):
-                ndi.median_filter(frame[:, :, z], size=size[:2], output=out[:, :, z], mode="reflect")
-
-    else:
-
-        def apply(frame, out):
-            ndi.median_filter(frame, size=size, output=out, mode="reflect")
+    def apply(frame, out):
+        ndi.median_filter(frame, size=size, output=out, mode="reflect")
 
     return _per_frame(block, apply)
 
