@@ -274,3 +274,25 @@ def test_no_runtime_warnings():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         one_pass(np.full((5, 3, 3), 7, np.uint8)).finalize("std")
+
+
+@pytest.mark.parametrize("dtype", [np.uint16, np.int16, np.uint8, np.int8, np.bool_])
+def test_small_integer_sums_exact_at_extremes(dtype):
+    # 600 frames at the dtype's extremes: float32 tiles of 256 frames stay exact
+    if dtype == np.bool_:
+        stack = np.ones((600, 3, 4), dtype=bool)
+    else:
+        info = np.iinfo(dtype)
+        stack = np.full((600, 3, 4), info.max, dtype=dtype)
+        stack[:, 0] = info.min
+        stack[::7, 1] = info.max - 1
+    acc = one_pass(stack, stats=("sum", "mean"))
+    np.testing.assert_array_equal(acc.finalize("sum"), stack.sum(axis=0))
+    np.testing.assert_array_equal(acc.finalize("mean"), stack.mean(axis=0))
+
+
+def test_small_integer_sum_tiles(monkeypatch):
+    monkeypatch.setattr(moments, "_SMALL_INT_FRAMES", 3)
+    monkeypatch.setattr(moments, "_TILE_PIXELS", 5)
+    stack = make_stack((20, 4, 7), np.uint16, seed=8)
+    np.testing.assert_array_equal(one_pass(stack, stats=("sum",)).finalize("sum"), stack.sum(axis=0))

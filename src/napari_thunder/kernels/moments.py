@@ -70,6 +70,12 @@ def _jit_loops(flat: np.ndarray):
     """
     if flat.dtype not in _JIT_DTYPES or flat.size < _JIT_MIN_VALUES:
         return None
+    return _jit_module()
+
+
+def _jit_module():
+    """:mod:`._jit` (imported once), or None without numba or with
+    ``NAPARI_THUNDER_NO_JIT`` set."""
     if "module" not in _JIT_STATE:
         module = None
         if not os.environ.get("NAPARI_THUNDER_NO_JIT"):
