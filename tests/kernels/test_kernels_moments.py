@@ -290,9 +290,3 @@ def test_small_integer_sums_exact_at_extremes(dtype):
     np.testing.assert_array_equal(acc.finalize("sum"), stack.sum(axis=0))
     np.testing.assert_array_equal(acc.finalize("mean"), stack.mean(axis=0))
 
-
-def test_small_integer_sum_tiles(monkeypatch):
-    monkeypatch.setattr(moments, "_SMALL_INT_FRAMES", 3)
-    monkeypatch.setattr(moments, "_TILE_PIXELS", 5)
-    stack = make_stack((20, 4, 7), np.uint16, seed=8)
-    np.testing.assert_array_equal(one_pass(stack, stats=("sum",)).finalize("sum"), stack.sum(axis=0))
