@@ -148,6 +148,28 @@ def _identity_block(block, start):
     return block
 
 
+def _result_dirs():
+    import glob
+    import tempfile
+
+    return set(glob.glob(os.path.join(tempfile.gettempdir(), "napari-thunder-results-*")))
+
+
+def test_large_results_through_files_in_local_mode(sc, stack, monkeypatch):
+    from napari_thunder.engines import spark as spark_engine
+
+    monkeypatch.setattr(spark_engine, "FILE_RESULT_BYTES", 0)
+    before = _result_dirs()
+    frames = SparkFrames.from_array(stack, sc, 3).map(_plus_index, stack.shape[1:], np.int64)
+    expected = stack.astype(np.int64) * 3 + np.arange(11)[:, None, None]
+    np.testing.assert_array_equal(frames.collect(), expected)
+    gen = frames.iter_chunks(_identity_block)
+    start, stop, block = next(gen)
+    np.testing.assert_array_equal(block, expected[start:stop])
+    gen.close()  # unread results are removed with their directory
+    assert _result_dirs() == before
+
+
 def test_stack_is_zero_copy_for_consecutive_views():
     from napari_thunder.engines.spark import _iter_blocks
 

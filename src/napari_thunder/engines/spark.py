@@ -23,7 +23,9 @@ import base64
 import os
 import pickle
 import re
+import shutil
 import sys
+import tempfile
 import uuid
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -327,6 +329,29 @@ class _MapBlocks:
 RESULT_PIECE_BYTES = 4 * 2**20
 
 
+#: With a ``local[...]`` master (executors on the driver's machine), ndarray
+#: results larger than this are handed over through a temporary ``.npy`` file
+#: instead of the JVM (several times faster for big blocks). Set to None to
+#: always go through Spark.
+FILE_RESULT_BYTES: int | None = 1 * 2**20
+
+
+class _FileResult:
+    """An ndarray result left by a task in a temporary ``.npy`` file."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def load(self) -> np.ndarray:
+        try:
+            return np.load(self.path, allow_pickle=False)
+        finally:
+            try:
+                os.remove(self.path)
+            except OSError:
+                pass
+
+
 class _Pieces:
     """Header of an ndarray result sent as ``count`` flat pieces."""
 
@@ -350,6 +375,8 @@ def _split_result(result, piece_bytes: int):
 def _join_result(items: list):
     """Inverse of :func:`_split_result`."""
     head = items[0]
+    if isinstance(head, _FileResult):
+        return head.load()
     if not isinstance(head, _Pieces):
         return head
     if len(items) != head.count + 1:
@@ -367,9 +394,11 @@ class _ApplyToPartition:
     """runJob function: the whole partition as one block -> one result
     (yielded as ``(start, count)`` then the result's pieces)."""
 
-    def __init__(self, func, piece_bytes: int):
+    def __init__(self, func, piece_bytes: int, result_dir=None, file_bytes=None):
         self.func = func
         self.piece_bytes = piece_bytes
+        self.result_dir = result_dir
+        self.file_bytes = file_bytes
 
     def __call__(self, records):
         frames = []
@@ -386,7 +415,17 @@ class _ApplyToPartition:
         result = self.func(block, start)
         del block
         yield start, count
-        yield from _split_result(result, self.piece_bytes)
+        if (
+            self.result_dir is not None
+            and isinstance(result, np.ndarray)
+            and result.nbytes > self.file_bytes
+            and not result.dtype.hasobject
+        ):
+            path = os.path.join(self.result_dir, f"{start}-{uuid.uuid4().hex}.npy")
+            np.save(path, result, allow_pickle=False)
+            yield _FileResult(path)
+        else:
+            yield from _split_result(result, self.piece_bytes)
 
 
 class _FoldPartition:
@@ -979,7 +1018,10 @@ class SparkFrames(Frames):
         inflight = max(1, int(max_inflight or sc.defaultParallelism))
         group = "napari-thunder-" + uuid.uuid4().hex
         rdd = self._rdd
-        apply = _Guard(_ApplyToPartition(func, RESULT_PIECE_BYTES))
+        result_dir = None
+        if FILE_RESULT_BYTES is not None and str(sc.master).startswith("local"):
+            result_dir = tempfile.mkdtemp(prefix="napari-thunder-results-")
+        apply = _Guard(_ApplyToPartition(func, RESULT_PIECE_BYTES, result_dir, FILE_RESULT_BYTES))
 
         def run(p):
             sc.setJobGroup(group, f"napari-thunder chunk {p}", interruptOnCancel=True)
@@ -1018,6 +1060,8 @@ class SparkFrames(Frames):
                 except Exception:  # context already stopped
                     pass
             pool.shutdown(wait=True, cancel_futures=True)
+            if result_dir is not None:
+                shutil.rmtree(result_dir, ignore_errors=True)
 
     def aggregate(self, acc, fan_in: int = 16):
         """Fold every partition block-wise into ``acc.empty()`` on the
