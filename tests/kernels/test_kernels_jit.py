@@ -68,3 +68,26 @@ def test_disabled_by_environment(monkeypatch):
     monkeypatch.delenv("NAPARI_THUNDER_NO_JIT")
     monkeypatch.delitem(moments._JIT_STATE, "module")
     assert moments._jit_loops(np.zeros((moments._JIT_MIN_VALUES, 1), np.uint16)) is not None
+
+
+@pytest.mark.parametrize("dtype", [np.uint16, np.int16, np.float32, np.float64])
+@pytest.mark.parametrize("value_shape", [(40, 36), (6, 10, 12)])
+def test_compiled_localcorr_equals_numpy_path(monkeypatch, dtype, value_shape):
+    from napari_thunder.kernels import correlation
+
+    rng = np.random.default_rng(5)
+    stack = (rng.standard_normal((23,) + value_shape) * 40 + 500).astype(dtype)
+    corner = (0,) * len(value_shape)
+    stack[(slice(None),) + corner] = stack[(0,) + corner]  # a constant pixel: NaN either way
+
+    def run():
+        acc = correlation.LocalCorrAccumulator(value_shape, 2)
+        return acc.add(stack[:10]).merge(acc.empty().add(stack[10:])).finalize()
+
+    monkeypatch.setattr(correlation, "_JIT_MIN_VALUES", 1)
+    assert correlation._jit_loops(stack) is not None
+    compiled = run()
+    monkeypatch.setitem(moments._JIT_STATE, "module", None)
+    plain = run()
+    assert np.isnan(compiled[corner]) and np.isnan(plain[corner])
+    np.testing.assert_allclose(compiled, plain, rtol=0, atol=1e-12)

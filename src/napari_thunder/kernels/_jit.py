@@ -41,3 +41,70 @@ def int_group_moments(flat, mean, m2):  # pragma: no cover - compiled
     for j in range(p):
         mean[j] = s1[j] / k
         m2[j] = (s2[j] * k - s1[j] * s1[j]) / k
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"contract"})
+def comoments_merge(x, y, count, mean_x, mean_y, cxx, cyy, cxy):  # pragma: no cover - compiled
+    """Fold ``m`` frames of two series into running co-moments, in place.
+
+    ``x`` and ``y`` are ``(m, p)`` (any real dtypes); ``count`` frames are
+    already in the float64 ``(p,)`` arrays ``mean_x, mean_y`` (means) and
+    ``cxx, cyy, cxy`` (co-moments). Per tile of pixels: the block's means
+    (pass 1), its centred co-moments (pass 2, no cancellation), then Chan's
+    merge with the running values; every pass works on a cache-sized tile.
+    Only fused multiply-adds are allowed (``fastmath={'contract'}``): no
+    reassociation, NaN and infinities propagate as in numpy.
+    """
+    m, p = x.shape
+    tile = 1024
+    sx = np.empty(tile)
+    sy = np.empty(tile)
+    axx = np.empty(tile)
+    ayy = np.empty(tile)
+    axy = np.empty(tile)
+    n = count + m
+    weight = count * m / n
+    fraction = m / n
+    for j0 in range(0, p, tile):
+        w = min(tile, p - j0)
+        xs = x[:, j0:j0 + w]
+        ys = y[:, j0:j0 + w]
+        sx[:] = 0.0
+        sy[:] = 0.0
+        axx[:] = 0.0
+        ayy[:] = 0.0
+        axy[:] = 0.0
+        for i in range(m):
+            xr = xs[i]
+            yr = ys[i]
+            for j in range(w):
+                sx[j] += xr[j]
+                sy[j] += yr[j]
+        for j in range(w):
+            sx[j] /= m
+            sy[j] /= m
+        for i in range(m):
+            xr = xs[i]
+            yr = ys[i]
+            for j in range(w):
+                dx = xr[j] - sx[j]
+                dy = yr[j] - sy[j]
+                axx[j] += dx * dx
+                ayy[j] += dy * dy
+                axy[j] += dx * dy
+        if count == 0:
+            for j in range(w):
+                mean_x[j0 + j] = sx[j]
+                mean_y[j0 + j] = sy[j]
+                cxx[j0 + j] = axx[j]
+                cyy[j0 + j] = ayy[j]
+                cxy[j0 + j] = axy[j]
+        else:
+            for j in range(w):
+                dx = sx[j] - mean_x[j0 + j]
+                dy = sy[j] - mean_y[j0 + j]
+                cxx[j0 + j] += axx[j] + dx * dx * weight
+                cyy[j0 + j] += ayy[j] + dy * dy * weight
+                cxy[j0 + j] += axy[j] + dx * dy * weight
+                mean_x[j0 + j] += dx * fraction
+                mean_y[j0 + j] += dy * fraction

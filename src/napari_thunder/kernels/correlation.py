@@ -18,16 +18,29 @@ from __future__ import annotations
 import numpy as np
 import scipy.ndimage as ndi
 
+from . import moments
 from .validation import check_neighborhood
 
 __all__ = ["LocalCorrAccumulator", "box_sum", "neighborhood_mean"]
 
+# blocks with fewer values use numpy only (see moments._JIT_MIN_VALUES)
+_JIT_MIN_VALUES = 2**20
 # budget for the two box-sum buffers of one sub-block
 _SUBBLOCK_BYTES = 16 * 2**20
 # bytes of the frames of one box_sum call
 _BOX_CALL_BYTES = 2 * 2**20
 # bytes of one float64 tile when forming the co-moments (cache-sized)
 _TILE_BYTES = 256 * 2**10
+
+
+def _jit_loops(block: np.ndarray):
+    """The compiled loops module for this block, or None (numba missing,
+    ``NAPARI_THUNDER_NO_JIT`` set, or a block too small to be worth it)."""
+    if block.size < _JIT_MIN_VALUES or not (
+        block.dtype.kind in "iu" or block.dtype in (np.float32, np.float64)
+    ):
+        return None
+    return moments._jit_module()
 
 
 def neighborhood_mean(frame: np.ndarray, neighborhood: int, out: np.ndarray | None = None) -> np.ndarray:
@@ -258,6 +271,10 @@ class LocalCorrAccumulator:
         cyy = np.empty(p)
         cxy = np.empty(p)
         odd = len(self.value_shape) % 2 == 1 or self.neighborhood == 0
+        jit = _jit_loops(block)
+        if jit is not None and self.count == 0:
+            self.mean_x, self.mean_y = np.zeros(p), np.zeros(p)
+            self.cxx, self.cyy, self.cxy = np.zeros(p), np.zeros(p), np.zeros(p)
         for i0 in range(0, k, sub):
             i1 = min(i0 + sub, k)
             m = i1 - i0
@@ -266,6 +283,13 @@ class LocalCorrAccumulator:
                 g1 = min(g0 + group, m)
                 box_sum(block[i0 + g0 : i0 + g1], self.neighborhood, (buf_a[g0:g1], buf_b[g0:g1]))
             flat_sums = (buf_a if odd else buf_b)[:m].reshape(m, p)
+            if jit is not None:
+                # one compiled pass per pixel tile: means, centred co-moments
+                # and the merge with the running values
+                jit.comoments_merge(flat[i0:i1], flat_sums, self.count, self.mean_x, self.mean_y,
+                                    self.cxx, self.cyy, self.cxy)
+                self.count += m
+                continue
             for j0 in range(0, p, tile_pixels):
                 j1 = min(j0 + tile_pixels, p)
                 x, tx = _centered(flat[i0:i1, j0:j1], xbuf[:m, : j1 - j0])

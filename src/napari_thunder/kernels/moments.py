@@ -49,6 +49,8 @@ STATS = ("mean", "var", "std", "sum", "min", "max")
 # tile geometry: frames x pixels per float64 work buffer (32 x 4096 x 8 B = 1 MiB)
 _TILE_FRAMES = 32
 _TILE_PIXELS = 4096
+# frames per float32 partial sum of <=16-bit integers (256 * 65535 < 2**24: exact)
+_SMALL_INT_FRAMES = 256
 # frames per exact-integer group (k * S2 and S1**2 stay below 2**53 for 16-bit data)
 _EXACT_GROUP = 1024
 
@@ -88,10 +90,34 @@ def _jit_module():
 
 
 def _integer_sums(flat: np.ndarray, jit) -> np.ndarray:
-    """Exact int64 ``flat.sum(axis=0)`` of 8/16-bit integers."""
+    """Exact int64 ``flat.sum(axis=0)`` of 8/16-bit integers (compiled)."""
     s1 = np.zeros(flat.shape[1], dtype=np.int64)
     jit.int_sums(flat, s1)
     return s1
+
+
+def _small_integer_sums(flat: np.ndarray) -> np.ndarray:
+    """Exact int64 ``flat.sum(axis=0)`` of <=16-bit integers or bools, numpy only.
+
+    Tiles of ``_SMALL_INT_FRAMES`` frames are summed in float32 (every partial
+    sum is an integer below 2**24, so exact, and float32 halves the work of a
+    float64 conversion), then added to int64 totals.
+    """
+    k, p = flat.shape
+    total = np.zeros(p, dtype=np.int64)
+    tile_pixels = min(4 * _TILE_PIXELS, p)
+    buf = np.empty((min(_SMALL_INT_FRAMES, k), tile_pixels), dtype=np.float32)
+    part = np.empty(tile_pixels, dtype=np.float32)
+    for i0 in range(0, k, _SMALL_INT_FRAMES):
+        i1 = min(i0 + _SMALL_INT_FRAMES, k)
+        for j0 in range(0, p, tile_pixels):
+            j1 = min(j0 + tile_pixels, p)
+            tile = buf[: i1 - i0, : j1 - j0]
+            np.copyto(tile, flat[i0:i1, j0:j1], casting="unsafe")
+            out = part[: j1 - j0]
+            np.add.reduce(tile, axis=0, out=out)
+            np.add(total[j0:j1], out, out=total[j0:j1], casting="unsafe")
+    return total
 
 
 def _numpy_result_dtype(dtype: np.dtype, stat: str) -> np.dtype:
@@ -258,8 +284,10 @@ class MomentAccumulator:
             return self
         flat = block.reshape(k, -1)
         block_sum = None
-        jit = _jit_loops(flat) if (self._need_sum or self._need_mean) else None
-        int_sum = _integer_sums(flat, jit) if jit is not None else None
+        int_sum = None  # exact int64 sums of <=16-bit integers
+        if (self._need_sum or self._need_mean) and _exact_integer_path(flat.dtype):
+            jit = _jit_loops(flat)
+            int_sum = _integer_sums(flat, jit) if jit is not None else _small_integer_sums(flat)
         if self._need_sum:
             if int_sum is not None:
                 block_sum = int_sum.astype(self._sum_dtype())
