@@ -91,3 +91,21 @@ def test_compiled_localcorr_equals_numpy_path(monkeypatch, dtype, value_shape):
     plain = run()
     assert np.isnan(compiled[corner]) and np.isnan(plain[corner])
     np.testing.assert_allclose(compiled, plain, rtol=0, atol=1e-12)
+
+
+def test_compiled_chan_merge_equals_numpy_bits(monkeypatch):
+    rng = np.random.default_rng(9)
+    p = moments._JIT_MIN_VALUES // 4
+    parts = [(rng.standard_normal(p) * 3 + 1e4, rng.random(p) * 50) for _ in range(2)]
+
+    def merged():
+        mean_a, m2_a = parts[0][0].copy(), parts[0][1].copy()
+        moments._chan_merge(7, mean_a, m2_a, 13, parts[1][0], parts[1][1])
+        return mean_a, m2_a
+
+    assert moments._jit_module() is not None
+    compiled = merged()
+    monkeypatch.setitem(moments._JIT_STATE, "module", None)
+    plain = merged()
+    np.testing.assert_array_equal(compiled[0], plain[0])
+    np.testing.assert_array_equal(compiled[1], plain[1])

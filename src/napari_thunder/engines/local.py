@@ -18,7 +18,7 @@ import dask
 import dask.array as da
 import numpy as np
 
-from napari_thunder.engines.base import BlockStore, Frames
+from napari_thunder.engines.base import BlockStore, Frames, _AddTo
 
 #: upper bound for the bytes of one chunk of input frames
 MAX_CHUNK_BYTES = 64 * 2**20
@@ -231,6 +231,18 @@ class LocalFrames(Frames):
             for fut in pending.values():
                 fut.cancel()
             pool.shutdown(wait=False, cancel_futures=True)
+
+    def aggregate(self, acc):
+        """Fold every chunk into a fresh accumulator (in the worker threads)
+        and merge the partials in frame order on the calling thread.
+
+        The first partial becomes the running total itself (it is a fresh
+        accumulator owned here), so no copy of its arrays is made.
+        """
+        total = None
+        for _, _, part in self.iter_chunks(_AddTo(acc)):
+            total = part if total is None else total.merge(part)
+        return acc.empty() if total is None else total
 
     def to_blocks(self, tile_shape) -> "LocalBlockStore":
         tile_shape = tuple(int(t) for t in tile_shape)

@@ -108,3 +108,17 @@ def comoments_merge(x, y, count, mean_x, mean_y, cxx, cyy, cxy):  # pragma: no c
                 cxy[j0 + j] += axy[j] + dx * dy * weight
                 mean_x[j0 + j] += dx * fraction
                 mean_y[j0 + j] += dy * fraction
+
+
+@numba.njit(cache=True, nogil=True)
+def chan_merge(n_a, mean_a, m2_a, n_b, mean_b, m2_b):  # pragma: no cover - compiled
+    """Chan's merge of ``(n_b, mean_b, m2_b)`` into ``(n_a, mean_a, m2_a)`` in
+    place, in one pass; the same operations in the same order as
+    ``moments._chan_merge`` (no fastmath), hence the same bits."""
+    n = n_a + n_b
+    weight = n_a * n_b / n
+    fraction = n_b / n
+    for j in range(mean_a.size):
+        delta = mean_b[j] - mean_a[j]
+        m2_a[j] = (m2_a[j] + m2_b[j]) + (delta * delta) * weight
+        mean_a[j] = mean_a[j] + delta * fraction

@@ -136,6 +136,11 @@ def _chan_merge(n_a: int, mean_a: np.ndarray, m2_a, n_b: int, mean_b: np.ndarray
 
     ``m2_a``/``m2_b`` may be None (mean only). ``n_a`` must be > 0.
     """
+    if m2_a is not None and mean_a.size >= _JIT_MIN_VALUES // 4 and mean_a.ndim == 1:
+        jit = _jit_module()
+        if jit is not None:
+            jit.chan_merge(n_a, mean_a, m2_a, n_b, mean_b, m2_b)
+            return
     n = n_a + n_b
     delta = np.subtract(mean_b, mean_a)
     if m2_a is not None:
