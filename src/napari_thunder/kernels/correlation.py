@@ -24,7 +24,7 @@ from .validation import check_neighborhood
 __all__ = ["LocalCorrAccumulator", "box_sum", "neighborhood_mean"]
 
 # blocks with fewer values use numpy only (see moments._JIT_MIN_VALUES)
-_JIT_MIN_VALUES = 2**20
+_JIT_MIN_VALUES = 2**18
 # budget for the two box-sum buffers of one sub-block
 _SUBBLOCK_BYTES = 16 * 2**20
 # bytes of the frames of one box_sum call
