@@ -206,9 +206,17 @@ class LocalFrames(Frames):
         return np.asarray(self.array[0].compute(scheduler="sync"))
 
     def collect(self) -> np.ndarray:
-        return np.asarray(
-            self.array.compute(scheduler="threads", num_workers=worker_count())
-        )
+        """All frames in one new ndarray: chunks computed on the worker
+        threads and written straight into it (no concatenation copy)."""
+        out = np.empty(self.shape, self.dtype)
+        if self.shape[0] == 0:
+            return out
+        into = _CopyInto(out)
+        for _ in self.iter_chunks(into):
+            pass
+        if into.mismatch:  # a block of another dtype/shape: let dask assemble them
+            return np.asarray(self.array.compute(scheduler="threads", num_workers=worker_count()))
+        return out
 
     def iter_chunks(self, func) -> Iterator[tuple[int, int, object]]:
         bounds = self.chunk_bounds()
@@ -253,6 +261,23 @@ class LocalFrames(Frames):
 def _run_chunk(block, func, start):
     data = np.asarray(block.compute(scheduler="sync"))
     return func(data, start)
+
+
+class _CopyInto:
+    """``func(block, start)`` writing each block into ``out[start:...]``;
+    remembers a block whose dtype or shape does not fit."""
+
+    def __init__(self, out):
+        self.out = out
+        self.mismatch = False
+
+    def __call__(self, block, start):
+        target = self.out[start:start + len(block)]
+        if block.dtype != target.dtype or block.shape != target.shape:
+            self.mismatch = True
+            return None
+        target[...] = block
+        return None
 
 
 class _Predicate:
