@@ -392,6 +392,38 @@ def test_generator_closed_from_main_thread(sc, stack):
     assert _wait_no_active_jobs(sc)
 
 
+def test_cancel_streams_from_another_thread_is_immediate(sc, stack):
+    """The GUI thread cancels while the worker thread waits inside next():
+    the generator ends quietly without waiting for the slow partitions."""
+    frames = SparkFrames.from_array(stack, sc, 4)
+    seen, state = [], {}
+
+    def consume():
+        try:
+            began = None
+            for chunk in frames.iter_chunks(_slow_after_first, max_inflight=2):
+                seen.append(chunk[:2])
+                began = time.monotonic()
+            state["seconds_after_first"] = time.monotonic() - began
+        except BaseException as err:  # pragma: no cover - reported below
+            state["error"] = err
+
+    worker = threading.Thread(target=consume)
+    worker.start()
+    deadline = time.monotonic() + 30
+    while not seen and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.0)  # the worker is now blocked waiting for partition 1 (30 s)
+    assert frames.cancel_streams() == 1
+    worker.join(20)
+    assert not worker.is_alive()
+    assert "error" not in state, state.get("error")
+    assert seen == [(0, 2)] and state["seconds_after_first"] < 15
+    assert _wait_no_active_jobs(sc)
+    assert frames.cancel_streams() == 0
+    assert sc.parallelize(range(4), 2).count() == 4
+
+
 # -- aggregate ---------------------------------------------------------------------------
 def test_aggregate_moments_equal_numpy_and_local(sc, stack):
     acc = MomentAccumulator(stack.shape[1:], stack.dtype)

@@ -26,9 +26,10 @@ import re
 import shutil
 import sys
 import tempfile
+import threading
 import uuid
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
@@ -41,6 +42,8 @@ DRIVER_COPY_BYTES = 16 * 2**20
 #: Upper bound (bytes) of the blocks of consecutive frames handed to block
 #: functions inside a partition (at least one frame per block).
 BLOCK_BYTES = 64 * 2**20
+
+_STREAMS_LOCK = threading.Lock()
 
 _MASTER_PREFIXES = ("local", "spark://", "yarn", "k8s://", "mesos://")
 
@@ -716,6 +719,8 @@ class SparkFrames(Frames):
         # small stacks built on the driver (statistics results, fromarray)
         # keep a private copy there: collect/first need no job
         self._driver_copy = driver_copy
+        # job group -> {"cancelled": bool} of the running iter_chunks streams
+        self._streams: dict[str, dict] = {}
 
     # -- construction --------------------------------------------------------
     @classmethod
@@ -1008,7 +1013,9 @@ class SparkFrames(Frames):
         result)`` in frame order.
 
         The jobs run in one Spark job group; closing the generator (or losing
-        it) cancels the group, interrupting running tasks.
+        it) cancels the group, interrupting running tasks. From another
+        thread, :meth:`cancel_streams` cancels at once: the generator then
+        ends quietly, without waiting for the partition in progress.
         """
         bounds = self._get_bounds()
         parts = [p for p in range(len(bounds) - 1) if bounds[p + 1] > bounds[p]]
@@ -1017,6 +1024,7 @@ class SparkFrames(Frames):
         sc = self.context
         inflight = max(1, int(max_inflight or sc.defaultParallelism))
         group = "napari-thunder-" + uuid.uuid4().hex
+        state = {"cancelled": False}
         rdd = self._rdd
         result_dir = None
         if FILE_RESULT_BYTES is not None and str(sc.master).startswith("local"):
@@ -1024,6 +1032,8 @@ class SparkFrames(Frames):
         apply = _Guard(_ApplyToPartition(func, RESULT_PIECE_BYTES, result_dir, FILE_RESULT_BYTES))
 
         def run(p):
+            if state["cancelled"]:
+                raise RuntimeError("stream cancelled")
             sc.setJobGroup(group, f"napari-thunder chunk {p}", interruptOnCancel=True)
             return _spark_call(lambda: sc.runJob(rdd, apply, [p]))
 
@@ -1038,30 +1048,63 @@ class SparkFrames(Frames):
                 pending.append((p, pool.submit(run, p)))
 
         finished = False
+        with _STREAMS_LOCK:
+            self._streams[group] = state
         try:
             for _ in range(inflight):
                 submit_next()
-            while pending:
+            while pending and not state["cancelled"]:
                 p, future = pending.popleft()
-                result = future.result()
+                try:
+                    result = future.result()
+                except Exception:
+                    if state["cancelled"]:
+                        return
+                    raise
                 submit_next()
                 if len(result) < 2 or result[0] != (bounds[p], bounds[p + 1] - bounds[p]):
                     raise RuntimeError(f"partition {p} does not hold frames {bounds[p]}..{bounds[p + 1] - 1}")
                 value = _join_result(result[1:])
                 del result
                 yield bounds[p], bounds[p + 1], value
-            finished = True
+            finished = not state["cancelled"]
         finally:
+            with _STREAMS_LOCK:
+                self._streams.pop(group, None)
             if not finished:
-                for _, future in pending:
-                    future.cancel()
-                try:
-                    sc.cancelJobGroup(group)
-                except Exception:  # context already stopped
-                    pass
+                state["cancelled"] = True  # jobs not yet submitted never start
+                running = [future for _, future in pending if not future.cancel()]
+                # re-cancel until every job ended (one may start while we cancel)
+                while running:
+                    try:
+                        sc.cancelJobGroup(group)
+                    except Exception:  # context already stopped
+                        pass
+                    _, still = wait(running, timeout=0.5)
+                    running = list(still)
             pool.shutdown(wait=True, cancel_futures=True)
             if result_dir is not None:
                 shutil.rmtree(result_dir, ignore_errors=True)
+
+    def cancel_streams(self) -> int:
+        """Cancel, from any thread, the Spark jobs of every running
+        :meth:`iter_chunks` stream of these frames (and the streams built on
+        it, such as ``stream_aggregate``); those generators end quietly.
+
+        Returns
+        -------
+        int
+            The number of streams cancelled.
+        """
+        with _STREAMS_LOCK:
+            streams = list(self._streams.items())
+        for group, state in streams:
+            state["cancelled"] = True
+            try:
+                self.context.cancelJobGroup(group)
+            except Exception:  # context stopped
+                pass
+        return len(streams)
 
     def aggregate(self, acc, fan_in: int = 16):
         """Fold every partition block-wise into ``acc.empty()`` on the
