@@ -314,6 +314,24 @@ def test_iter_chunks_order_and_results(sc, stack):
         assert total == int(stack[start:stop].astype(np.int64).sum())
     local = [(a, b) for a, b, _ in LocalFrames.from_array(stack).iter_chunks(_block_sum)]
     assert local[0][0] == 0 and local[-1][1] == 11
+    assert frames.nchunks == 4
+
+
+def test_big_partitions_stream_in_bounded_blocks(sc, stack, monkeypatch):
+    from napari_thunder.engines import spark as spark_engine
+
+    frame_bytes = stack[0].nbytes
+    monkeypatch.setattr(spark_engine, "BLOCK_BYTES", 2 * frame_bytes)
+    frames = SparkFrames.from_array(stack, sc, 2)  # partitions of 5 and 6 frames
+
+    def block_size(block, start):
+        return block.shape[0]
+
+    chunks = list(frames.iter_chunks(block_size))
+    assert [(a, b) for a, b, _ in chunks] == [(0, 2), (2, 4), (4, 5), (5, 7), (7, 9), (9, 11)]
+    assert all(size <= 2 for _, _, size in chunks) and frames.nchunks == 6
+    np.testing.assert_array_equal(frames.map(_plus_index, (6, 5), np.int64).collect(),
+                                  stack.astype(np.int64) * 3 + np.arange(11)[:, None, None])
 
 
 def _wait_no_active_jobs(sc, timeout=20):

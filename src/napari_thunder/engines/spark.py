@@ -393,42 +393,59 @@ def _join_result(items: list):
     return out
 
 
-class _ApplyToPartition:
-    """runJob function: the whole partition as one block -> one result
-    (yielded as ``(start, count)`` then the result's pieces)."""
+class _ChunkHeader:
+    """Marks the start of one chunk's result in a partition's output."""
 
-    def __init__(self, func, piece_bytes: int, result_dir=None, file_bytes=None):
+    def __init__(self, start: int, count: int):
+        self.start = start
+        self.count = count
+
+
+class _ApplyToPartition:
+    """runJob function: ``func(block, start)`` on every block (at most
+    ``block_bytes``) of the partition; yields, per block, a
+    :class:`_ChunkHeader` then the result (a file, pieces or the value)."""
+
+    def __init__(self, func, block_bytes: int, piece_bytes: int, result_dir=None, file_bytes=None):
         self.func = func
+        self.block_bytes = block_bytes
         self.piece_bytes = piece_bytes
         self.result_dir = result_dir
         self.file_bytes = file_bytes
 
     def __call__(self, records):
-        frames = []
-        start = None
-        for key, value in records:
-            if start is None:
-                start = key[0]
-            frames.append(value)
-        if not frames:
-            return
-        count = len(frames)
-        block = _stack(frames)
-        del frames
-        result = self.func(block, start)
-        del block
-        yield start, count
-        if (
-            self.result_dir is not None
-            and isinstance(result, np.ndarray)
-            and result.nbytes > self.file_bytes
-            and not result.dtype.hasobject
-        ):
-            path = os.path.join(self.result_dir, f"{start}-{uuid.uuid4().hex}.npy")
-            np.save(path, result, allow_pickle=False)
-            yield _FileResult(path)
-        else:
-            yield from _split_result(result, self.piece_bytes)
+        for start, block in _iter_blocks(records, self.block_bytes):
+            count = block.shape[0]
+            result = self.func(block, start)
+            del block
+            yield _ChunkHeader(start, count)
+            if (
+                self.result_dir is not None
+                and isinstance(result, np.ndarray)
+                and result.nbytes > self.file_bytes
+                and not result.dtype.hasobject
+            ):
+                path = os.path.join(self.result_dir, f"{start}-{uuid.uuid4().hex}.npy")
+                np.save(path, result, allow_pickle=False)
+                yield _FileResult(path)
+            else:
+                yield from _split_result(result, self.piece_bytes)
+            del result
+
+
+def _parse_chunks(items: list) -> list:
+    """``[(start, stop, value), ...]`` from an :class:`_ApplyToPartition` output."""
+    chunks = []
+    k = 0
+    while k < len(items):
+        header = items[k]
+        if not isinstance(header, _ChunkHeader):
+            raise RuntimeError("malformed partition result (no chunk header)")
+        head = items[k + 1]
+        size = 1 + (head.count if isinstance(head, _Pieces) else 0)
+        chunks.append((header.start, header.start + header.count, _join_result(items[k + 1:k + 1 + size])))
+        k += 1 + size
+    return chunks
 
 
 class _FoldPartition:
@@ -918,7 +935,12 @@ class SparkFrames(Frames):
 
     @property
     def nchunks(self) -> int:
-        return self.npartitions()
+        """Chunks streamed by :meth:`iter_chunks`: every partition cut in
+        blocks of at most ``BLOCK_BYTES`` (at least one frame each)."""
+        bounds = self._get_bounds()
+        frame_bytes = int(np.prod(self.value_shape, dtype=np.int64)) * self._dtype.itemsize
+        per = max(1, BLOCK_BYTES // frame_bytes) if frame_bytes else max(1, self._shape[0])
+        return sum(-(-(b - a) // per) for a, b in zip(bounds[:-1], bounds[1:]))
 
     def count(self) -> int:
         return self._shape[0]
@@ -1007,10 +1029,11 @@ class SparkFrames(Frames):
         return out
 
     def iter_chunks(self, func, max_inflight=None) -> Iterator[tuple[int, int, Any]]:
-        """Run ``func(block, start)`` on each partition (one block per
-        partition, one Spark job per partition, up to ``max_inflight`` jobs at
-        once; default ``sc.defaultParallelism``) and yield ``(start, stop,
-        result)`` in frame order.
+        """Run ``func(block, start)`` on the blocks of each partition (blocks
+        of at most ``BLOCK_BYTES``, so a big partition is several chunks; one
+        Spark job per partition, up to ``max_inflight`` jobs at once, default
+        ``sc.defaultParallelism``) and yield ``(start, stop, result)`` in frame
+        order as the partitions finish.
 
         The jobs run in one Spark job group; closing the generator (or losing
         it) cancels the group, interrupting running tasks. From another
@@ -1029,7 +1052,7 @@ class SparkFrames(Frames):
         result_dir = None
         if FILE_RESULT_BYTES is not None and str(sc.master).startswith("local"):
             result_dir = tempfile.mkdtemp(prefix="napari-thunder-results-")
-        apply = _Guard(_ApplyToPartition(func, RESULT_PIECE_BYTES, result_dir, FILE_RESULT_BYTES))
+        apply = _Guard(_ApplyToPartition(func, BLOCK_BYTES, RESULT_PIECE_BYTES, result_dir, FILE_RESULT_BYTES))
 
         def run(p):
             if state["cancelled"]:
@@ -1062,11 +1085,13 @@ class SparkFrames(Frames):
                         return
                     raise
                 submit_next()
-                if len(result) < 2 or result[0] != (bounds[p], bounds[p + 1] - bounds[p]):
-                    raise RuntimeError(f"partition {p} does not hold frames {bounds[p]}..{bounds[p + 1] - 1}")
-                value = _join_result(result[1:])
+                chunks = _parse_chunks(result)
                 del result
-                yield bounds[p], bounds[p + 1], value
+                covered = [bounds[p]] + [stop for _, stop, _ in chunks]
+                if [start for start, _, _ in chunks] != covered[:-1] or covered[-1] != bounds[p + 1]:
+                    raise RuntimeError(f"partition {p} does not hold frames {bounds[p]}..{bounds[p + 1] - 1}")
+                while chunks:
+                    yield chunks.pop(0)
             finished = not state["cancelled"]
         finally:
             with _STREAMS_LOCK:
