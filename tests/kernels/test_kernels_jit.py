@@ -109,3 +109,18 @@ def test_compiled_chan_merge_equals_numpy_bits(monkeypatch):
     plain = merged()
     np.testing.assert_array_equal(compiled[0], plain[0])
     np.testing.assert_array_equal(compiled[1], plain[1])
+
+
+@pytest.mark.parametrize("dtype, work", [(np.uint16, np.float32), (np.int16, np.float32),
+                                         (np.float64, np.float64), (np.float32, np.float64)])
+@pytest.mark.parametrize("shape", [(4, 17, 23), (3, 2, 3), (2, 1, 6), (2, 9, 1)])
+@pytest.mark.parametrize("neighborhood", [0, 1, 2, 3])
+def test_compiled_box_sum_equals_numpy_box_sum(dtype, work, shape, neighborhood):
+    from napari_thunder.kernels import _jit, correlation
+
+    rng = np.random.default_rng(2)
+    frames = (rng.standard_normal(shape) * 1000).astype(dtype)
+    out = np.empty(shape, work)
+    _jit.box_sum_2d(frames, neighborhood, np.empty(shape[1:], work), out)
+    buffers = (np.empty(shape, work), np.empty(shape, work))
+    np.testing.assert_array_equal(out, correlation.box_sum(frames, neighborhood, buffers))

@@ -122,3 +122,68 @@ def chan_merge(n_a, mean_a, m2_a, n_b, mean_b, m2_b):  # pragma: no cover - comp
         delta = mean_b[j] - mean_a[j]
         m2_a[j] = (m2_a[j] + m2_b[j]) + (delta * delta) * weight
         mean_a[j] = mean_a[j] + delta * fraction
+
+
+@numba.njit(cache=True, nogil=True)
+def _reflect(i, length):  # pragma: no cover - compiled
+    """scipy 'reflect' index (``d c b a | a b c d | d c b a``)."""
+    i %= 2 * length
+    return i if i < length else 2 * length - 1 - i
+
+@numba.njit(cache=True, nogil=True)
+def box_sum_2d(frames, n, tmp, out):  # pragma: no cover - compiled
+    """Sum over the centred ``(2n+1)**2`` box of every pixel of 2-D frames.
+
+    ``frames`` is ``(m, h, w)``; ``out`` ``(m, h, w)`` and ``tmp`` ``(h, w)``
+    are of the work dtype (see ``correlation._box_work_dtype``). Boundary
+    'reflect' as scipy. Per frame (in cache): whole rows added along y, then
+    shifted adds along x; the terms are added in the same order as
+    ``correlation.box_sum``, so the results are the same bits. Loops index
+    with plain range variables on sliced views (no negative-index checks),
+    so they vectorise.
+    """
+    m, h, w = frames.shape
+    width = 2 * n + 1
+    for f in range(m):
+        src = frames[f]
+        # along y: whole rows (contiguous, vectorised)
+        for r in range(h):
+            target = tmp[r]
+            first = src[_reflect(r - n, h)]
+            for c in range(w):
+                target[c] = first[c]
+            for d in range(1, width):
+                other = src[_reflect(r - n + d, h)]
+                for c in range(w):
+                    target[c] += other[c]
+        # along x
+        dst = out[f]
+        for r in range(h):
+            line = tmp[r]
+            acc = dst[r]
+            if w > 2 * n:
+                inner = acc[n:w - n]
+                span = w - 2 * n
+                first = line[0:span]
+                for c in range(span):
+                    inner[c] = first[c]
+                for d in range(1, width):
+                    shifted = line[d:d + span]
+                    for c in range(span):
+                        inner[c] += shifted[c]
+                for c in range(n):
+                    s = line[_reflect(c - n, w)]
+                    for d in range(1, width):
+                        s += line[_reflect(c - n + d, w)]
+                    acc[c] = s
+                for c in range(w - n, w):
+                    s = line[_reflect(c - n, w)]
+                    for d in range(1, width):
+                        s += line[_reflect(c - n + d, w)]
+                    acc[c] = s
+            else:
+                for c in range(w):
+                    s = line[_reflect(c - n, w)]
+                    for d in range(1, width):
+                        s += line[_reflect(c - n + d, w)]
+                    acc[c] = s

@@ -279,10 +279,15 @@ class LocalCorrAccumulator:
             i1 = min(i0 + sub, k)
             m = i1 - i0
             # box SUM of every frame (the mean times a constant: r is unchanged)
-            for g0 in range(0, m, group):
-                g1 = min(g0 + group, m)
-                box_sum(block[i0 + g0 : i0 + g1], self.neighborhood, (buf_a[g0:g1], buf_b[g0:g1]))
-            flat_sums = (buf_a if odd else buf_b)[:m].reshape(m, p)
+            if jit is not None and len(self.value_shape) == 2:
+                jit.box_sum_2d(block[i0:i1], self.neighborhood, buf_b[0], buf_a[:m])
+                flat_sums = buf_a[:m].reshape(m, p)
+            else:
+                for g0 in range(0, m, group):
+                    g1 = min(g0 + group, m)
+                    box_sum(block[i0 + g0 : i0 + g1], self.neighborhood,
+                            (buf_a[g0:g1], buf_b[g0:g1]))
+                flat_sums = (buf_a if odd else buf_b)[:m].reshape(m, p)
             if jit is not None:
                 # one compiled pass per pixel tile: means, centred co-moments
                 # and the merge with the running values
