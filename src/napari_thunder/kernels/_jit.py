@@ -47,15 +47,18 @@ def int_group_moments(flat, mean, m2):  # pragma: no cover - compiled
 def comoments_merge(x, y, count, mean_x, mean_y, cxx, cyy, cxy):  # pragma: no cover - compiled
     """Fold ``m`` frames of two series into running co-moments, in place.
 
-    ``x`` and ``y`` are ``(m, p)`` (any real dtypes); ``count`` frames are
-    already in the float64 ``(p,)`` arrays ``mean_x, mean_y`` (means) and
-    ``cxx, cyy, cxy`` (co-moments). Per tile of pixels: the block's means
-    (pass 1), its centred co-moments (pass 2, no cancellation), then Chan's
-    merge with the running values; every pass works on a cache-sized tile.
+    ``x`` and ``y`` are C-contiguous ``(m, p)`` (any real dtypes); ``count``
+    frames are already in the float64 ``(p,)`` arrays ``mean_x, mean_y``
+    (means) and ``cxx, cyy, cxy`` (co-moments). Per tile of pixels: the
+    block's means (pass 1), its centred co-moments (pass 2, no
+    cancellation), then Chan's merge with the running values; every pass
+    works on a cache-sized tile, through 1-D contiguous views (vectorised).
     Only fused multiply-adds are allowed (``fastmath={'contract'}``): no
     reassociation, NaN and infinities propagate as in numpy.
     """
     m, p = x.shape
+    xf = x.reshape(m * p)
+    yf = y.reshape(m * p)
     tile = 1024
     sx = np.empty(tile)
     sy = np.empty(tile)
@@ -67,16 +70,14 @@ def comoments_merge(x, y, count, mean_x, mean_y, cxx, cyy, cxy):  # pragma: no c
     fraction = m / n
     for j0 in range(0, p, tile):
         w = min(tile, p - j0)
-        xs = x[:, j0:j0 + w]
-        ys = y[:, j0:j0 + w]
         sx[:] = 0.0
         sy[:] = 0.0
         axx[:] = 0.0
         ayy[:] = 0.0
         axy[:] = 0.0
         for i in range(m):
-            xr = xs[i]
-            yr = ys[i]
+            xr = xf[i * p + j0:i * p + j0 + w]
+            yr = yf[i * p + j0:i * p + j0 + w]
             for j in range(w):
                 sx[j] += xr[j]
                 sy[j] += yr[j]
@@ -84,8 +85,8 @@ def comoments_merge(x, y, count, mean_x, mean_y, cxx, cyy, cxy):  # pragma: no c
             sx[j] /= m
             sy[j] /= m
         for i in range(m):
-            xr = xs[i]
-            yr = ys[i]
+            xr = xf[i * p + j0:i * p + j0 + w]
+            yr = yf[i * p + j0:i * p + j0 + w]
             for j in range(w):
                 dx = xr[j] - sx[j]
                 dy = yr[j] - sy[j]

@@ -291,8 +291,8 @@ class LocalCorrAccumulator:
             if jit is not None:
                 # one compiled pass per pixel tile: means, centred co-moments
                 # and the merge with the running values
-                jit.comoments_merge(flat[i0:i1], flat_sums, self.count, self.mean_x, self.mean_y,
-                                    self.cxx, self.cyy, self.cxy)
+                jit.comoments_merge(np.ascontiguousarray(flat[i0:i1]), flat_sums, self.count,
+                                    self.mean_x, self.mean_y, self.cxx, self.cyy, self.cxy)
                 self.count += m
                 continue
             for j0 in range(0, p, tile_pixels):
