@@ -5,12 +5,13 @@ For each operation prints::
     name: ours X s, baseline Y s, ratio R (target T)
 
 where *ours* is Spark mode, *baseline* local mode, ``R = X / Y`` and the target
-is ``R <= 3``. Each timing is the best of ``--repeat`` runs, starting from the
+is ``R <= 3``. Each timing is the best of ``--repeat`` runs (Spark and local alternately, so
+both see the same background load), starting from the
 loader (the TIFFs are read inside the timing, on the executors in Spark mode);
 the SparkContext is started and warmed up before any timing. Both modes check
 they computed the same values. Exit status 1 if any ratio misses the target.
 
-Usage: python bench/bench_spark.py [--frames 200] [--size 512] [--repeat 2]
+Usage: python bench/bench_spark.py [--frames 200] [--size 512] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -41,14 +42,17 @@ def write_stack(folder: str, frames: int, size: int) -> int:
     return frames * size * size * 4
 
 
-def best_of(repeat: int, func):
-    best, value = None, None
+def interleaved_best(repeat: int, ours, baseline):
+    """Best time of ``ours()`` and of ``baseline()``, run alternately so both
+    see the same background load; returns ``(t_ours, v_ours, t_base, v_base)``."""
+    times = {"ours": [], "base": []}
+    values = {}
     for _ in range(repeat):
-        began = time.perf_counter()
-        value = func()
-        seconds = time.perf_counter() - began
-        best = seconds if best is None else min(best, seconds)
-    return best, value
+        for key, func in (("ours", ours), ("base", baseline)):
+            began = time.perf_counter()
+            values[key] = func()
+            times[key].append(time.perf_counter() - began)
+    return min(times["ours"]), values["ours"], min(times["base"]), values["base"]
 
 
 def spark_context():
@@ -74,7 +78,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=200)
     parser.add_argument("--size", type=int, default=512)
-    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
 
     from napari_thunder import images
@@ -96,8 +100,8 @@ def main(argv=None) -> int:
         }
         missed = []
         for name, op in operations.items():
-            ours, spark_value = best_of(args.repeat, lambda: op(images.fromtif(folder, engine=sc)))
-            base, local_value = best_of(args.repeat, lambda: op(images.fromtif(folder)))
+            ours, spark_value, base, local_value = interleaved_best(
+                args.repeat, lambda: op(images.fromtif(folder, engine=sc)), lambda: op(images.fromtif(folder)))
             as_tuple = (lambda v: v if isinstance(v, tuple) else (v,))
             for a, b in zip(as_tuple(spark_value), as_tuple(local_value)):
                 np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12, equal_nan=True)
