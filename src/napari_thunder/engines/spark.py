@@ -10,6 +10,19 @@ Data model
 * Pixels never travel through the driver while loading: ``from_source`` hands
   each partition a frame range and the executors call ``source.read``.
 
+Work on blocks: maps, folds and streams stack consecutive records of a
+partition into blocks of at most ``BLOCK_BYTES`` (without a copy when they came
+from one block upstream) and split results back into records.
+
+Streaming: :meth:`SparkFrames.iter_chunks` runs one Spark job per partition (a
+few at a time, in one job group) and yields results in frame order; closing the
+generator or :meth:`SparkFrames.cancel_streams` cancels the jobs. Big ndarray
+results travel in 4 MiB pieces, or, with a ``local[...]`` master, through
+temporary ``.npy`` files (much faster than through the JVM).
+
+Statistics (:meth:`SparkFrames.aggregate`) fold each partition into an
+accumulator on the executors and merge the partials in frame order.
+
 Functions shipped to executors are wrapped so that a Python exception raised in
 a task is re-raised on the driver with its original type and message (not as a
 ``Py4JJavaError``), with the remote traceback attached as a note.
