@@ -116,6 +116,27 @@ def compare(ours, baseline, repeat, slow_seconds=4.0):
     return best[0], best[1]
 
 
+def cores_available(seconds=0.3):
+    """CPU seconds per wall second two busy threads get right now (2.0 on
+    an idle 2-core machine): how much parallelism the other load leaves."""
+    import threading
+
+    x = np.random.default_rng(0).random(1_000_000)
+
+    def spin():
+        stop = time.perf_counter() + seconds
+        while time.perf_counter() < stop:
+            np.sin(x)
+
+    threads = [threading.Thread(target=spin) for _ in range(2)]
+    wall, cpu = time.perf_counter(), time.process_time()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return (time.process_time() - cpu) / (time.perf_counter() - wall)
+
+
 class Report:
     """Prints figure lines and remembers the missed targets."""
 
@@ -188,6 +209,7 @@ def bench_stats(report, sizes):
         getattr(imgs, stat)().toarray()  # warm-up (first-call costs, page faults)
         method = getattr(imgs, stat)
         ours[stat], _ = compare(lambda: method().toarray(), lambda: None, repeat)
+    report.info(f"cores available (2 busy threads): {cores_available():.2f}")
     t_numpy = compare(lambda: None, lambda: a.std(axis=0), 1)[1]
     t_dask = compare(lambda: None, lambda: dask_a.std(axis=0).compute(scheduler="threads"), repeat)[1]
     t_sum = compare(lambda: None, lambda: a.sum(axis=0, dtype=np.float64), repeat + 2)[1]
@@ -226,11 +248,12 @@ def bench_localcorr(report, sizes):
     imgs = images.fromarray(small)
     result = imgs.localcorr(2)
     reference = {}
+    cores = cores_available()
     t_ours, t_loop = compare(lambda: imgs.localcorr(2),
                              lambda: reference.setdefault("r", corrcoef_reference(small, 2)), repeat)
     error = float(np.nanmax(np.abs(result - reference["r"])))
     report.ratio(f"localcorr {'x'.join(map(str, small.shape))} float64 vs per-pixel corrcoef",
-                 t_ours, t_loop, 50, note=f"max |diff| {error:.1e}")
+                 t_ours, t_loop, 50, note=f"max |diff| {error:.1e}; cores available: {cores:.2f}")
     if not error < 1e-9:
         report.missed.append("localcorr accuracy")
         report.info(f"localcorr differs from the corrcoef reference by {error:.3e}  MISSED")
@@ -244,9 +267,10 @@ def bench_localcorr(report, sizes):
             ndi.uniform_filter(frame, 5, output=out, mode="reflect")
 
     imgs.localcorr(2)  # warm-up
+    cores = cores_available()
     t_ours, t_filter = compare(lambda: imgs.localcorr(2), serial_filter, repeat)
     report.ratio(f"localcorr {'x'.join(map(str, large.shape))} uint16 vs serial uniform_filter loop",
-                 t_ours, t_filter, 1)
+                 t_ours, t_filter, 1, note=f"cores available: {cores:.2f}")
 
 
 def bench_filters(report, sizes):
@@ -272,9 +296,11 @@ def bench_filters(report, sizes):
                 one(frame, out[i])
 
         ours()  # warm-up
+        cores = cores_available()
         t_ours, t_loop = compare(ours, loop, repeat)
         report.ratio(f"{name}_filter {'x'.join(map(str, a.shape))} uint16 vs serial scipy loop",
-                     t_ours, t_loop, 1.7)
+                     t_ours, t_loop, 1.7, note=f"cores available before: {cores:.2f}, "
+                     f"after: {cores_available():.2f}")
 
 
 def _frames_for_bytes(nbytes, frame_shape=(512, 512), dtype=np.uint16):
