@@ -25,6 +25,9 @@ __all__ = ["LocalCorrAccumulator", "box_sum", "neighborhood_mean"]
 
 # blocks with fewer values use numpy only (see moments._JIT_MIN_VALUES)
 _JIT_MIN_VALUES = 2**18
+# box sums of one sub-block on the compiled 2-D path: each sub-block costs a
+# merge pass over the running co-moments, so not too small
+_JIT_SUBBLOCK_BYTES = 16 * 2**20
 # budget for the two box-sum buffers of one sub-block
 _SUBBLOCK_BYTES = 16 * 2**20
 # bytes of the frames of one box_sum call
@@ -253,10 +256,19 @@ class LocalCorrAccumulator:
             return self
         p = int(np.prod(self.value_shape))
         work = _box_work_dtype(block.dtype, self.neighborhood, len(self.value_shape))
-        # two box buffers of a sub-block stay within the budget
-        sub = max(1, min(k, _SUBBLOCK_BYTES // max(2 * p * work.itemsize, 1)))
-        buf_a = np.empty((sub,) + self.value_shape, dtype=work)
-        buf_b = np.empty((sub,) + self.value_shape, dtype=work)
+        jit = _jit_loops(block)
+        compiled_2d = jit is not None and len(self.value_shape) == 2
+        if compiled_2d:
+            # box sums of a sub-block, then the compiled co-moments; one
+            # frame of scratch
+            sub = max(1, min(k, _JIT_SUBBLOCK_BYTES // max(p * work.itemsize, 1)))
+            buf_a = np.empty((sub,) + self.value_shape, dtype=work)
+            buf_b = np.empty((1,) + self.value_shape, dtype=work)
+        else:
+            # two box buffers of a sub-block stay within the budget
+            sub = max(1, min(k, _SUBBLOCK_BYTES // max(2 * p * work.itemsize, 1)))
+            buf_a = np.empty((sub,) + self.value_shape, dtype=work)
+            buf_b = np.empty((sub,) + self.value_shape, dtype=work)
         # frames per box_sum call: a few MiB, so calls are neither tiny (Python
         # overhead) nor far out of cache
         group = max(1, min(sub, _BOX_CALL_BYTES // max(p * work.itemsize, 1)))
@@ -271,7 +283,6 @@ class LocalCorrAccumulator:
         cyy = np.empty(p)
         cxy = np.empty(p)
         odd = len(self.value_shape) % 2 == 1 or self.neighborhood == 0
-        jit = _jit_loops(block)
         if jit is not None and self.count == 0:
             self.mean_x, self.mean_y = np.zeros(p), np.zeros(p)
             self.cxx, self.cyy, self.cxy = np.zeros(p), np.zeros(p), np.zeros(p)
@@ -279,7 +290,7 @@ class LocalCorrAccumulator:
             i1 = min(i0 + sub, k)
             m = i1 - i0
             # box SUM of every frame (the mean times a constant: r is unchanged)
-            if jit is not None and len(self.value_shape) == 2:
+            if compiled_2d:
                 jit.box_sum_2d(block[i0:i1], self.neighborhood, buf_b[0], buf_a[:m])
                 flat_sums = buf_a[:m].reshape(m, p)
             else:
