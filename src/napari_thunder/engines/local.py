@@ -92,6 +92,20 @@ class _SourceArray:
         return block[(np.asarray(idx) - lo,) + tuple(key[1:])]
 
 
+class _ArrayView:
+    """An ndarray seen by ``dask.array.from_array`` without being copied:
+    slicing gives views of the caller's array (the documented "not copied")."""
+
+    def __init__(self, array: np.ndarray):
+        self.array = array
+        self.shape = array.shape
+        self.dtype = array.dtype
+        self.ndim = array.ndim
+
+    def __getitem__(self, key):
+        return self.array[key]
+
+
 def _apply_block(block, block_func, block_info=None):
     start = block_info[0]["array-location"][0][0] if block_info else 0
     return block_func(block, start)
@@ -136,7 +150,11 @@ class LocalFrames(Frames):
         chunks = (_frame_chunks(shape[0], per),) + tuple((s,) for s in shape[1:])
         if isinstance(array, da.Array):
             return cls(array.rechunk(chunks))
-        return cls(da.from_array(np.asarray(array), chunks=chunks, lock=False))
+        # through a view object: dask.array.from_array copies anything with a
+        # ``copy`` method (a whole extra copy of the stack); a unique name
+        # spares hashing every byte of it
+        return cls(da.from_array(_ArrayView(np.asarray(array)), chunks=chunks, lock=False,
+                                 name=f"array-{uuid.uuid4().hex}"))
 
     def with_array(self, array) -> "LocalFrames":
         return LocalFrames.from_array(array)
