@@ -168,6 +168,12 @@ def test_large_results_through_files_in_local_mode(sc, stack, monkeypatch):
     np.testing.assert_array_equal(block, expected[start:stop])
     gen.close()  # unread results are removed with their directory
     assert _result_dirs() == before
+    # accumulators (pickled, lambdas included) through files too
+    moments = frames.aggregate(MomentAccumulator(stack.shape[1:], np.int64, ("mean", "var")))
+    np.testing.assert_allclose(moments.finalize("var"), expected.var(axis=0), rtol=1e-12)
+    last = frames.aggregate(ReduceAccumulator(lambda a, b: b)).finalize()
+    np.testing.assert_array_equal(last, expected[-1])
+    assert _result_dirs() == before
 
 
 def test_stack_is_zero_copy_for_consecutive_views():

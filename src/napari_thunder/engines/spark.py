@@ -353,14 +353,19 @@ FILE_RESULT_BYTES: int | None = 1 * 2**20
 
 
 class _FileResult:
-    """An ndarray result left by a task in a temporary ``.npy`` file."""
+    """A result left by a task in a temporary file: ``.npy`` for an ndarray,
+    a pickle (protocol 5) for anything else (e.g. an accumulator)."""
 
-    def __init__(self, path):
+    def __init__(self, path, kind="npy"):
         self.path = path
+        self.kind = kind
 
-    def load(self) -> np.ndarray:
+    def load(self):
         try:
-            return np.load(self.path, allow_pickle=False)
+            if self.kind == "npy":
+                return np.load(self.path, allow_pickle=False)
+            with open(self.path, "rb") as handle:
+                return pickle.load(handle)
         finally:
             try:
                 os.remove(self.path)
@@ -386,6 +391,35 @@ def _split_result(result, piece_bytes: int):
     per = max(1, piece_bytes // max(1, result.itemsize))
     pieces = [flat[i:i + per] for i in range(0, flat.size, per)]
     return [_Pieces(result.shape, result.dtype, len(pieces))] + pieces
+
+
+def _dumps(obj) -> bytes:
+    """Pickle ``obj`` as Spark would (cloudpickle: lambdas inside accumulators
+    are fine), protocol 5."""
+    try:
+        from pyspark import cloudpickle
+    except ImportError:  # pragma: no cover - pyspark always ships it
+        return pickle.dumps(obj, protocol=5)
+    return cloudpickle.dumps(obj, protocol=5)
+
+
+def _deliver(result, result_dir, file_bytes, piece_bytes) -> list:
+    """The items that carry ``result`` to the driver: a temporary file when
+    ``result_dir`` is set (local masters) and the result is big, else the
+    result itself (big ndarrays in pieces)."""
+    if result_dir is not None:
+        name = os.path.join(result_dir, uuid.uuid4().hex)
+        if isinstance(result, np.ndarray):
+            if result.nbytes > file_bytes and not result.dtype.hasobject:
+                np.save(name + ".npy", result, allow_pickle=False)
+                return [_FileResult(name + ".npy")]
+        else:
+            payload = _dumps(result)
+            if len(payload) > file_bytes:
+                with open(name + ".pickle", "wb") as handle:
+                    handle.write(payload)
+                return [_FileResult(name + ".pickle", "pickle")]
+    return _split_result(result, piece_bytes)
 
 
 def _join_result(items: list):
@@ -432,17 +466,7 @@ class _ApplyToPartition:
             result = self.func(block, start)
             del block
             yield _ChunkHeader(start, count)
-            if (
-                self.result_dir is not None
-                and isinstance(result, np.ndarray)
-                and result.nbytes > self.file_bytes
-                and not result.dtype.hasobject
-            ):
-                path = os.path.join(self.result_dir, f"{start}-{uuid.uuid4().hex}.npy")
-                np.save(path, result, allow_pickle=False)
-                yield _FileResult(path)
-            else:
-                yield from _split_result(result, self.piece_bytes)
+            yield from _deliver(result, self.result_dir, self.file_bytes, self.piece_bytes)
             del result
 
 
@@ -483,12 +507,16 @@ class _FoldPartitionIndexed(_FoldPartition):
     """Like :class:`_FoldPartition`, yielding ``(group, (partition, acc))``
     for the ordered merge tree."""
 
-    def __init__(self, acc, block_bytes: int, fan_in: int):
+    def __init__(self, acc, block_bytes: int, fan_in: int, result_dir=None, file_bytes=None):
         super().__init__(acc, block_bytes)
         self.fan_in = fan_in
+        self.result_dir = result_dir
+        self.file_bytes = file_bytes
 
     def __call__(self, index, records):
         for total in super().__call__(records):
+            if self.result_dir is not None:
+                (total,) = _deliver(total, self.result_dir, self.file_bytes, 2**62)
             yield index // self.fan_in, (index, total)
 
 
@@ -1153,18 +1181,31 @@ class SparkFrames(Frames):
         if self._shape[0] == 0:
             return acc.empty()
         fan_in = max(2, int(fan_in))
-        partials = self._rdd.mapPartitionsWithIndex(_Guard(_FoldPartitionIndexed(acc, BLOCK_BYTES, fan_in)))
         level = self.npartitions()
-        while level > fan_in:
-            level = -(-level // fan_in)
-            partials = partials.partitionBy(level, _identity_partition).mapPartitions(
-                _Guard(_MergeGroup(fan_in)), preservesPartitioning=True
+        sc = self.context
+        # partials come straight to the driver: through files with local masters
+        result_dir = None
+        if level <= fan_in and FILE_RESULT_BYTES is not None and str(sc.master).startswith("local"):
+            result_dir = tempfile.mkdtemp(prefix="napari-thunder-results-")
+        try:
+            partials = self._rdd.mapPartitionsWithIndex(
+                _Guard(_FoldPartitionIndexed(acc, BLOCK_BYTES, fan_in, result_dir, FILE_RESULT_BYTES))
             )
-        ordered = [pair for _, pair in _spark_call(partials.collect)]
-        ordered.sort(key=lambda pair: pair[0])
-        total = None
-        for _, part in ordered:
-            total = part if total is None else total.merge(part)
+            while level > fan_in:
+                level = -(-level // fan_in)
+                partials = partials.partitionBy(level, _identity_partition).mapPartitions(
+                    _Guard(_MergeGroup(fan_in)), preservesPartitioning=True
+                )
+            ordered = [pair for _, pair in _spark_call(partials.collect)]
+            ordered.sort(key=lambda pair: pair[0])
+            total = None
+            for _, part in ordered:
+                if isinstance(part, _FileResult):
+                    part = part.load()
+                total = part if total is None else total.merge(part)
+        finally:
+            if result_dir is not None:
+                shutil.rmtree(result_dir, ignore_errors=True)
         return acc.empty() if total is None else total
 
     # -- engine changes --------------------------------------------------------------------
