@@ -537,6 +537,16 @@ def test_from_rdd_hints_skip_jobs_and_unordered_keys(sc, stack):
     np.testing.assert_array_equal(frames.take([4, 2]).collect(), stack[[4, 2]])
 
 
+def test_from_rdd_keys_with_gaps_are_renumbered_in_key_order(sc, stack):
+    records = [(6, stack[3]), (0, stack[0]), (4, stack[2]), (2, stack[1])]
+    for frames in (SparkFrames.from_rdd(sc.parallelize(records, 2)),
+                   SparkFrames.from_rdd(sc.parallelize(records, 2), dims=(6, 5), nrecords=4, dtype=np.int16)):
+        assert frames.shape == (4, 6, 5)
+        np.testing.assert_array_equal(frames.collect(), stack[:4])
+        keys = [k for part in _partition_keys(frames) for k in part]
+        assert keys == [0, 1, 2, 3]
+
+
 def test_from_rdd_errors(sc, stack):
     ragged = sc.parallelize([(0, np.zeros((2, 2))), (1, np.zeros((3, 2)))], 2)
     with pytest.raises(ValueError, match="same shape"):
