@@ -70,3 +70,19 @@ def test_aggregate_of_no_frames_is_empty():
     frames = local.LocalFrames.from_array(np.zeros((0, 3, 4)))
     acc = frames.aggregate(MomentAccumulator((3, 4), np.float64, ("mean",)))
     assert acc.count == 0
+
+
+def test_actions_on_untransformed_frames_read_without_dask(small_chunks, monkeypatch):
+    stack = np.random.default_rng(2).random((7, 6, 5))
+    frames = local.LocalFrames.from_array(stack)
+    assert frames.reader is not None
+    mapped = frames.map(lambda block, start: block + 1, (6, 5), np.float64)
+    assert mapped.reader is None  # transformed: through dask
+
+    def no_dask(*args, **kwargs):
+        raise AssertionError("dask used for an untransformed stack")
+
+    monkeypatch.setattr(type(frames.array), "to_delayed", no_dask)
+    np.testing.assert_array_equal(frames.collect(), stack)
+    acc = frames.aggregate(MomentAccumulator((6, 5), stack.dtype, ("mean",)))
+    np.testing.assert_allclose(acc.finalize("mean"), stack.mean(axis=0), rtol=1e-14)
