@@ -169,3 +169,14 @@ def test_frames_per_chunk_bounds(monkeypatch):
     assert local.frames_per_chunk(50 * 2**20, 100) == 1
     # few frames: split so that every worker has work
     assert local.frames_per_chunk(1024, 8) == -(-8 // (2 * local.worker_count()))
+
+
+def test_compressed_multipage_pages_read_by_cached_ifd_offsets(tmp_path, stack):
+    from napari_thunder.io.tif import TifSource
+
+    path = _write_tif(str(tmp_path / "stack.tif"), stack, compression="lzw")
+    source = TifSource([path], nplanes=1)
+    assert source.contiguous == [None]
+    assert len(source.ifd_offsets[0]) == SHAPE[0]  # every page's IFD known up front
+    for start, stop in [(30, 37), (0, 3), (17, 18)]:
+        np.testing.assert_array_equal(source.read(start, stop), stack[start:stop])

@@ -79,6 +79,19 @@ def _contiguous_offset(tif, npages, page_shape, dtype):
         return None
 
 
+def _ifd_offsets(tif, npages):
+    """File offsets of the IFDs of all pages (known once tifffile has counted
+    the pages), so a reader can go straight to page ``i`` instead of walking
+    the IFD chain from the start; None when unavailable."""
+    if npages < 2:
+        return None
+    try:
+        offsets = [int(o) for o in tif.pages._offsets]
+    except Exception:  # another tifffile layout: walk the chain as usual
+        return None
+    return offsets if len(offsets) == npages else None
+
+
 def read_tif_layout(path):
     """Headers of a TIFF file: what :class:`TifSource` needs to read it.
 
@@ -88,7 +101,8 @@ def read_tif_layout(path):
         ``npages``, ``page_shape`` (``(h, w)`` or ``(h, w, samples)``),
         ``dtype`` (byte order of the file) and ``offset``: the file offset of
         the pixel data when every page is uncompressed and stored contiguously
-        in page order, else None.
+        in page order, else None; ``ifd_offsets``: for other multipage files,
+        the file offset of every page's IFD (or None).
 
     Raises
     ------
@@ -114,11 +128,13 @@ def read_tif_layout(path):
             if len(page_shape) < 2:
                 raise ValueError("page shape %s is not an image" % (page_shape,))
             offset = _contiguous_offset(tif, npages, page_shape, dtype)
+            ifd_offsets = None if offset is not None else _ifd_offsets(tif, npages)
     except FileNotFoundError:
         raise
     except Exception as err:  # tifffile raises many kinds (TiffFileError, struct.error, ValueError...)
         raise ValueError("Cannot read TIFF file %s: %s" % (path, err)) from err
-    return {"npages": npages, "page_shape": page_shape, "dtype": dtype, "offset": offset}
+    return {"npages": npages, "page_shape": page_shape, "dtype": dtype, "offset": offset,
+            "ifd_offsets": ifd_offsets}
 
 
 def read_tif_header(path):
@@ -187,12 +203,15 @@ class TifSource(FrameSource):
         page_counts = []
         #: per file: (offset, stored dtype) of contiguous uncompressed pixel data, or None
         self.contiguous = []
+        #: per file: IFD offset of every page (non-contiguous multipage files), or None
+        self.ifd_offsets = []
         page_shape = dtype = None
         for path in self.files:
             layout = read_tif_layout(path)
             npages, shape, stored = layout["npages"], layout["page_shape"], layout["dtype"]
             dt = stored.newbyteorder("=")
             self.contiguous.append(None if layout["offset"] is None else (layout["offset"], stored.str))
+            self.ifd_offsets.append(layout.get("ifd_offsets"))
             if page_shape is None:
                 page_shape, dtype = shape, dt
             elif shape != page_shape or dt != dtype:
@@ -268,7 +287,7 @@ class TifSource(FrameSource):
         if target is not out:
             out[...] = target
 
-    def _decode_pages(self, path, first_page, npages, out, contiguous=None):
+    def _decode_pages(self, path, first_page, npages, out, contiguous=None, ifd_offsets=None):
         """Decode pages ``first_page .. first_page+npages-1`` into ``out``
         (shape ``(npages,) + page_shape``)."""
         tifffile = _tifffile()
@@ -279,7 +298,12 @@ class TifSource(FrameSource):
             with tifffile.TiffFile(path) as tif:
                 for k in range(npages):
                     index = first_page + k
-                    page = tif.pages[index]
+                    if ifd_offsets is not None and index > 0:
+                        # straight to the page's IFD (no walk of the chain)
+                        tif.filehandle.seek(ifd_offsets[index])
+                        page = tifffile.TiffPage(tif, index=index)
+                    else:
+                        page = tif.pages[index]
                     _check_page_data(page, tif.filehandle.size)
                     data = page.asarray()
                     if data.shape != self.page_shape:
@@ -310,7 +334,7 @@ class TifSource(FrameSource):
             row = (i - start) * ppf
             self._decode_pages(
                 self.files[file_index], first * ppf, count * ppf, pages_view[row:row + count * ppf],
-                self.contiguous[file_index],
+                self.contiguous[file_index], self.ifd_offsets[file_index],
             )
             i += count
         return out
