@@ -104,3 +104,18 @@ def test_tolocal_of_local_warns():
 
 for _name in ("test_tolocal_keeps_shape_exactly", "test_tospark_keeps_shape_exactly"):
     globals()[_name] = pytest.mark.spark(globals()[_name])
+
+
+@pytest.mark.spark
+def test_tordd_records(spark_context):
+    a = np.arange(12.0).reshape(3, 2, 2)
+    rdd = images.fromarray(a, engine=spark_context).tordd()
+    records = sorted(rdd.collect(), key=lambda kv: kv[0])
+    assert [k for k, _ in records] == [(0,), (1,), (2,)]
+    np.testing.assert_array_equal(records[2][1], a[2])
+    np.testing.assert_array_equal(images.fromrdd(rdd).toarray(), a)
+
+
+def test_tordd_needs_spark():
+    with pytest.raises(ValueError, match="Spark"):
+        images.fromarray(np.zeros((2, 2, 2))).tordd()

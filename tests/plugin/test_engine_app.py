@@ -102,6 +102,7 @@ def test_cancel_on_spark_leaves_context_usable(make_napari_viewer_proxy, qtbot, 
     widget.image.value = layer
     widget.size.value = "7"
     job = widget.run()
+    assert job.cancel_hooks  # cancelling also cancels the Spark job group at once
     qtbot.waitUntil(lambda: job.partial_updates >= 1, timeout=120000)
     widget.cancel()
     qtbot.waitUntil(lambda: not job.running, timeout=120000)

@@ -80,6 +80,12 @@ class Images:
             return self.frames.array
         return self.frames.rdd
 
+    def tordd(self):
+        """Spark only: the RDD of ``((i,), image)`` records."""
+        if self.mode != "spark":
+            raise ValueError("tordd() needs Spark mode; use tospark(engine) first")
+        return self.frames.rdd
+
     def npartitions(self):
         """Number of Spark partitions; ``None`` in local mode (with a warning,
         as in Thunder)."""

@@ -175,21 +175,30 @@ class OperationWidget(Container):
         name = self.output_name(layer)
         n = int(data.shape[0]) if data.ndim > 2 else 1
 
+        streaming = {}  # the Images whose stream runs, for cancelling its engine jobs
+
         def to_images():
             from napari_thunder import images
 
             return images.fromarray(data, npartitions=choice.npartitions_arg, engine=choice.engine)
 
+        def result_images():
+            streaming["imgs"] = self.apply(to_images(), **params)
+            return streaming["imgs"]
+
+        def result_stream():
+            streaming["imgs"] = to_images()
+            return self.stream(streaming["imgs"], **params)
+
         if self.kind == "frames":
             job = background.start_frames_job(
-                self.viewer, lambda: self.apply(to_images(), **params), name, desc=name,
-                on_finish=self._on_finish, total=n,
+                self.viewer, result_images, name, desc=name, on_finish=self._on_finish, total=n,
             )
         else:
             job = background.start_estimate_job(
-                self.viewer, lambda: self.stream(to_images(), **params), name, total=n,
-                desc=name, on_finish=self._on_finish,
+                self.viewer, result_stream, name, total=n, desc=name, on_finish=self._on_finish,
             )
+        job.cancel_hooks.append(lambda: _cancel_engine_streams(streaming.get("imgs")))
         job.progress_callbacks.append(self._on_progress)
         self.job = job
         self.progress.max = max(n, 1)
@@ -436,3 +445,11 @@ OPERATION_WIDGETS = {
         MaxWidget, LocalCorrWidget, SubsampleWidget, SubtractWidget,
     )
 }
+
+
+def _cancel_engine_streams(imgs) -> None:
+    """Cancel at once the engine jobs streaming ``imgs`` (Spark job groups);
+    the local engine stops between chunks by itself."""
+    cancel = getattr(getattr(imgs, "frames", None), "cancel_streams", None)
+    if cancel is not None:
+        cancel()

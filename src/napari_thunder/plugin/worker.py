@@ -110,11 +110,18 @@ class Job:
     progress: Any = None
     callbacks: list = field(default_factory=list)
     progress_callbacks: list = field(default_factory=list)
+    cancel_hooks: list = field(default_factory=list)
 
     def cancel(self) -> None:
-        """Ask the worker to stop at the next chunk (non-blocking)."""
+        """Ask the worker to stop at the next chunk (non-blocking), and run
+        the ``cancel_hooks`` (e.g. cancel the Spark jobs in flight at once)."""
         if self.worker is not None and self.status == "running":
             self.worker.quit()
+            for hook in self.cancel_hooks:
+                try:
+                    hook()
+                except Exception:  # a failed hook must not break cancelling
+                    pass
 
     @property
     def running(self) -> bool:
