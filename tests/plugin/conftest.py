@@ -1,4 +1,4 @@
-"""Fixtures for the napari plugin tests (run under Xvfb, see docs/plugin.md).
+"""Fixtures for the napari plugin tests (run under Xvfb, see the README).
 
 Every test in this folder is marked ``gui``. Run them with::
 

@@ -108,14 +108,15 @@ def test_spark_images_are_collected(spark_context):
 
 
 def test_console_example_in_docs_runs(make_napari_viewer_proxy, data_dir):
-    """The napari-console example of docs/plugin.md, as written (file path swapped)."""
+    """The napari-console example of the README, as written (file path swapped)."""
     import re
     from pathlib import Path
 
     from napari_thunder.plugin.samples import mouse
 
-    text = (Path(__file__).resolve().parents[2] / "docs" / "plugin.md").read_text()
-    code = re.search(r"```python\n(.*?)```", text, re.S).group(1)
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    code = next(b for b in blocks if "images.fromlayer(viewer.layers['mouse'])" in b)
     code = code.replace("/data/stack.tif", str(data_dir / "multilayer_tif" / "dotdotdot_lzw.tif"))
     viewer = make_napari_viewer_proxy()
     data, kwargs, _ = mouse()[0]
