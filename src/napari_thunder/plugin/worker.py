@@ -111,11 +111,13 @@ class Job:
     callbacks: list = field(default_factory=list)
     progress_callbacks: list = field(default_factory=list)
     cancel_hooks: list = field(default_factory=list)
+    cancel_requested: bool = False
 
     def cancel(self) -> None:
         """Ask the worker to stop at the next chunk (non-blocking), and run
         the ``cancel_hooks`` (e.g. cancel the Spark jobs in flight at once)."""
         if self.worker is not None and self.status == "running":
+            self.cancel_requested = True
             self.worker.quit()
             for hook in self.cancel_hooks:
                 try:
@@ -166,8 +168,12 @@ def _start(job: Job, stream: Iterator, on_item: Callable, on_done: Callable, des
             show_error(f"{desc} failed: {type(exc).__name__}: {exc}")
             job.worker.quit()
 
+    def cut_short():
+        # a cancelled engine stream may end quietly instead of being aborted
+        return job.cancel_requested and job.done < job.total
+
     def returned(_value):
-        if job.error is None:
+        if job.error is None and not cut_short():
             on_done()
 
     def errored(exc):
@@ -180,7 +186,10 @@ def _start(job: Job, stream: Iterator, on_item: Callable, on_done: Callable, des
 
     def finished():
         if job.status == "running":
-            job.status = "failed" if job.error is not None else "done"
+            if job.error is not None:
+                job.status = "failed"
+            else:
+                job.status = "cancelled" if cut_short() else "done"
         if job.status == "cancelled":
             show_info(f"{desc} cancelled after {job.done} of {job.total} frames")
         job.progress.close()
