@@ -360,49 +360,48 @@ def test_run_on_spark_engine(tmp_path, capsys, spark_context):
     assert imgs.mode == "spark" and imgs.npartitions() == 3
 
 
+@pytest.fixture
+def real_napari(monkeypatch, make_napari_viewer):
+    napari = pytest.importorskip("napari")
+    monkeypatch.setattr(napari, "Viewer", lambda *a, **k: make_napari_viewer(*a, **k))
+    monkeypatch.setattr(napari, "run", lambda *a, **k: None)
+    return napari
+
+
 @pytest.mark.gui
 @pytest.mark.parametrize("argv, name, shape", [(["gui"], "mouse", (20, 64, 64)),
                                                (["gui", "example:fish"], "fish", (20, 2, 76, 87))])
-def test_gui_fallback_opens_sample_in_real_napari(monkeypatch, capsys, qtbot, argv, name, shape):
+def test_gui_fallback_opens_sample_in_real_napari(monkeypatch, capsys, real_napari, argv, name,
+                                                   shape):
     """Without ``plugin.app.launch`` the command still opens napari with the
     example as a layer (the event loop is not entered in the test)."""
-    napari = pytest.importorskip("napari")
+    napari = real_napari
     monkeypatch.setitem(sys.modules, "napari_thunder.plugin.app", None)  # launch not importable
-    monkeypatch.setattr(napari, "run", lambda *a, **k: None)
     code, _, err = _run(capsys, *argv)
     viewer = napari.current_viewer()
-    try:
-        assert code == 0, err
-        assert viewer is not None and len(viewer.layers) == 1
-        layer = viewer.layers[0]
-        assert layer.data.shape == shape
-        expected = _mouse() if name == "mouse" else _fish()
-        np.testing.assert_array_equal(np.asarray(layer.data), expected)
-        from npe2 import PluginManager
+    assert code == 0, err
+    assert viewer is not None and len(viewer.layers) == 1
+    layer = viewer.layers[0]
+    assert layer.data.shape == shape
+    expected = _mouse() if name == "mouse" else _fish()
+    np.testing.assert_array_equal(np.asarray(layer.data), expected)
+    from npe2 import PluginManager
 
-        declared = PluginManager.instance().get_manifest("napari-thunder").contributions.widgets or []
-        assert len(viewer.window.dock_widgets) >= len(declared), err
-    finally:
-        if viewer is not None:
-            viewer.close()
+    declared = PluginManager.instance().get_manifest("napari-thunder").contributions.widgets or []
+    assert len(viewer.window.dock_widgets) >= len(declared), err
 
 
 @pytest.mark.gui
-def test_gui_with_plugin_launch_in_real_napari(monkeypatch, capsys, qtbot):
+def test_gui_with_plugin_launch_in_real_napari(capsys, real_napari):
     """``napari-thunder gui example:fish`` goes through ``plugin.app.launch``:
     the fish volume is loaded and the plugin's widgets are docked."""
-    napari = pytest.importorskip("napari")
     pytest.importorskip("napari_thunder.plugin.app")
-    monkeypatch.setattr(napari, "run", lambda *a, **k: None)
     code, _, err = _run(capsys, "gui", "example:fish")
-    viewer = napari.current_viewer()
-    try:
-        assert code == 0, err
-        assert [layer.data.shape for layer in viewer.layers] == [(20, 2, 76, 87)]
-        np.testing.assert_array_equal(np.asarray(viewer.layers[0].data), _fish())
-        assert len(viewer.window.dock_widgets) >= 1
-    finally:
-        viewer.close()
+    viewer = real_napari.current_viewer()
+    assert code == 0, err
+    assert [layer.data.shape for layer in viewer.layers] == [(20, 2, 76, 87)]
+    np.testing.assert_array_equal(np.asarray(viewer.layers[0].data), _fish())
+    assert len(viewer.window.dock_widgets) >= 1
 
 
 def test_gui_missing_input_is_bad_input(tmp_path, monkeypatch, capsys):
