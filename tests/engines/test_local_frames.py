@@ -86,3 +86,20 @@ def test_actions_on_untransformed_frames_read_without_dask(small_chunks, monkeyp
     np.testing.assert_array_equal(frames.collect(), stack)
     acc = frames.aggregate(MomentAccumulator((6, 5), stack.dtype, ("mean",)))
     np.testing.assert_allclose(acc.finalize("mean"), stack.mean(axis=0), rtol=1e-14)
+
+
+def test_file_frames_keep_their_source_for_frame_by_frame_display():
+    import os
+
+    import numpy as np
+
+    from napari_thunder import images
+    from napari_thunder.engines.local import source_dask_array
+
+    folder = os.path.join(os.path.dirname(__file__), "..", "data", "singlelayer_tif")
+    imgs = images.fromtif(folder)
+    assert imgs.frames.source is not None
+    assert imgs.gaussian_filter(1).frames.source is None  # transformed: no longer the files
+    per_frame = source_dask_array(imgs.frames.source, 1)
+    assert per_frame.chunks[0] == (1, 1, 1)
+    np.testing.assert_array_equal(per_frame[2].compute(), imgs.toarray()[2])

@@ -68,7 +68,7 @@ def _frame_chunks(nframes: int, per_chunk: int) -> tuple[int, ...]:
     return (per_chunk,) * full + ((rest,) if rest else ())
 
 
-class _SourceArray:
+class SourceArray:
     """Array-like view of a FrameSource for ``dask.array.from_array``."""
 
     def __init__(self, source):
@@ -110,6 +110,23 @@ class _ArrayView:
         return self.array[start:stop]
 
 
+def source_dask_array(source, frame_chunks) -> da.Array:
+    """A lazy dask array over ``source`` (a ``FrameSource``).
+
+    Parameters
+    ----------
+    source : FrameSource
+    frame_chunks : int or tuple of int
+        Frames per chunk (an int), or the chunk lengths along axis 0.
+    """
+    shape = tuple(source.shape)
+    if isinstance(frame_chunks, (int, np.integer)):
+        frame_chunks = _frame_chunks(shape[0], int(frame_chunks))
+    chunks = (tuple(frame_chunks),) + tuple((s,) for s in shape[1:])
+    return da.from_array(SourceArray(source), chunks=chunks, asarray=True, lock=False,
+                         fancy=False, name=f"frames-{uuid.uuid4().hex}")
+
+
 def _apply_block(block, block_func, block_info=None):
     start = block_info[0]["array-location"][0][0] if block_info else 0
     return block_func(block, start)
@@ -133,20 +150,19 @@ class LocalFrames(Frames):
         #: without dask (set for untransformed sources and arrays: actions
         #: then skip dask's per-chunk graph handling, ~0.4 ms a chunk)
         self.reader = reader
+        self.source = None
 
     # -- construction ------------------------------------------------------
     @classmethod
     def from_source(cls, source, npartitions=None) -> "LocalFrames":
         """Lazy frames reading ``source`` chunk by chunk (``npartitions`` is a
         Spark hint and ignored here)."""
-        shape = tuple(source.shape)
-        per = frames_per_chunk(source.frame_bytes(), shape[0])
-        chunks = (_frame_chunks(shape[0], per),) + tuple((s,) for s in shape[1:])
-        array = da.from_array(
-            _SourceArray(source), chunks=chunks, asarray=True, lock=False, fancy=False,
-            name=f"frames-{uuid.uuid4().hex}",
-        )
-        return cls(array, reader=source.read)
+        per = frames_per_chunk(source.frame_bytes(), int(source.shape[0]))
+        frames = cls(source_dask_array(source, per), reader=source.read)
+        #: the file source the frames read, untransformed (display code may
+        #: re-chunk it frame by frame)
+        frames.source = source
+        return frames
 
     @classmethod
     def from_array(cls, array, npartitions=None) -> "LocalFrames":

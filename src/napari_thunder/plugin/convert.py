@@ -47,39 +47,14 @@ METADATA_KEY = "thunder"
 CONTRAST_SAMPLE_FRAMES = 3
 
 
-class _FrameReader:
-    """Array-like over a ``FrameSource`` for dask: ``reader[i:j, ...]`` reads
-    frames ``i .. j-1`` only."""
-
-    def __init__(self, source):
-        self.source = source
-        self.shape = tuple(int(s) for s in source.shape)
-        self.dtype = np.dtype(source.dtype)
-        self.ndim = len(self.shape)
-
-    def __getitem__(self, key):
-        key = key if isinstance(key, tuple) else (key,)
-        first = key[0] if key else slice(None)
-        start, stop, step = (first.indices(self.shape[0]) if isinstance(first, slice)
-                             else (int(first), int(first) + 1, 1))
-        block = self.source.read(start, max(start, stop))
-        rest = tuple(key[1:])
-        if isinstance(first, slice):
-            return block[(slice(None, None, step),) + rest]
-        return block[(0,) + rest]
-
-
 def display_array(source):
     """A dask array over ``source`` with ONE frame per chunk, for display:
     napari showing frame ``k`` reads frame ``k`` only (the engine's own
     chunks hold many frames, which is right for computing, not for browsing).
     """
-    import dask.array as da
+    from napari_thunder.engines.local import source_dask_array
 
-    reader = _FrameReader(source)
-    chunks = (1,) + reader.shape[1:]
-    return da.from_array(reader, chunks=chunks, asarray=True, lock=False, fancy=False,
-                         name=f"thunder-display-{id(source):x}-{reader.shape}")
+    return source_dask_array(source, 1)
 
 
 def layer_data_from_images(imgs, squeeze_single=True):
