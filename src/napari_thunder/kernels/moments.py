@@ -165,8 +165,9 @@ def _tile_moments(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     group_frames = _EXACT_GROUP if exact else _TILE_FRAMES
     buf = np.empty((min(_TILE_FRAMES, k), min(_TILE_PIXELS, p)), dtype=np.float64)
     count = 0
-    mean = np.zeros(p, dtype=np.float64)
-    m2 = np.zeros(p, dtype=np.float64)
+    # one allocation for both (numpy asks for transparent huge pages from
+    # 4 MiB on: far fewer page faults than two separate 2 MiB arrays)
+    mean, m2 = np.zeros((2, p), dtype=np.float64)
     g_s1 = np.empty(p, dtype=np.float64)
     g_s2 = np.empty(p, dtype=np.float64)
     for g0 in range(0, k, group_frames):
