@@ -16,8 +16,9 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from napari_thunder.kernels import filters, validation
-
-STATISTICS = ("mean", "var", "std", "sum", "min", "max")
+from napari_thunder.kernels.correlation import LocalCorrAccumulator
+from napari_thunder.kernels.moments import STATS as STATISTICS
+from napari_thunder.kernels.moments import MomentAccumulator, ReduceAccumulator
 
 
 class Images:
@@ -40,7 +41,7 @@ class Images:
     >>> imgs.shape
     (2, 3, 4)
     >>> imgs.mean().toarray()[0]
-    array([ 6.,  7.,  8.,  9.])
+    array([6., 7., 8., 9.])
     """
 
     def __init__(self, frames):
@@ -204,8 +205,6 @@ class Images:
         """
         if not callable(func):
             raise TypeError(f"func must be callable, got {type(func).__name__}")
-        from napari_thunder.kernels.moments import ReduceAccumulator
-
         result = np.asarray(self.frames.aggregate(ReduceAccumulator(func)).finalize())
         if result.shape != self.value_shape:
             raise ValueError("reduce did not yield an array with valid dimensions")
@@ -316,8 +315,6 @@ class Images:
     # statistics across images
     # ------------------------------------------------------------------
     def _statistic(self, name: str) -> "Images":
-        from napari_thunder.kernels.moments import MomentAccumulator
-
         acc = self.frames.aggregate(MomentAccumulator(self.value_shape, self.dtype, stats=(name,)))
         return self._new(self.frames.with_array(acc.finalize(name)[np.newaxis]))
 
@@ -361,8 +358,6 @@ class Images:
             Pearson correlation, float64, of ``value_shape`` (squeezed); NaN
             where a series is constant. Computed in one streaming pass.
         """
-        from napari_thunder.kernels.correlation import LocalCorrAccumulator
-
         neighborhood = validation.check_neighborhood(neighborhood)
         acc = self.frames.aggregate(LocalCorrAccumulator(self.value_shape, neighborhood))
         return np.asarray(acc.finalize()).squeeze()
@@ -393,16 +388,12 @@ class Images:
         """
         if name not in STATISTICS:
             raise ValueError(f"name must be one of {', '.join(STATISTICS)}; got {name!r}")
-        from napari_thunder.kernels.moments import MomentAccumulator
-
         acc = MomentAccumulator(self.value_shape, self.dtype, stats=(name,))
         for done, total, running in self.frames.stream_aggregate(acc):
             yield done, total, running.finalize(name)
 
     def stream_localcorr(self, neighborhood: int = 2) -> Iterator[tuple[int, int, np.ndarray]]:
         """Running estimate of :meth:`localcorr`, as ``(done, total, estimate)``."""
-        from napari_thunder.kernels.correlation import LocalCorrAccumulator
-
         neighborhood = validation.check_neighborhood(neighborhood)
         acc = LocalCorrAccumulator(self.value_shape, neighborhood)
         for done, total, running in self.frames.stream_aggregate(acc):
