@@ -22,20 +22,13 @@ import numpy as np
 
 from napari_thunder.data.images import Images
 from napari_thunder.engines import frames_from_array, frames_from_source, is_spark_engine
+from napari_thunder.io.binary import check_nplanes
 from napari_thunder.io.source import CallableSource
 
 __all__ = [
     "fromarray", "frombinary", "fromexample", "fromlayer", "fromlist", "frompath",
     "frompng", "fromrandom", "fromrdd", "fromtif",
 ]
-
-
-def _check_nplanes(nplanes):
-    if nplanes is not None:
-        if isinstance(nplanes, bool) or not isinstance(nplanes, numbers.Integral):
-            raise ValueError(f"nplanes must be a positive integer if passed, got {nplanes!r}")
-        if nplanes <= 0:
-            raise ValueError("nplanes must be positive if passed, got %d" % nplanes)
 
 
 def _check_npartitions(npartitions):
@@ -237,7 +230,7 @@ def frombinary(path, shape=None, dtype=None, ext="bin", start=None, stop=None, r
     from napari_thunder.io.binary import BinarySource, resolve_binary_args
     from napari_thunder.io.listing import list_files
 
-    _check_nplanes(nplanes)
+    check_nplanes(nplanes)
     _check_npartitions(npartitions)
     if order not in ("C", "F"):
         raise ValueError(f"order must be 'C' or 'F', got {order!r}")
@@ -273,7 +266,7 @@ def fromtif(path, ext="tif", start=None, stop=None, recursive=False, nplanes=Non
     from napari_thunder.io.listing import list_files
     from napari_thunder.io.tif import TifSource
 
-    _check_nplanes(nplanes)
+    check_nplanes(nplanes)
     _check_npartitions(npartitions)
     files = list_files(path, ext=ext, start=start, stop=stop, recursive=recursive)
     source = TifSource(files, nplanes=nplanes, discard_extra=discard_extra)

@@ -509,8 +509,6 @@ class Images:
     def _write(self, path, fmt: str, prefix: str, overwrite: bool) -> None:
         from napari_thunder.io import writing
 
-        if not isinstance(prefix, str) or not prefix or "/" in prefix:
-            raise ValueError(f"prefix must be a non-empty file name part, got {prefix!r}")
         if fmt in ("tif", "png"):
             writing.check_export_ndim(self.value_shape, fmt)
         with writing.atomic_output_dir(path, overwrite=overwrite) as tmp:
