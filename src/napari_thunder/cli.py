@@ -49,7 +49,6 @@ STEPS = {
 STATISTICS = ("mean", "std", "var", "sum", "min", "max")
 FORMATS = ("tif", "png", "binary")
 WRITERS = {"tif": "totif", "png": "topng", "binary": "tobinary"}
-_TIF_EXTS = (".tif", ".tiff")
 
 
 class CLIError(Exception):
@@ -143,7 +142,8 @@ def detect_format(path):
     """The loader format for ``path``: ``'tif'``, ``'png'`` or ``'binary'``.
 
     Files (and patterns) go by extension; a directory by its content
-    (``conf.json`` or ``*.bin`` -> binary, then TIF, then PNG files).
+    (see :func:`napari_thunder.io.formats.classify_path`: flat binary with
+    ``conf.json``, then TIF, then PNG files).
 
     Raises
     ------
@@ -158,20 +158,18 @@ def detect_format(path):
         probe = path
     elif not os.path.exists(path):
         raise FileNotFoundError(f"input path {path!r} does not exist")
-    elif os.path.isdir(path):
-        names = os.listdir(path)
-        lower = [n.lower() for n in names]
-        if "conf.json" in lower or any(n.endswith(".bin") for n in lower):
-            return "binary"
-        if any(n.endswith(_TIF_EXTS) for n in lower):
-            return "tif"
-        if any(n.endswith(".png") for n in lower):
-            return "png"
-        raise CLIError(f"cannot tell the format of directory {path!r} (no conf.json, .bin, .tif or .png files); use --format")
     else:
+        from napari_thunder.io.formats import classify_path
+
+        kind = classify_path(path)
+        if kind is not None:
+            return kind.removesuffix("_dir")
+        if os.path.isdir(path):
+            raise CLIError(f"cannot tell the format of directory {path!r} (no conf.json with .bin "
+                           f"files, no .tif or .png files); use --format")
         probe = path
     ext = os.path.splitext(probe)[1].lower()
-    if ext in _TIF_EXTS:
+    if ext in (".tif", ".tiff"):
         return "tif"
     if ext == ".png":
         return "png"

@@ -34,10 +34,13 @@ from __future__ import annotations
 import math
 import os
 
-TIF_EXTENSIONS = (".tif", ".tiff")
-PNG_EXTENSIONS = (".png",)
-BINARY_EXTENSIONS = (".bin",)
-CONF_NAME = "conf.json"
+from napari_thunder.io.formats import (
+    BINARY_EXTENSIONS,
+    CONF_NAME,
+    PNG_EXTENSIONS,
+    TIF_EXTENSIONS,
+    classify_path,
+)
 
 
 def _single_path(path):
@@ -50,48 +53,6 @@ def _single_path(path):
         return os.fspath(path)
     except TypeError:
         return None
-
-
-def _has_files(folder, extensions) -> bool:
-    try:
-        with os.scandir(folder) as entries:
-            return any(
-                entry.is_file() and not entry.name.startswith(".")
-                and entry.name.lower().endswith(extensions)
-                for entry in entries
-            )
-    except OSError:
-        return False
-
-
-def classify_path(path) -> str | None:
-    """What kind of input ``path`` is for this plugin.
-
-    Returns
-    -------
-    str or None
-        ``'tif'``, ``'png'``, ``'binary'``, ``'tif_dir'``, ``'png_dir'``,
-        ``'binary_dir'``, or None when the path is not ours.
-    """
-    if os.path.isdir(path):
-        if os.path.isfile(os.path.join(path, CONF_NAME)) and _has_files(path, BINARY_EXTENSIONS):
-            return "binary_dir"
-        if _has_files(path, TIF_EXTENSIONS):
-            return "tif_dir"
-        if _has_files(path, PNG_EXTENSIONS):
-            return "png_dir"
-        return None
-    if not os.path.isfile(path):
-        return None
-    lower = path.lower()
-    if lower.endswith(TIF_EXTENSIONS):
-        return "tif"
-    if lower.endswith(PNG_EXTENSIONS):
-        return "png"
-    if lower.endswith(BINARY_EXTENSIONS):
-        conf = os.path.join(os.path.dirname(os.path.abspath(path)), CONF_NAME)
-        return "binary" if os.path.isfile(conf) else None
-    return None
 
 
 _STACKABLE = {"tif": "fromtif", "png": "frompng", "binary": "frombinary"}
