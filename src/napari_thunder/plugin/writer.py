@@ -109,13 +109,11 @@ def write_tif(path, data, meta=None) -> list[str]:
     """
     import tifffile
 
+    from napari_thunder.io.writing import check_export_ndim
+
     path = _check_new_file(path)
     imgs = _as_images(data)
-    value_shape = tuple(imgs.shape[1:])
-    if len(value_shape) not in (2, 3):
-        raise ValueError(
-            "Only 2D or 3D images can be exported to tif, images are %d-dimensional." % len(value_shape)
-        )
+    check_export_ndim(imgs.shape[1:], "tif")
     shape = tuple(int(s) for s in imgs.shape)
     fd, tmp = tempfile.mkstemp(prefix=".", suffix=".writing.tif", dir=os.path.dirname(path))
     os.close(fd)
