@@ -103,14 +103,12 @@ def thunder_localcorr_loop(stack, neighborhood, max_pixels):
 WORKERS = 2
 
 
-def threaded_moments(a, stats, chunks=8):
-    """The moment kernel on ``chunks`` slices of ``a`` in a thread pool, merged:
-    what an engine with no overhead would do."""
+def threaded_aggregate(a, acc, chunks=8):
+    """Fold ``chunks`` slices of ``a`` into copies of the empty accumulator
+    ``acc`` in a thread pool, then merge them: what an engine with no
+    overhead would do."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from napari_thunder.kernels.moments import MomentAccumulator
-
-    acc = MomentAccumulator(a.shape[1:], a.dtype, stats)
     bounds = np.linspace(0, a.shape[0], chunks + 1).astype(int)
     with ThreadPoolExecutor(WORKERS) as pool:
         parts = list(pool.map(lambda ab: acc.empty().add(a[ab[0]:ab[1]], ab[0]),
@@ -121,21 +119,19 @@ def threaded_moments(a, stats, chunks=8):
     return total
 
 
+def threaded_moments(a, stats, chunks=8):
+    """The moment kernel on ``chunks`` slices of ``a`` in a thread pool, merged."""
+    from napari_thunder.kernels.moments import MomentAccumulator
+
+    return threaded_aggregate(a, MomentAccumulator(a.shape[1:], a.dtype, stats), chunks)
+
+
 def threaded_localcorr(a, neighborhood, chunks=8):
     """The localcorr kernel on ``chunks`` slices in a thread pool, merged."""
-    from concurrent.futures import ThreadPoolExecutor
-
     from napari_thunder.kernels.correlation import LocalCorrAccumulator
 
     acc = LocalCorrAccumulator(a.shape[1:], neighborhood)
-    bounds = np.linspace(0, a.shape[0], chunks + 1).astype(int)
-    with ThreadPoolExecutor(WORKERS) as pool:
-        parts = list(pool.map(lambda ab: acc.empty().add(a[ab[0]:ab[1]], ab[0]),
-                              zip(bounds[:-1], bounds[1:])))
-    total = acc.empty()
-    for part in parts:
-        total.merge(part)
-    return total.finalize()
+    return threaded_aggregate(a, acc, chunks).finalize()
 
 
 def bench_stats(report, args):
