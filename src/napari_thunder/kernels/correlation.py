@@ -176,20 +176,6 @@ def box_sum(frames: np.ndarray, neighborhood: int, buffers=None) -> np.ndarray:
     return src
 
 
-def _centered(source: np.ndarray, buf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(source - mean, mean)`` over axis 0, in float64, written into ``buf``."""
-    if source.dtype == np.float64:
-        mean = np.einsum("ij->j", source)
-        mean /= source.shape[0]
-        np.subtract(source, mean, out=buf)
-    else:
-        np.copyto(buf, source, casting="unsafe")
-        mean = np.einsum("ij->j", buf)
-        mean /= source.shape[0]
-        buf -= mean
-    return buf, mean
-
-
 class LocalCorrAccumulator:
     """Streaming, mergeable per-pixel correlation with the neighbourhood mean.
 
@@ -308,8 +294,8 @@ class LocalCorrAccumulator:
                 continue
             for j0 in range(0, p, tile_pixels):
                 j1 = min(j0 + tile_pixels, p)
-                x, tx = _centered(flat[i0:i1, j0:j1], xbuf[:m, : j1 - j0])
-                y, ty = _centered(flat_sums[:, j0:j1], ybuf[:m, : j1 - j0])
+                x, tx = moments.centered(flat[i0:i1, j0:j1], xbuf[:m, : j1 - j0])
+                y, ty = moments.centered(flat_sums[:, j0:j1], ybuf[:m, : j1 - j0])
                 mx[j0:j1] = tx
                 my[j0:j1] = ty
                 cxx[j0:j1] = np.einsum("ij,ij->j", x, x)

@@ -153,6 +153,20 @@ def _chan_merge(n_a: int, mean_a: np.ndarray, m2_a, n_b: int, mean_b: np.ndarray
     mean_a += delta
 
 
+def centered(source: np.ndarray, buf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(source - mean, mean)`` over axis 0, in float64, written into ``buf``."""
+    if source.dtype == np.float64:
+        mean = np.einsum("ij->j", source)
+        mean /= source.shape[0]
+        np.subtract(source, mean, out=buf)
+    else:
+        np.copyto(buf, source, casting="unsafe")
+        mean = np.einsum("ij->j", buf)
+        mean /= source.shape[0]
+        buf -= mean
+    return buf, mean
+
+
 def _tile_moments(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean and M2 over axis 0 of ``flat`` (k, p), tile by tile, float64.
 
@@ -205,11 +219,7 @@ def _tile_moments(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             g_m2 = g_s2
             for j0 in range(0, p, _TILE_PIXELS):
                 j1 = min(j0 + _TILE_PIXELS, p)
-                tile = buf[:g, : j1 - j0]
-                np.copyto(tile, flat[g0:g1, j0:j1], casting="unsafe")
-                t_mean = np.einsum("ij->j", tile)
-                t_mean /= g
-                tile -= t_mean
+                tile, t_mean = centered(flat[g0:g1, j0:j1], buf[:g, : j1 - j0])
                 g_mean[j0:j1] = t_mean
                 g_m2[j0:j1] = np.einsum("ij,ij->j", tile, tile)
         if count == 0:
