@@ -345,11 +345,39 @@ def fromexample(name=None, engine=None):
 
 
 def fromrdd(rdd, dims=None, nrecords=None, dtype=None) -> Images:
-    """Spark only: Images from an RDD of ``(key, ndarray)`` records (int keys
-    are promoted to 1-tuples; ``dims``, ``nrecords``, ``dtype`` skip probes)."""
-    from napari_thunder.engines.spark import SparkFrames
+    """Spark only: Images from an RDD of ``(key, ndarray)`` records.
 
-    return Images(SparkFrames.from_rdd(rdd, dims=dims, nrecords=nrecords, dtype=dtype))
+    Int keys are promoted to 1-tuples; records whose keys are not ``0..n-1``
+    in partition order are sorted by key and renumbered.
+
+    Parameters
+    ----------
+    rdd : pyspark.RDD
+        Records ``(key, image)``, every image of one shape and dtype.
+    dims : tuple of int, optional
+        Shape of one image.
+    nrecords : int, optional
+        Number of records.
+    dtype : numpy dtype, optional
+        With ``dims`` and ``nrecords`` too, no job runs to describe the records.
+
+    Returns
+    -------
+    Images
+        In Spark mode, on the RDD's context.
+
+    Raises
+    ------
+    TypeError
+        ``rdd`` is not a pyspark RDD.
+    ValueError
+        Images of different shapes or dtypes, or hints that contradict them.
+    """
+    context = getattr(rdd, "context", None)
+    engine = resolve_engine(context) if context is not None else None
+    if engine is None or engine.kind != "spark":
+        raise TypeError(f"rdd must be a pyspark RDD, got {type(rdd).__name__}")
+    return Images(engine.frames_from_rdd(rdd, dims=dims, nrecords=nrecords, dtype=dtype))
 
 
 def fromlayer(layer, npartitions=None, engine=None) -> Images:

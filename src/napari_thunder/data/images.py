@@ -400,6 +400,21 @@ class Images:
         for done, total, running in self.frames.stream_aggregate(acc):
             yield done, total, running.finalize()
 
+    def cancel_streams(self) -> int:
+        """Cancel at once, from any thread, the engine work of every running
+        stream of these images (``iter_chunks``, ``stream_statistic``,
+        ``stream_localcorr``); the streams then end.
+
+        On the local engine streams stop between chunks when closed, and this
+        does nothing; on Spark the running jobs are cancelled.
+
+        Returns
+        -------
+        int
+            The number of streams cancelled.
+        """
+        return self.frames.cancel_streams()
+
     # ------------------------------------------------------------------
     # sampling
     # ------------------------------------------------------------------
@@ -474,9 +489,9 @@ class Images:
         if self.mode == "local":
             warnings.warn("images already in local mode", stacklevel=2)
             return self
-        from napari_thunder.engines.local import LocalFrames
+        from napari_thunder.engines.factory import resolve_engine
 
-        return self._new(LocalFrames.from_array(self.frames.collect()))
+        return self._new(resolve_engine("local").frames_from_array(self.frames.collect()))
 
     def tospark(self, engine=None, npartitions=None) -> "Images":
         """The same images in Spark mode on ``engine`` (a SparkContext or a
