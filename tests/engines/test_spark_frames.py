@@ -132,9 +132,9 @@ def test_from_array_roundtrip_and_partitions(sc, stack):
 
 
 def test_large_results_travel_in_pieces(sc, stack, monkeypatch):
-    from napari_thunder.engines import spark as spark_engine
+    from napari_thunder.engines.spark import settings
 
-    monkeypatch.setattr(spark_engine, "RESULT_PIECE_BYTES", 100)
+    monkeypatch.setattr(settings, "RESULT_PIECE_BYTES", 100)
     frames = SparkFrames.from_array(stack, sc, 3).map(_plus_index, stack.shape[1:], np.int64)
     expected = stack.astype(np.int64) * 3 + np.arange(11)[:, None, None]
     np.testing.assert_array_equal(frames.collect(), expected)
@@ -156,9 +156,9 @@ def _result_dirs():
 
 
 def test_large_results_through_files_in_local_mode(sc, stack, monkeypatch):
-    from napari_thunder.engines import spark as spark_engine
+    from napari_thunder.engines.spark import settings
 
-    monkeypatch.setattr(spark_engine, "FILE_RESULT_BYTES", 0)
+    monkeypatch.setattr(settings, "FILE_RESULT_BYTES", 0)
     before = _result_dirs()
     frames = SparkFrames.from_array(stack, sc, 3).map(_plus_index, stack.shape[1:], np.int64)
     expected = stack.astype(np.int64) * 3 + np.arange(11)[:, None, None]
@@ -177,7 +177,7 @@ def test_large_results_through_files_in_local_mode(sc, stack, monkeypatch):
 
 
 def test_stack_is_zero_copy_for_consecutive_views():
-    from napari_thunder.engines.spark import _iter_blocks
+    from napari_thunder.engines.spark.records import _iter_blocks
 
     block = np.arange(6 * 4, dtype=np.float32).reshape(6, 2, 2)
     records = [((10 + k,), block[k]) for k in range(6)]
@@ -324,10 +324,10 @@ def test_iter_chunks_order_and_results(sc, stack):
 
 
 def test_big_partitions_stream_in_bounded_blocks(sc, stack, monkeypatch):
-    from napari_thunder.engines import spark as spark_engine
+    from napari_thunder.engines.spark import settings
 
     frame_bytes = stack[0].nbytes
-    monkeypatch.setattr(spark_engine, "BLOCK_BYTES", 2 * frame_bytes)
+    monkeypatch.setattr(settings, "BLOCK_BYTES", 2 * frame_bytes)
     frames = SparkFrames.from_array(stack, sc, 2)  # partitions of 5 and 6 frames
 
     def block_size(block, start):

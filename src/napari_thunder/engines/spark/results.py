@@ -1,0 +1,176 @@
+"""Result transport from tasks to the driver.
+
+A task's result reaches the driver as the value itself, as a header and flat
+pieces of at most ``settings.RESULT_PIECE_BYTES`` (big ndarrays: Spark moves
+many moderate byte arrays much faster than one huge one), or, with a
+``local[...]`` master, through a temporary ``.npy`` (ndarray) or pickle file
+left in a per-action directory (much faster than through the JVM).
+:func:`_deliver` (executor) and :func:`_join_result` (driver) are the two ends;
+:class:`_ApplyToPartition` and :func:`_parse_chunks` frame the per-block
+results of a streamed partition.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import shutil
+import tempfile
+import uuid
+from contextlib import contextmanager
+from typing import Iterator
+
+import numpy as np
+
+from napari_thunder.engines.spark import settings
+from napari_thunder.engines.spark.records import _iter_blocks
+
+
+@contextmanager
+def _result_dir(sc, wanted: bool = True) -> Iterator[str | None]:
+    """A temporary directory where tasks leave big results for the driver,
+    removed (with any result left unread) on exit; None when results go
+    through Spark (not ``wanted``, a non-local master, or
+    ``settings.FILE_RESULT_BYTES`` is None)."""
+    path = None
+    if wanted and settings.FILE_RESULT_BYTES is not None and str(sc.master).startswith("local"):
+        path = tempfile.mkdtemp(prefix="napari-thunder-results-")
+    try:
+        yield path
+    finally:
+        if path is not None:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+class _FileResult:
+    """A result left by a task in a temporary file: ``.npy`` for an ndarray,
+    a pickle (protocol 5) for anything else (e.g. an accumulator)."""
+
+    def __init__(self, path, kind="npy"):
+        self.path = path
+        self.kind = kind
+
+    def load(self):
+        try:
+            if self.kind == "npy":
+                return np.load(self.path, allow_pickle=False)
+            with open(self.path, "rb") as handle:
+                return pickle.load(handle)
+        finally:
+            try:
+                os.remove(self.path)
+            except OSError:
+                pass
+
+
+class _Pieces:
+    """Header of an ndarray result sent as ``count`` flat pieces."""
+
+    def __init__(self, shape, dtype, count):
+        self.shape = shape
+        self.dtype = dtype
+        self.count = count
+
+
+def _split_result(result, piece_bytes: int):
+    """``[result]``, or ``[_Pieces, piece, ...]`` for an ndarray larger than
+    ``piece_bytes``."""
+    if not isinstance(result, np.ndarray) or result.nbytes <= piece_bytes or result.dtype.hasobject:
+        return [result]
+    flat = np.ascontiguousarray(result).reshape(-1)
+    per = max(1, piece_bytes // max(1, result.itemsize))
+    pieces = [flat[i:i + per] for i in range(0, flat.size, per)]
+    return [_Pieces(result.shape, result.dtype, len(pieces))] + pieces
+
+
+def _dumps(obj) -> bytes:
+    """Pickle ``obj`` as Spark would (cloudpickle: lambdas inside accumulators
+    are fine), protocol 5."""
+    try:
+        from pyspark import cloudpickle
+    except ImportError:  # pragma: no cover - pyspark always ships it
+        return pickle.dumps(obj, protocol=5)
+    return cloudpickle.dumps(obj, protocol=5)
+
+
+def _deliver(result, result_dir, file_bytes, piece_bytes) -> list:
+    """The items that carry ``result`` to the driver: a temporary file when
+    ``result_dir`` is set (local masters) and the result is big, else the
+    result itself (big ndarrays in pieces)."""
+    if result_dir is not None:
+        name = os.path.join(result_dir, uuid.uuid4().hex)
+        if isinstance(result, np.ndarray):
+            if result.nbytes > file_bytes and not result.dtype.hasobject:
+                np.save(name + ".npy", result, allow_pickle=False)
+                return [_FileResult(name + ".npy")]
+        else:
+            payload = _dumps(result)
+            if len(payload) > file_bytes:
+                with open(name + ".pickle", "wb") as handle:
+                    handle.write(payload)
+                return [_FileResult(name + ".pickle", "pickle")]
+    return _split_result(result, piece_bytes)
+
+
+def _join_result(items: list):
+    """Inverse of :func:`_split_result`."""
+    head = items[0]
+    if isinstance(head, _FileResult):
+        return head.load()
+    if not isinstance(head, _Pieces):
+        return head
+    if len(items) != head.count + 1:
+        raise RuntimeError(f"result arrived in {len(items) - 1} pieces, expected {head.count}")
+    out = np.empty(head.shape, head.dtype)
+    flat = out.reshape(-1)
+    position = 0
+    for piece in items[1:]:
+        flat[position:position + piece.size] = piece
+        position += piece.size
+    return out
+
+
+class _ChunkHeader:
+    """Marks the start of one chunk's result in a partition's output."""
+
+    def __init__(self, start: int, count: int):
+        self.start = start
+        self.count = count
+
+
+class _ApplyToPartition:
+    """runJob function: ``func(block, start)`` on every block (at most
+    ``block_bytes``) of the partition; yields, per block, a
+    :class:`_ChunkHeader` then the result (a file, pieces or the value)."""
+
+    def __init__(self, func, block_bytes: int, piece_bytes: int, result_dir=None, file_bytes=None):
+        self.func = func
+        self.block_bytes = block_bytes
+        self.piece_bytes = piece_bytes
+        self.result_dir = result_dir
+        self.file_bytes = file_bytes
+
+    def __call__(self, records):
+        for start, block in _iter_blocks(records, self.block_bytes):
+            count = block.shape[0]
+            result = self.func(block, start)
+            del block
+            yield _ChunkHeader(start, count)
+            yield from _deliver(result, self.result_dir, self.file_bytes, self.piece_bytes)
+            del result
+
+
+def _parse_chunks(items: list) -> list:
+    """``[(start, stop, value), ...]`` from an :class:`_ApplyToPartition` output."""
+    chunks = []
+    k = 0
+    while k < len(items):
+        header = items[k]
+        if not isinstance(header, _ChunkHeader):
+            raise RuntimeError("malformed partition result (no chunk header)")
+        head = items[k + 1]
+        size = 1 + (head.count if isinstance(head, _Pieces) else 0)
+        chunks.append((header.start, header.start + header.count, _join_result(items[k + 1:k + 1 + size])))
+        k += 1 + size
+    return chunks
+

@@ -1,0 +1,143 @@
+"""Streaming an RDD of frames partition by partition, in frame order.
+
+:func:`stream_partitions` runs one Spark job per partition (a few at a time,
+in one job group) and yields the per-block results in frame order as the
+partitions finish; closing the generator, or :func:`cancel_streams` from any
+thread, cancels the jobs.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor, wait
+from typing import Any, Iterator
+
+from napari_thunder.engines.spark import settings
+from napari_thunder.engines.spark.errors import _Guard, _spark_call
+from napari_thunder.engines.spark.results import _ApplyToPartition, _parse_chunks, _result_dir
+
+#: guards every registry of running streams (``{job group: state}``)
+_STREAMS_LOCK = threading.Lock()
+
+
+def stream_partitions(rdd, bounds, func, max_inflight, streams: dict) -> Iterator[tuple[int, int, Any]]:
+    """Run ``func(block, start)`` on the blocks of each partition and yield
+    ``(start, stop, result)`` in frame order.
+
+    Parameters
+    ----------
+    rdd : pyspark.RDD
+        Ordered frame records; partition ``p`` holds frames
+        ``bounds[p] .. bounds[p+1]-1``.
+    bounds : list of int
+    func : callable
+        ``func(block, start)``, run on the executors on blocks of at most
+        ``settings.BLOCK_BYTES`` (at least one frame).
+    max_inflight : int or None
+        Jobs running at once; default ``sc.defaultParallelism``.
+    streams : dict
+        Registry of the caller's running streams: ``{job group: state}``
+        while this generator runs, for :func:`cancel_streams`.
+
+    Yields
+    ------
+    tuple
+        ``(start, stop, result)`` for every block, in frame order.
+
+    Raises
+    ------
+    RuntimeError
+        A partition's results do not cover exactly its frames.
+    """
+    parts = [p for p in range(len(bounds) - 1) if bounds[p + 1] > bounds[p]]
+    if not parts:
+        return
+    sc = rdd.context
+    inflight = max(1, int(max_inflight or sc.defaultParallelism))
+    group = "napari-thunder-" + uuid.uuid4().hex
+    state = {"cancelled": False}
+    with _result_dir(sc) as result_dir:
+        apply = _Guard(_ApplyToPartition(func, settings.BLOCK_BYTES, settings.RESULT_PIECE_BYTES,
+                                         result_dir, settings.FILE_RESULT_BYTES))
+
+        def run(p):
+            if state["cancelled"]:
+                raise RuntimeError("stream cancelled")
+            sc.setJobGroup(group, f"napari-thunder chunk {p}", interruptOnCancel=True)
+            return _spark_call(lambda: sc.runJob(rdd, apply, [p]))
+
+        pool = ThreadPoolExecutor(max_workers=min(inflight, len(parts)),
+                                  thread_name_prefix="napari-thunder-spark")
+        todo = iter(parts)
+        pending: deque = deque()
+
+        def submit_next():
+            p = next(todo, None)
+            if p is not None:
+                pending.append((p, pool.submit(run, p)))
+
+        finished = False
+        with _STREAMS_LOCK:
+            streams[group] = state
+        try:
+            for _ in range(inflight):
+                submit_next()
+            while pending and not state["cancelled"]:
+                p, future = pending.popleft()
+                try:
+                    result = future.result()
+                except Exception:
+                    if state["cancelled"]:
+                        return
+                    raise
+                submit_next()
+                chunks = _parse_chunks(result)
+                del result
+                covered = [bounds[p]] + [stop for _, stop, _ in chunks]
+                if [start for start, _, _ in chunks] != covered[:-1] or covered[-1] != bounds[p + 1]:
+                    raise RuntimeError(f"partition {p} does not hold frames {bounds[p]}..{bounds[p + 1] - 1}")
+                while chunks:
+                    yield chunks.pop(0)
+            finished = not state["cancelled"]
+        finally:
+            with _STREAMS_LOCK:
+                streams.pop(group, None)
+            if not finished:
+                state["cancelled"] = True  # jobs not yet submitted never start
+                running = [future for _, future in pending if not future.cancel()]
+                # re-cancel until every job ended (one may start while we cancel)
+                while running:
+                    try:
+                        sc.cancelJobGroup(group)
+                    except Exception:  # context already stopped
+                        pass
+                    _, still = wait(running, timeout=0.5)
+                    running = list(still)
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def cancel_streams(sc, streams: dict) -> int:
+    """Cancel, from any thread, the jobs of every stream in ``streams`` (a
+    registry filled by :func:`stream_partitions`); those generators end quietly.
+
+    Parameters
+    ----------
+    sc : pyspark.SparkContext
+    streams : dict
+
+    Returns
+    -------
+    int
+        The number of streams cancelled.
+    """
+    with _STREAMS_LOCK:
+        running = list(streams.items())
+    for group, state in running:
+        state["cancelled"] = True
+        try:
+            sc.cancelJobGroup(group)
+        except Exception:  # context stopped
+            pass
+    return len(running)
