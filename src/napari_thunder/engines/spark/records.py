@@ -100,6 +100,21 @@ def _split_records(start: int, block: np.ndarray):
         yield (start + k,), block[k]
 
 
+def _conformed(block, shape: tuple, dtype, returned: str, where: str = "") -> np.ndarray:
+    """``block`` as an ndarray of ``dtype`` (cast when needed).
+
+    Raises
+    ------
+    ValueError
+        Its shape is not ``shape``: ``"{returned} {its shape}{where}, expected
+        {shape}"`` (``returned`` names the function that made it).
+    """
+    block = np.asarray(block)
+    if block.shape != shape:
+        raise ValueError(f"{returned} {block.shape}{where}, expected {shape}")
+    return block if block.dtype == dtype else block.astype(dtype)
+
+
 class _ReadRanges:
     """Partition function: read frame ranges ``(start, stop)`` from a source, in
     sub-ranges of at most ``block_bytes``."""
@@ -115,14 +130,8 @@ class _ReadRanges:
         for start, stop in ranges:
             for lo in range(start, stop, step):
                 hi = min(stop, lo + step)
-                block = np.asarray(source.read(lo, hi))
-                if block.shape != (hi - lo,) + expected:
-                    raise ValueError(
-                        f"{type(source).__name__}.read({lo}, {hi}) returned shape {block.shape}, "
-                        f"expected {(hi - lo,) + expected}"
-                    )
-                if block.dtype != source.dtype:
-                    block = block.astype(source.dtype)
+                block = _conformed(source.read(lo, hi), (hi - lo,) + expected, source.dtype,
+                                   f"{type(source).__name__}.read({lo}, {hi}) returned shape")
                 yield from _split_records(lo, block)
 
 
@@ -142,15 +151,9 @@ class _MapBlocks:
 
     def __call__(self, records):
         for start, block in _iter_blocks(records, self.block_bytes):
-            out = np.asarray(self.func(block, start))
-            expected = (block.shape[0],) + self.value_shape
-            if out.shape != expected:
-                raise ValueError(
-                    f"map function returned a block of shape {out.shape} for frames "
-                    f"{start}..{start + block.shape[0] - 1}, expected {expected}"
-                )
-            if out.dtype != self.dtype:
-                out = out.astype(self.dtype)
+            last = start + block.shape[0] - 1
+            out = _conformed(self.func(block, start), (block.shape[0],) + self.value_shape, self.dtype,
+                             "map function returned a block of shape", f" for frames {start}..{last}")
             yield from _split_records(start, out)
 
 

@@ -15,6 +15,7 @@ from napari_thunder.engines.base import BlockStore
 from napari_thunder.engines.spark import settings
 from napari_thunder.engines.spark.errors import _Guard, _spark_call
 from napari_thunder.engines.spark.records import (
+    _conformed,
     _even_bounds,
     _identity_partition,
     _iter_blocks,
@@ -67,6 +68,9 @@ class _AssembleTiles:
 
 
 class _MapTile:
+    """Partition function: ``func(tile)`` on every tile, ``length`` frames of
+    ``dtype`` out."""
+
     def __init__(self, func, length, dtype):
         self.func = func
         self.length = int(length)
@@ -74,13 +78,8 @@ class _MapTile:
 
     def __call__(self, records):
         for t, tile in records:
-            out = np.asarray(self.func(tile))
-            expected = (self.length,) + tile.shape[1:]
-            if out.shape != expected:
-                raise ValueError(f"block function returned shape {out.shape} for tile {t}, expected {expected}")
-            if out.dtype != self.dtype:
-                out = out.astype(self.dtype)
-            yield t, out
+            yield t, _conformed(self.func(tile), (self.length,) + tile.shape[1:], self.dtype,
+                                "block function returned shape", f" for tile {t}")
 
 
 class _TilesToRanges:
