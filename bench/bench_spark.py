@@ -56,20 +56,10 @@ def interleaved_best(repeat: int, ours, baseline):
 
 
 def spark_context():
-    import pyspark
+    from napari_thunder.engines.spark.context import get_or_create_context
 
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    conf = (
-        pyspark.SparkConf()
-        .setMaster("local[2]")
-        .setAppName("napari-thunder-bench")
-        .set("spark.driver.host", "127.0.0.1")
-        .set("spark.driver.bindAddress", "127.0.0.1")
-        .set("spark.ui.enabled", "false")
-        .set("spark.ui.showConsoleProgress", "false")
-        .set("spark.driver.memory", "2g").set("spark.buffer.size", os.environ.get("BUF", "65536"))
-    )
-    sc = pyspark.SparkContext.getOrCreate(conf)
+    sc = get_or_create_context("local[2]", app_name="napari-thunder-bench", conf={
+        "spark.driver.memory": "2g", "spark.buffer.size": os.environ.get("BUF", "65536")})
     sc.setLogLevel("ERROR")
     return sc
 

@@ -1,29 +1,17 @@
 """Shared fixtures: the engine each Images test runs on, a session Spark."""
 
-import os
-import sys
-
 import pytest
 
 
 @pytest.fixture(scope="session")
 def spark_context():
-    """One ``SparkContext('local[2]')`` for the whole session (driver on
-    127.0.0.1, UI off, workers on this interpreter)."""
-    pyspark = pytest.importorskip("pyspark")
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    conf = (
-        pyspark.SparkConf()
-        .setMaster("local[2]")
-        .setAppName("napari-thunder-tests")
-        .set("spark.driver.host", "127.0.0.1")
-        .set("spark.driver.bindAddress", "127.0.0.1")
-        .set("spark.ui.enabled", "false")
-        .set("spark.ui.showConsoleProgress", "false")
-    )
-    sc = pyspark.SparkContext.getOrCreate(conf)
+    """One ``SparkContext('local[2]')`` for the whole session, made by the
+    engine's own ``get_or_create_context`` (driver on 127.0.0.1, UI and
+    progress bars off, workers on this interpreter)."""
+    pytest.importorskip("pyspark")
+    from napari_thunder.engines.spark.context import get_or_create_context
+
+    sc = get_or_create_context("local[2]", app_name="napari-thunder-tests")
     sc.setLogLevel("ERROR")
     yield sc
     sc.stop()

@@ -36,21 +36,10 @@ class SlowFrames:
 def main(argv):
     master, input_dir, output_dir, task = argv[:4]
     marker_dir = argv[4] if len(argv) > 4 else None
-    import pyspark
+    from napari_thunder.engines.spark.context import get_or_create_context
 
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    conf = (
-        pyspark.SparkConf()
-        .setMaster(master)
-        .setAppName(f"napari-thunder-cluster-{task}")
-        .set("spark.driver.host", "127.0.0.1")
-        .set("spark.driver.bindAddress", "127.0.0.1")
-        .set("spark.ui.enabled", "false")
-        .set("spark.ui.showConsoleProgress", "false")
-        .set("spark.executor.memory", "512m")
-        .set("spark.cores.max", "2")
-    )
-    sc = pyspark.SparkContext(conf=conf)
+    sc = get_or_create_context(master, app_name=f"napari-thunder-cluster-{task}",
+                               conf={"spark.executor.memory": "512m", "spark.cores.max": "2"})
     sc.setLogLevel("WARN")
     try:
         deadline = time.monotonic() + 60

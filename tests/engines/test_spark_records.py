@@ -1,5 +1,9 @@
-"""The Spark engine's executor-side record functions, called directly on
-records (plain Python: no SparkContext needed)."""
+"""The parts of the Spark engine that need no SparkContext: importing the
+package (pyspark stays unimported) and the executor-side record functions,
+called directly on records."""
+
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -74,3 +78,18 @@ def test_map_tile_names_the_tile_on_a_wrong_shape_and_casts():
     ((key, out),) = list(_MapTile(lambda t: t.sum(axis=0, keepdims=True), 1, np.int32)([(2, tile)]))
     assert key == 2 and out.dtype == np.int32
     np.testing.assert_array_equal(out, [[12, 16]])
+
+
+def test_importing_the_spark_engine_does_not_import_pyspark():
+    code = (
+        "import sys\n"
+        "import napari_thunder.engines.spark as spark\n"
+        "from napari_thunder.engines.spark import (SparkBlockStore, SparkFrames, SparkTaskError,\n"
+        "    get_or_create_context, resolve_context, stop_context)\n"
+        "import napari_thunder.engines.spark.context, napari_thunder.engines.spark.frames\n"
+        "assert stop_context() is False\n"
+        "print(sorted(m for m in ('pyspark', 'py4j') if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

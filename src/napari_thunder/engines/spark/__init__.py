@@ -13,7 +13,8 @@ Data model
 Modules, one job each
 ---------------------
 ``context``
-    Resolving or creating the SparkContext.
+    Resolving, creating (:func:`get_or_create_context`, the one place that
+    builds a SparkContext) and stopping (:func:`stop_context`) the context.
 ``frames``
     :class:`SparkFrames`, the engine's ``Frames``.
 ``records``
@@ -43,9 +44,16 @@ pyspark is imported lazily: importing this package does not start Java.
 
 from __future__ import annotations
 
-from napari_thunder.engines.spark.context import resolve_context
+from napari_thunder.engines.spark.context import get_or_create_context, resolve_context, stop_context
 from napari_thunder.engines.spark.errors import SparkTaskError
 from napari_thunder.engines.spark.frames import SparkFrames
 from napari_thunder.engines.spark.tiles import SparkBlockStore
 
-__all__ = ["SparkBlockStore", "SparkFrames", "SparkTaskError", "resolve_context"]
+__all__ = [
+    "SparkBlockStore",
+    "SparkFrames",
+    "SparkTaskError",
+    "get_or_create_context",
+    "resolve_context",
+    "stop_context",
+]
