@@ -33,3 +33,9 @@ def test_packages_are_found_under_src():
     assert setuptools["packages"]["find"]["where"] == ["src"]
     assert "package-dir" not in setuptools  # nothing outside src/ is mapped into the package
 
+
+
+def test_no_top_level_copies_of_package_files():
+    assert not (ROOT / "sample_data").exists()
+    assert not (ROOT / "napari.yaml").exists() and not (ROOT / "napari.yaml").is_symlink()
+    assert (ROOT / "tools" / "make_samples.py").is_file()
