@@ -506,34 +506,43 @@ class Images:
     # ------------------------------------------------------------------
     # writers
     # ------------------------------------------------------------------
-    def _write(self, path, fmt: str, prefix: str, overwrite: bool) -> None:
+    def _write(self, path, fmt: str, prefix: str, overwrite: bool, progress=None) -> None:
         from napari_thunder.io import writing
 
         if fmt in ("tif", "png"):
             writing.check_export_ndim(self.value_shape, fmt)
         with writing.atomic_output_dir(path, overwrite=overwrite) as tmp:
-            self.frames.foreach_block(writing.BlockWriter(tmp, fmt, prefix))
+            writer = writing.BlockWriter(tmp, fmt, prefix)
+            if progress is None:
+                self.frames.foreach_block(writer)
+            else:  # blocks come back in frame order as they are written
+                done, total = 0, self.count()
+                for start, stop, _ in self.frames.iter_chunks(writer):
+                    done += stop - start
+                    progress(done, total)
             if fmt == "bin":
                 writing.write_binary_conf(tmp, self.value_shape, self.dtype)
 
-    def tobinary(self, path, prefix: str = "image", overwrite: bool = False) -> None:
+    def tobinary(self, path, prefix: str = "image", overwrite: bool = False, progress=None) -> None:
         """Write one flat binary file per image plus ``conf.json`` and ``SUCCESS``.
 
         Files are ``<prefix>-00000.bin``, ... (C order, native byte order);
         ``frombinary(path)`` reads them back. ``path`` must not exist unless
-        ``overwrite=True``; the output appears only once complete.
+        ``overwrite=True``; the output appears only once complete. Every
+        writer calls ``progress(done, total)``, if given, on this process
+        after each block is written (``done`` of ``total`` images).
         """
-        self._write(path, "bin", prefix, overwrite)
+        self._write(path, "bin", prefix, overwrite, progress)
 
-    def totif(self, path, prefix: str = "image", overwrite: bool = False) -> None:
+    def totif(self, path, prefix: str = "image", overwrite: bool = False, progress=None) -> None:
         """Write one TIF per image (volumes as multipage TIFs, pages = first
         image axis); ``fromtif(path)`` reads them back exactly."""
-        self._write(path, "tif", prefix, overwrite)
+        self._write(path, "tif", prefix, overwrite, progress)
 
-    def topng(self, path, prefix: str = "image", overwrite: bool = False) -> None:
+    def topng(self, path, prefix: str = "image", overwrite: bool = False, progress=None) -> None:
         """Write one PNG per image: uint8 as is, other dtypes rescaled per
         image to 0..255; volumes with 3 or 4 planes on the last axis as RGB(A)."""
-        self._write(path, "png", prefix, overwrite)
+        self._write(path, "png", prefix, overwrite, progress)
 
 
 # ----------------------------------------------------------------------
