@@ -16,13 +16,11 @@ Examples
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
+from napari_thunder import validation
 from napari_thunder.data.images import Images
-from napari_thunder.engines import frames_from_array, frames_from_source, is_spark_engine
-from napari_thunder.io.binary import check_nplanes
+from napari_thunder.engines.factory import resolve_engine
 from napari_thunder.io.source import CallableSource
 
 __all__ = [
@@ -31,11 +29,8 @@ __all__ = [
 ]
 
 
-def _check_npartitions(npartitions):
-    if npartitions is not None:
-        if isinstance(npartitions, bool) or not isinstance(npartitions, numbers.Integral) \
-                or npartitions <= 0:
-            raise ValueError(f"npartitions must be a positive integer, got {npartitions!r}")
+def _from_source(source, engine, npartitions) -> Images:
+    return Images(resolve_engine(engine).frames_from_source(source, npartitions))
 
 
 def fromarray(values, npartitions=None, engine=None) -> Images:
@@ -55,7 +50,8 @@ def fromarray(values, npartitions=None, engine=None) -> Images:
     -------
     Images
     """
-    _check_npartitions(npartitions)
+    npartitions = validation.check_npartitions(npartitions)
+    engine = resolve_engine(engine)
     if isinstance(values, (list, tuple)):
         arrays = [np.asarray(v) for v in values]
         if arrays:
@@ -78,7 +74,7 @@ def fromarray(values, npartitions=None, engine=None) -> Images:
         raise ValueError("Array for images must have at least 2 dimensions, got %g" % values.ndim)
     if values.ndim == 2:
         values = values[np.newaxis]
-    return Images(frames_from_array(values, engine, npartitions))
+    return Images(engine.frames_from_array(values, npartitions))
 
 
 def fromlist(items, accessor=None, keys=None, dims=None, dtype=None, npartitions=None,
@@ -98,11 +94,12 @@ def fromlist(items, accessor=None, keys=None, dims=None, dtype=None, npartitions
     npartitions : int, optional
     engine : None, SparkContext or str
     """
-    _check_npartitions(npartitions)
+    npartitions = validation.check_npartitions(npartitions)
     items = list(items)
     if accessor is not None and not callable(accessor):
         raise TypeError(f"accessor must be callable, got {type(accessor).__name__}")
-    if not is_spark_engine(engine):
+    engine = resolve_engine(engine)
+    if engine.kind == "local":
         values = [accessor(i) for i in items] if accessor is not None else items
         return fromarray(values)
     if not items:
@@ -115,7 +112,7 @@ def fromlist(items, accessor=None, keys=None, dims=None, dtype=None, npartitions
     if len(dims) < 2:
         raise ValueError(f"images must have at least 2 dimensions, got dims={dims}")
     source = CallableSource(len(items), _ItemAccessor(items, accessor), dims, dtype)
-    return Images(frames_from_source(source, engine, npartitions))
+    return _from_source(source, engine, npartitions)
 
 
 class _ItemAccessor:
@@ -161,20 +158,17 @@ def frompath(path, accessor=None, ext=None, start=None, stop=None, recursive=Fal
 
     if accessor is None or not callable(accessor):
         raise ValueError("accessor must be a callable returning (key, array) pairs for each file")
-    _check_npartitions(npartitions)
+    npartitions = validation.check_npartitions(npartitions)
     files = list_files(path, ext=ext, start=start, stop=stop, recursive=recursive)
     items = list(enumerate(files))
-    if is_spark_engine(engine):
-        from napari_thunder.engines.spark import SparkFrames, resolve_context
-
-        frames = SparkFrames.from_items(resolve_context(engine), items, _ReadAndAccess(accessor),
-                                        npartitions, recount=True)
-        return Images(frames)
-    reader = _ReadAndAccess(accessor)
-    values = [v for item in items for _, v in reader(item)]
-    if not values:
-        raise ValueError(f"accessor yielded no images from the {len(files)} files in {path}")
-    return fromarray(values)
+    engine = resolve_engine(engine)
+    try:
+        frames = engine.frames_from_items(items, _ReadAndAccess(accessor), npartitions)
+    except ValueError as err:
+        if str(err).startswith("no frames"):
+            raise ValueError(f"accessor yielded no images from the {len(files)} files in {path}") from None
+        raise
+    return Images(frames)
 
 
 class _ReadAndAccess:
@@ -230,14 +224,12 @@ def frombinary(path, shape=None, dtype=None, ext="bin", start=None, stop=None, r
     from napari_thunder.io.binary import BinarySource, resolve_binary_args
     from napari_thunder.io.listing import list_files
 
-    check_nplanes(nplanes)
-    _check_npartitions(npartitions)
-    if order not in ("C", "F"):
-        raise ValueError(f"order must be 'C' or 'F', got {order!r}")
+    npartitions = validation.check_npartitions(npartitions)
+    recursive = validation.check_bool(recursive, "recursive")
     shape, dtype = resolve_binary_args(path, shape=shape, dtype=dtype, conf=conf)
     files = list_files(path, ext=ext, start=start, stop=stop, recursive=recursive)
     source = BinarySource(files, shape, dtype, order=order, nplanes=nplanes)
-    return Images(frames_from_source(source, engine, npartitions))
+    return _from_source(source, engine, npartitions)
 
 
 def fromtif(path, ext="tif", start=None, stop=None, recursive=False, nplanes=None,
@@ -266,11 +258,12 @@ def fromtif(path, ext="tif", start=None, stop=None, recursive=False, nplanes=Non
     from napari_thunder.io.listing import list_files
     from napari_thunder.io.tif import TifSource
 
-    check_nplanes(nplanes)
-    _check_npartitions(npartitions)
+    npartitions = validation.check_npartitions(npartitions)
+    recursive = validation.check_bool(recursive, "recursive")
+    discard_extra = validation.check_bool(discard_extra, "discard_extra")
     files = list_files(path, ext=ext, start=start, stop=stop, recursive=recursive)
     source = TifSource(files, nplanes=nplanes, discard_extra=discard_extra)
-    return Images(frames_from_source(source, engine, npartitions))
+    return _from_source(source, engine, npartitions)
 
 
 def frompng(path, ext="png", start=None, stop=None, recursive=False, npartitions=None,
@@ -280,10 +273,10 @@ def frompng(path, ext="png", start=None, stop=None, recursive=False, npartitions
     from napari_thunder.io.listing import list_files
     from napari_thunder.io.png import PngSource
 
-    _check_npartitions(npartitions)
+    npartitions = validation.check_npartitions(npartitions)
     files = list_files(path, ext=ext, start=start, stop=stop, recursive=recursive)
     source = PngSource(files)
-    return Images(frames_from_source(source, engine, npartitions))
+    return _from_source(source, engine, npartitions)
 
 
 class _RandomFrame:
@@ -312,9 +305,9 @@ def fromrandom(shape=(10, 50, 50), npartitions=1, seed=42, engine=None) -> Image
     shape = tuple(int(s) for s in shape)
     if len(shape) < 3 or any(s < 0 for s in shape):
         raise ValueError(f"shape must be (n, ...) with at least 2 image axes, got {shape}")
-    _check_npartitions(npartitions)
+    npartitions = validation.check_npartitions(npartitions)
     source = CallableSource(shape[0], _RandomFrame(hash(seed), shape[1:]), shape[1:], np.float64)
-    return Images(frames_from_source(source, engine, npartitions))
+    return _from_source(source, engine, npartitions)
 
 
 def fromexample(name=None, engine=None):

@@ -57,13 +57,6 @@ def test_gaussian_per_axis_sigma_and_order(shape):
     np.testing.assert_allclose(out, ref, rtol=0, atol=0)
 
 
-def test_gaussian_bad_sigma():
-    with pytest.raises(ValueError, match="sigma"):
-        f.gaussian_block(np.zeros((1, 4, 4)), [1, 2, 3])
-    with pytest.raises(TypeError, match="sigma"):
-        f.gaussian_block(np.zeros((1, 4, 4)), "x")
-
-
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("size", [2, 3])
@@ -126,11 +119,7 @@ def test_volume_cube_for_scalar():
     np.testing.assert_array_equal(f.uniform_block(block, 3), ref)
 
 
-def test_filter_size_errors():
-    with pytest.raises(ValueError, match="size"):
-        f.median_block(np.zeros((1, 4, 4)), 0)
-    with pytest.raises(ValueError, match="size"):
-        f.uniform_block(np.zeros((1, 4, 4)), -1)
+def test_uniform_size_zero_is_identity():
     # uniform size 0/1 is the identity (scipy skips those axes)
     block = make_block((2, 5, 5), np.int16)
     np.testing.assert_array_equal(f.uniform_block(block, 0), block)
@@ -165,13 +154,6 @@ def test_max_min_projection_wraps_in_input_dtype():
     assert out.dtype == np.uint8 and out[0, 0] == (200 + 100) % 256
 
 
-def test_projection_axis_error():
-    with pytest.raises(ValueError, match="axis"):
-        f.max_projection_block(np.zeros((2, 4, 4)), 2)
-    with pytest.raises(ValueError, match="axis"):
-        f.max_min_projection_block(np.zeros((2, 4, 4, 3)), 3)
-
-
 @pytest.mark.parametrize("shape", SHAPES)
 def test_subsample(shape):
     block = make_block(shape, np.int16)
@@ -184,8 +166,6 @@ def test_subsample(shape):
         assert out.flags.c_contiguous
         assert out.shape[1:] == f.subsample_shape(shape[1:], factors)
     assert f.subsample_shape((5, 7), 2) == (3, 4)
-    with pytest.raises(ValueError, match="factor"):
-        f.subsample_block(block, 0)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -15,7 +15,8 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from napari_thunder.kernels import filters, validation
+from napari_thunder import validation
+from napari_thunder.kernels import filters
 from napari_thunder.kernels.correlation import LocalCorrAccumulator
 from napari_thunder.kernels.moments import STATS as STATISTICS
 from napari_thunder.kernels.moments import MomentAccumulator, ReduceAccumulator
@@ -482,26 +483,42 @@ class Images:
         master URL); shape kept exactly."""
         if engine is None:
             raise ValueError("Must provide a SparkContext: engine is None")
-        from napari_thunder.engines import frames_from_array, is_spark_engine
+        from napari_thunder.engines.factory import resolve_engine
 
-        if not is_spark_engine(engine):
+        npartitions = validation.check_npartitions(npartitions)
+        target = resolve_engine(engine)
+        if target.kind != "spark":
             raise ValueError(f"engine must be a SparkContext or a Spark master URL, got {engine!r}")
         if self.mode == "spark":
             warnings.warn("images already in spark mode", stacklevel=2)
             return self
-        return self._new(frames_from_array(self.frames.collect(), engine, npartitions))
+        return self._new(target.frames_from_array(self.frames.collect(), npartitions))
 
     def to_layer(self, viewer=None, name=None, **kwargs):
         """Show the images in napari.
 
-        With a ``viewer``, adds an image layer (lazy in local mode) and returns
-        it; without, returns the layer data tuple ``(data, kwargs, 'image')``.
-        """
-        from napari_thunder.plugin import convert
+        Parameters
+        ----------
+        viewer : napari.Viewer, optional
+            With a viewer, an image layer is added to it (lazy in local mode)
+            and returned; without, the layer data tuple is returned.
+        name : str, optional
+            Layer name (default ``'thunder'``).
+        **kwargs
+            Extra ``viewer.add_image`` arguments; they override the computed
+            ones (``contrast_limits``, ``rgb``, ``metadata``...).
 
+        Returns
+        -------
+        napari.layers.Image or tuple
+            The new layer, or ``(data, add_image_kwargs, 'image')``.
+        """
+        from napari_thunder.data.layers import images_to_layer_data
+
+        data, add_kwargs, kind = images_to_layer_data(self, name=name, **kwargs)
         if viewer is None:
-            return convert.images_to_layer_data(self, name=name, **kwargs)
-        return convert.add_images_to_viewer(self, viewer, name=name, **kwargs)
+            return data, add_kwargs, kind
+        return viewer.add_image(data, **add_kwargs)
 
     # ------------------------------------------------------------------
     # writers

@@ -1,41 +1,48 @@
-"""Engines: where frames live. ``None`` -> local (dask); a SparkContext, a
-Spark master URL (``'local[4]'``, ``'spark://host:7077'``) -> Spark.
+"""Engines: where frames live and work runs.
 
-Only this package knows dask or Spark; pyspark is imported lazily.
+:mod:`napari_thunder.engines.factory` says what every ``engine=`` value means
+(``None``/``'local'``: the embedded dask engine; a SparkContext or a Spark
+master: Spark; a ``distributed.Client`` or a scheduler address:
+dask.distributed). Only this package knows dask, Spark or distributed; their
+packages are imported when an engine is first used.
 """
 
 from __future__ import annotations
 
-import sys
+from napari_thunder.engines.factory import Engine, engine_kind, resolve_engine
 
-
-def is_spark_engine(engine) -> bool:
-    """True if ``engine`` asks for Spark (a SparkContext or a master URL)."""
-    if engine is None:
-        return False
-    if isinstance(engine, str):
-        return True
-    pyspark = sys.modules.get("pyspark")
-    return pyspark is not None and isinstance(engine, pyspark.SparkContext)
+__all__ = ["Engine", "engine_kind", "frames_from_array", "frames_from_source", "resolve_engine"]
 
 
 def frames_from_source(source, engine=None, npartitions=None):
-    """Frames reading ``source`` (a ``FrameSource``) on the chosen engine."""
-    if is_spark_engine(engine):
-        from napari_thunder.engines.spark import SparkFrames, resolve_context
+    """Frames reading ``source`` (a ``FrameSource``) on the engine ``engine`` means.
 
-        return SparkFrames.from_source(source, resolve_context(engine), npartitions)
-    from napari_thunder.engines.local import LocalFrames
+    Parameters
+    ----------
+    source : napari_thunder.io.source.FrameSource
+    engine : object
+        Any value :func:`resolve_engine` accepts.
+    npartitions : int, optional
 
-    return LocalFrames.from_source(source, npartitions)
+    Returns
+    -------
+    napari_thunder.engines.base.Frames
+    """
+    return resolve_engine(engine).frames_from_source(source, npartitions)
 
 
 def frames_from_array(array, engine=None, npartitions=None):
-    """Frames holding ``array`` (ndarray or dask array, axis 0 = frames)."""
-    if is_spark_engine(engine):
-        from napari_thunder.engines.spark import SparkFrames, resolve_context
+    """Frames holding ``array`` (ndarray or dask array, axis 0 = frames).
 
-        return SparkFrames.from_array(array, resolve_context(engine), npartitions)
-    from napari_thunder.engines.local import LocalFrames
+    Parameters
+    ----------
+    array : array-like
+    engine : object
+        Any value :func:`resolve_engine` accepts.
+    npartitions : int, optional
 
-    return LocalFrames.from_array(array, npartitions)
+    Returns
+    -------
+    napari_thunder.engines.base.Frames
+    """
+    return resolve_engine(engine).frames_from_array(array, npartitions)

@@ -97,6 +97,20 @@ class Frames(ABC):
     def collect(self) -> np.ndarray:
         """All frames as one ndarray of ``shape`` (in index order)."""
 
+    def display_array(self):
+        """The frames as an array a viewer can browse frame by frame.
+
+        An engine that can read single frames lazily returns a lazy array
+        (napari then reads only the frames it shows); the default collects
+        the frames into an ndarray.
+
+        Returns
+        -------
+        array-like
+            ``shape`` and ``dtype`` of the frames, indexable along axis 0.
+        """
+        return self.collect()
+
     @abstractmethod
     def iter_chunks(self, func: BlockFunc) -> Iterator[tuple[int, int, Any]]:
         """Run ``func(block, start)`` on every chunk; yield

@@ -261,6 +261,14 @@ class LocalFrames(Frames):
             return np.asarray(self.array.compute(scheduler="threads", num_workers=worker_count()))
         return out
 
+    def display_array(self) -> da.Array:
+        """The lazy dask array; for frames read straight from files, one with
+        ONE frame per chunk over the same source, so a viewer showing frame
+        ``k`` reads frame ``k`` only (the computing chunks hold many frames)."""
+        if self.source is not None and tuple(self.source.shape) == self.shape:
+            return source_dask_array(self.source, 1)
+        return self.array
+
     def iter_chunks(self, func) -> Iterator[tuple[int, int, object]]:
         bounds = self.chunk_bounds()
         if self.shape[0] == 0:

@@ -11,6 +11,8 @@ import os
 
 import numpy as np
 
+from napari_thunder.validation import check_memory_order, check_nplanes
+
 from .listing import strip_file_scheme
 from .source import FrameSource
 
@@ -133,17 +135,6 @@ def resolve_binary_args(path, shape=None, dtype=None, conf="conf.json"):
     return _as_shape(shape, where_shape), _as_dtype(dtype, where_dtype)
 
 
-def check_nplanes(nplanes):
-    """Validate ``nplanes`` (None or a positive int); return it as int or None."""
-    if nplanes is None:
-        return None
-    if isinstance(nplanes, bool) or not isinstance(nplanes, (int, np.integer)):
-        raise ValueError("nplanes must be a positive integer or None, got %r" % (nplanes,))
-    if nplanes <= 0:
-        raise ValueError("nplanes must be positive if passed, got %d" % nplanes)
-    return int(nplanes)
-
-
 class BinarySource(FrameSource):
     """Frames stored as raw arrays, one file each (optionally cut in planes).
 
@@ -187,9 +178,7 @@ class BinarySource(FrameSource):
         stored = _as_dtype(dtype, "dtype")
         self.stored_dtype = stored
         self.dtype = stored.newbyteorder("=")
-        if order not in ("C", "F"):
-            raise ValueError("order must be 'C' or 'F', got %r" % (order,))
-        self.order = order
+        self.order = check_memory_order(order)
         self.nplanes = check_nplanes(nplanes)
         last = self.file_shape[-1]
         if self.nplanes is not None and last % self.nplanes:

@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 
-from .binary import check_nplanes
+from napari_thunder.validation import check_nplanes
 from .source import FrameSource
 
 

@@ -19,7 +19,6 @@ import numpy as np
 import scipy.ndimage as ndi
 
 from . import moments
-from .validation import check_neighborhood
 
 __all__ = ["LocalCorrAccumulator", "box_sum", "neighborhood_mean"]
 
@@ -194,7 +193,7 @@ class LocalCorrAccumulator:
 
     def __init__(self, value_shape, neighborhood=2):
         self.value_shape = tuple(int(d) for d in value_shape)
-        self.neighborhood = check_neighborhood(neighborhood)
+        self.neighborhood = int(neighborhood)
         self.count = 0
         self.mean_x = None
         self.mean_y = None

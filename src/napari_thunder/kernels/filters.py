@@ -1,13 +1,14 @@
 """Per-frame kernels on one block of consecutive frames.
 
 A block is an ndarray ``(k,) + value_shape``. Every function here is a pure
-numpy/scipy function of the block (plus already validated parameters, see
-:mod:`napari_thunder.kernels.validation`), picklable, without engine or I/O,
+numpy/scipy function of the block and of parameters already checked and
+normalised by :mod:`napari_thunder.validation` (the kernels do not check
+them again; a single value is broadcast to every image axis), picklable, without engine or I/O,
 so it runs in dask threads and on Spark executors alike. The engine calls
 them as ``func(block, start)`` through :func:`functools.partial` or a small
 wrapper; ``start`` does not matter for per-frame work.
 
-Filters keep the input dtype (spec decision 11): scipy writes into an output
+Filters keep the input dtype: scipy writes into an output
 array of the input dtype, so integer results are truncated toward zero exactly
 as ``scipy.ndimage.<filter>(frame)`` does on its own.
 """
@@ -19,13 +20,6 @@ import math
 import numpy as np
 import scipy.ndimage as ndi
 
-from .validation import (
-    check_filter_size,
-    check_order,
-    check_projection_axis,
-    check_sigma,
-    check_subsample_factor,
-)
 
 __all__ = [
     "filter_output_dtype",
@@ -44,6 +38,13 @@ __all__ = [
 
 # dtypes scipy.ndimage cannot write into; computed in a wider type and cast back
 _SCIPY_WORK_DTYPE = {np.dtype(np.float16): np.dtype(np.float32), np.dtype(np.bool_): np.dtype(np.uint8)}
+
+
+def _per_axis(value, ndim: int) -> tuple:
+    """``value`` as one entry per image axis (a single value is repeated)."""
+    if np.ndim(value) == 0:
+        return (value,) * ndim
+    return tuple(value)
 
 
 def _per_frame(block: np.ndarray, apply) -> np.ndarray:
@@ -67,7 +68,7 @@ def _per_frame(block: np.ndarray, apply) -> np.ndarray:
 
 
 def filter_output_dtype(dtype) -> np.dtype:
-    """dtype of every filter's output: the input dtype (decision 11)."""
+    """dtype of every filter's output: the input dtype."""
     return np.dtype(dtype)
 
 
@@ -78,7 +79,7 @@ def gaussian_block(block: np.ndarray, sigma, order=0) -> np.ndarray:
     ----------
     block : ndarray, shape ``(k,) + value_shape``
     sigma : float or sequence of float
-        Per image axis (validated with :func:`check_sigma`).
+        Per image axis.
     order : int or sequence of int
         Derivative order per axis (0 = smoothing).
 
@@ -89,8 +90,8 @@ def gaussian_block(block: np.ndarray, sigma, order=0) -> np.ndarray:
         with mode 'reflect', truncate 4.0, per frame).
     """
     ndim = np.ndim(block) - 1
-    sigma = check_sigma(sigma, ndim)
-    order = check_order(order, ndim)
+    sigma = _per_axis(sigma, ndim)
+    order = _per_axis(order, ndim)
 
     def apply(frame, out):
         ndi.gaussian_filter(frame, sigma, order=order, output=out, mode="reflect", truncate=4.0)
@@ -119,7 +120,7 @@ def uniform_block(block: np.ndarray, size) -> np.ndarray:
         Same shape and dtype as ``block``.
     """
     ndim = np.ndim(block) - 1
-    size = check_filter_size(size, ndim)
+    size = _per_axis(size, ndim)
     if _plane_by_plane(size):
         # each z-plane in 2-D == width 1 along z (scipy skips that axis)
         size = size[:2] + (1,)
@@ -147,7 +148,7 @@ def median_block(block: np.ndarray, size) -> np.ndarray:
         (scipy's rank ``n // 2``).
     """
     ndim = np.ndim(block) - 1
-    size = check_filter_size(size, ndim, kind="median")
+    size = _per_axis(size, ndim)
     if _plane_by_plane(size):
         # each z-plane in 2-D == a (s0, s1, 1) footprint
         size = size[:2] + (1,)
@@ -161,7 +162,7 @@ def median_block(block: np.ndarray, size) -> np.ndarray:
 def projection_shape(value_shape, axis) -> tuple[int, ...]:
     """Image shape after a projection along image ``axis``."""
     value_shape = tuple(value_shape)
-    axis = check_projection_axis(axis, len(value_shape))
+    axis = int(axis) % len(value_shape)
     return value_shape[:axis] + value_shape[axis + 1 :]
 
 
@@ -173,7 +174,7 @@ def max_projection_block(block: np.ndarray, axis) -> np.ndarray:
     ndarray, shape ``(k,) + projection_shape(value_shape, axis)``, input dtype.
     """
     block = np.asarray(block)
-    axis = check_projection_axis(axis, block.ndim - 1)
+    axis = int(axis) % (block.ndim - 1)
     return np.max(block, axis=axis + 1)
 
 
@@ -185,7 +186,7 @@ def max_min_projection_block(block: np.ndarray, axis) -> np.ndarray:
     up to rounding.
     """
     block = np.asarray(block)
-    axis = check_projection_axis(axis, block.ndim - 1)
+    axis = int(axis) % (block.ndim - 1)
     high = np.max(block, axis=axis + 1)
     low = np.min(block, axis=axis + 1)
     if block.dtype == np.bool_:
@@ -196,7 +197,7 @@ def max_min_projection_block(block: np.ndarray, axis) -> np.ndarray:
 def subsample_shape(value_shape, factors) -> tuple[int, ...]:
     """Image shape after keeping indices ``0, f, 2f, ...`` on every axis."""
     value_shape = tuple(value_shape)
-    factors = check_subsample_factor(factors, len(value_shape))
+    factors = _per_axis(factors, len(value_shape))
     return tuple(math.ceil(d / f) for d, f in zip(value_shape, factors))
 
 
@@ -209,7 +210,7 @@ def subsample_block(block: np.ndarray, factors) -> np.ndarray:
         A new contiguous array (not a view holding the whole block alive).
     """
     block = np.asarray(block)
-    factors = check_subsample_factor(factors, block.ndim - 1)
+    factors = _per_axis(factors, block.ndim - 1)
     index = (slice(None),) + tuple(slice(0, None, f) for f in factors)
     return np.ascontiguousarray(block[index])
 
@@ -225,7 +226,7 @@ def subtract_dtype(dtype, value) -> np.dtype:
 
 def subtract_block(block: np.ndarray, value) -> np.ndarray:
     """``frame - value`` for every frame (value: scalar or array of
-    value_shape, validated with ``check_subtract_value``)."""
+    value_shape)."""
     return np.subtract(np.asarray(block), value)
 
 

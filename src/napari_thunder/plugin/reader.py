@@ -171,7 +171,7 @@ def read_path(path, **kwargs):
     several = isinstance(path, (list, tuple)) and len(path) > 1
     shown = f"{len(path)} files ({os.fspath(path[0])}, ...)" if several else _single_path(path)
     try:
-        from napari_thunder.plugin.convert import images_to_layer_data
+        from napari_thunder.data.layers import images_to_layer_data
 
         if several:
             imgs, name = load_stack(path)

@@ -18,7 +18,7 @@ def example_layer_data(name: str):
         ``name`` is not a bundled example (the message lists the options).
     """
     from napari_thunder import images
-    from napari_thunder.plugin.convert import images_to_layer_data
+    from napari_thunder.data.layers import images_to_layer_data
     from napari_thunder.sample_data import EXAMPLES
 
     imgs = images.fromexample(name)

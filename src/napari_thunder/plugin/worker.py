@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from napari_thunder.plugin.convert import METADATA_KEY, contrast_limits_for
+from napari_thunder.data.layers import METADATA_KEY, contrast_limits_for
 
 
 def _closing_worker_class():
