@@ -66,3 +66,11 @@ def test_help_and_version(run_cli):
     assert code == 0 and out == f"napari-thunder {napari_thunder.__version__}\n"
     code, out, _ = run_cli("run", "--help")
     assert code == 0 and "gaussian_filter" in out and "spark:local[2]" in out
+
+
+def test_importing_main_module_runs_nothing(capsys):
+    """``pkgutil.walk_packages`` imports ``cli.__main__``: that must not start the command."""
+    import importlib
+
+    importlib.import_module("napari_thunder.cli.__main__")
+    assert capsys.readouterr() == ("", "")

@@ -4,4 +4,5 @@ import sys
 
 from napari_thunder.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # not when merely imported (e.g. by pkgutil.walk_packages)
+    sys.exit(main())
