@@ -345,11 +345,39 @@ def fromexample(name=None, engine=None):
 
 
 def fromrdd(rdd, dims=None, nrecords=None, dtype=None) -> Images:
-    """Spark only: Images from an RDD of ``(key, ndarray)`` records (int keys
-    are promoted to 1-tuples; ``dims``, ``nrecords``, ``dtype`` skip probes)."""
-    from napari_thunder.engines.spark import SparkFrames
+    """Spark only: Images from an RDD of ``(key, ndarray)`` records.
 
-    return Images(SparkFrames.from_rdd(rdd, dims=dims, nrecords=nrecords, dtype=dtype))
+    Int keys are promoted to 1-tuples; records whose keys are not ``0..n-1``
+    in partition order are sorted by key and renumbered.
+
+    Parameters
+    ----------
+    rdd : pyspark.RDD
+        Records ``(key, image)``, every image of one shape and dtype.
+    dims : tuple of int, optional
+        Shape of one image.
+    nrecords : int, optional
+        Number of records.
+    dtype : numpy dtype, optional
+        With ``dims`` and ``nrecords`` too, no job runs to describe the records.
+
+    Returns
+    -------
+    Images
+        In Spark mode, on the RDD's context.
+
+    Raises
+    ------
+    TypeError
+        ``rdd`` is not a pyspark RDD.
+    ValueError
+        Images of different shapes or dtypes, or hints that contradict them.
+    """
+    context = getattr(rdd, "context", None)
+    engine = resolve_engine(context) if context is not None else None
+    if engine is None or engine.kind != "spark":
+        raise TypeError(f"rdd must be a pyspark RDD, got {type(rdd).__name__}")
+    return Images(engine.frames_from_rdd(rdd, dims=dims, nrecords=nrecords, dtype=dtype))
 
 
 def fromlayer(layer, npartitions=None, engine=None) -> Images:
@@ -357,8 +385,30 @@ def fromlayer(layer, npartitions=None, engine=None) -> Images:
 
     The layer's data stays lazy in local mode (dask or numpy, not copied);
     for a multiscale layer the full-resolution level is used. Axis 0 of the
-    layer becomes the image axis.
+    layer becomes the image axis; a 2-D layer, or a single RGB(A) picture
+    ``(h, w, 3|4)`` of a layer with ``rgb=True``, becomes one image. The
+    layer's ``scale``, ``translate``, ``units`` and ``axis_labels`` become
+    the images' metadata (``rgb`` too).
+
+    Parameters
+    ----------
+    layer : napari.layers.Image
+        Or any object with ``.data`` (and optionally those attributes).
+    npartitions : int, optional
+    engine : object, optional
+        Any ``engine=`` value (see :mod:`napari_thunder.engines.factory`).
+
+    Returns
+    -------
+    Images
+
+    Raises
+    ------
+    ValueError
+        ``layer`` has no ``.data``, or data of fewer than 2 axes.
     """
+    from napari_thunder.data.layers import metadata_from_layer
+
     data = getattr(layer, "data", None)
     if data is None:
         raise ValueError(f"layer must have a .data array, got {type(layer).__name__}")
@@ -366,6 +416,9 @@ def fromlayer(layer, npartitions=None, engine=None) -> Images:
         data = data[0]
     if not hasattr(data, "shape"):
         data = np.asarray(data)
-    return fromarray(data, npartitions=npartitions, engine=engine)
+    if bool(getattr(layer, "rgb", False)) and data.ndim == 3:
+        data = data[np.newaxis]
+    imgs = fromarray(data, npartitions=npartitions, engine=engine)
+    return imgs.with_metadata(metadata_from_layer(layer, imgs.shape))
 
 

@@ -25,11 +25,11 @@ def test_engine_choice_is_napari_plugin_setting():
     from napari.settings import get_plugin_settings
 
     choice = settings.set_engine("spark", spark_master="local[3]", npartitions=5)
-    assert (choice.engine, choice.npartitions_arg) == ("local[3]", 5)
+    assert (choice.engine, choice.npartitions_arg) == ("spark:local[3]", 5)
     stored = get_plugin_settings("napari-thunder").engine
     assert (stored.backend, stored.spark_master, stored.npartitions) == ("spark", "local[3]", 5)
     stored.backend = "local"  # as the Preferences page would
-    assert settings.get_engine().engine is None
+    assert settings.get_engine().engine == "local"
     assert settings.get_engine().npartitions_arg is None
     settings.set_engine("local", spark_master="local[2]", npartitions=0)
 

@@ -141,6 +141,20 @@ class Frames(ABC):
             done += stop - start
             yield done, n, total
 
+    def cancel_streams(self) -> int:
+        """Cancel, from any thread, the work of every running
+        :meth:`iter_chunks` stream of these frames; those generators end.
+
+        The default does nothing: local streams stop between chunks when the
+        generator is closed. Remote engines cancel their jobs at once.
+
+        Returns
+        -------
+        int
+            The number of streams cancelled.
+        """
+        return 0
+
     def foreach_block(self, func: BlockFunc) -> None:
         """Run ``func(block, start)`` for its side effects on every chunk."""
         for _ in self.iter_chunks(func):

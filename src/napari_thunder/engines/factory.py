@@ -36,6 +36,7 @@ and :mod:`napari_thunder.engines.distributed`, imported when first used.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import sys
 from abc import ABC, abstractmethod
@@ -221,6 +222,26 @@ class SparkEngine(Engine):
 
         return SparkFrames.from_items(self.context, items, func, npartitions, recount=True)
 
+    def frames_from_rdd(self, rdd, dims=None, nrecords=None, dtype=None):
+        """Frames from a user RDD of ``(key, ndarray)`` records (Thunder's
+        ``fromrdd``): int keys are promoted to 1-tuples; ``dims``, ``nrecords``
+        and ``dtype`` given together skip the job that describes the records.
+
+        Parameters
+        ----------
+        rdd : pyspark.RDD
+        dims : tuple of int, optional
+        nrecords : int, optional
+        dtype : numpy dtype, optional
+
+        Returns
+        -------
+        napari_thunder.engines.spark.SparkFrames
+        """
+        from napari_thunder.engines.spark import SparkFrames
+
+        return SparkFrames.from_rdd(rdd, dims=dims, nrecords=nrecords, dtype=dtype)
+
     def describe(self) -> str:
         return f"Spark engine, master {self.master}"
 
@@ -342,20 +363,16 @@ def resolve_engine(engine=None) -> Engine:
     if kind == "spark":
         if _is_spark_context(engine):
             return SparkEngine(context=engine)
-        try:
-            import pyspark  # noqa: F401
-        except ImportError:
+        if importlib.util.find_spec("pyspark") is None:
             raise ImportError(
                 f"engine={engine!r} needs pyspark, which is not installed: "
                 "pip install 'napari-thunder[spark]'"
-            ) from None
+            )
         return SparkEngine(master=spark_master_of(engine))
     return _distributed_engine(engine)
 
 
 def _distributed_engine(engine) -> Engine:
-    import importlib.util
-
     if importlib.util.find_spec("distributed") is None:
         raise ImportError(
             f"engine={engine!r} needs dask.distributed, which is not installed: "

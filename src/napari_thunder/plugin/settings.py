@@ -36,8 +36,10 @@ class EngineChoice:
 
     @property
     def engine(self):
-        """The ``engine=`` argument of the images API: None or the master URL."""
-        return self.spark_master if self.backend == "spark" else None
+        """The ``engine=`` argument of the images API (see
+        :mod:`napari_thunder.engines.factory`): ``'local'`` or
+        ``'spark:<master>'``."""
+        return f"spark:{self.spark_master}" if self.backend == "spark" else "local"
 
     @property
     def npartitions_arg(self):

@@ -450,6 +450,4 @@ OPERATION_WIDGETS = {
 def _cancel_engine_streams(imgs) -> None:
     """Cancel at once the engine jobs streaming ``imgs`` (Spark job groups);
     the local engine stops between chunks by itself."""
-    cancel = getattr(getattr(imgs, "frames", None), "cancel_streams", None)
-    if cancel is not None:
-        cancel()
+    imgs.cancel_streams()
