@@ -97,3 +97,35 @@ def test_failed_write_leaves_old_output_intact(tmp_path):
     assert sorted(os.listdir(out)) == before
     assert sorted(os.listdir(tmp_path)) == ["out"]  # no temporary directory left behind
     np.testing.assert_array_equal(images.frombinary(str(out)).toarray(), STACK)
+
+
+@pytest.mark.parametrize("writer, ext", [("tobinary", ".bin"), ("totif", ".tif"), ("topng", ".png")])
+def test_writers_report_progress_per_block(tmp_path, engine, writer, ext):
+    """``progress(done, total)`` after each written block: increasing to the
+    image count, called on this process, the files already on disk."""
+    frames = np.random.default_rng(7).integers(0, 255, (10, 4, 5)).astype(np.uint8)
+    out = tmp_path / "out"
+    calls = []
+
+    def progress(done, total):
+        written = [f for d in os.listdir(tmp_path) for f in os.listdir(tmp_path / d) if f.endswith(ext)]
+        calls.append((done, total, len(written)))
+
+    getattr(images.fromarray(frames, npartitions=5, engine=engine), writer)(str(out), progress=progress)
+    assert [c[1] for c in calls] == [10] * len(calls)
+    dones = [c[0] for c in calls]
+    assert len(calls) >= 2 and dones == sorted(set(dones)) and dones[-1] == 10
+    assert all(written >= done for done, _, written in calls)  # reported after the write
+    names = sorted(f for f in os.listdir(out) if f.endswith(ext))
+    assert names == [f"image-{i:05d}{ext}" for i in range(10)]
+    back = {"tobinary": images.frombinary, "totif": images.fromtif, "topng": images.frompng}[writer]
+    np.testing.assert_array_equal(back(str(out)).toarray(), frames)
+
+
+def test_writer_progress_error_leaves_no_output(tmp_path):
+    def progress(done, total):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        images.fromarray(STACK, npartitions=2).totif(str(tmp_path / "out"), progress=progress)
+    assert os.listdir(tmp_path) == []

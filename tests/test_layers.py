@@ -43,7 +43,10 @@ def test_layer_data_is_lazy_and_limits_sample_few_frames():
     assert {0, 20, 39} <= set(frame.calls) <= allowed
     sample = ref[[0, 20, 39]]
     assert kwargs["contrast_limits"] == (sample.min(), sample.max())
-    assert kwargs["metadata"]["thunder"] == {"shape": (40, 16, 16), "dtype": "float64", "mode": "local"}
+    info = dict(kwargs["metadata"]["thunder"])
+    assert info.pop("axes")["axes"][0]["name"] == "t"
+    assert info == {"shape": (40, 16, 16), "dtype": "float64", "mode": "local"}
+    assert kwargs["scale"] == (1.0, 1.0, 1.0) and kwargs["axis_labels"] == ("t", "y", "x")
     assert kwargs["rgb"] is False
     frame.calls.clear()
     np.testing.assert_array_equal(np.asarray(data[7]), ref[7])   # what napari does for one slice

@@ -1,15 +1,29 @@
 """Bundled example datasets: files, determinism, loaders, localcorr finds the cells."""
 
 import filecmp
+import importlib.util
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
 import tifffile
 
 from napari_thunder import sample_data
-from napari_thunder.sample_data import make_samples
+
+#: the generator lives outside the package (tools/, not installed): load it from the checkout
+GENERATOR = Path(__file__).resolve().parents[1] / "tools" / "make_samples.py"
+
+
+def _load_generator():
+    spec = importlib.util.spec_from_file_location("make_samples", GENERATOR)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+make_samples = _load_generator()
 
 
 def _mouse_from_files(folder):
@@ -96,6 +110,15 @@ def test_total_size_is_small():
         folder = sample_data.path(name)
         total += sum(os.path.getsize(os.path.join(folder, f)) for f in os.listdir(folder))
     assert total < 1_000_000
+
+
+def test_generator_defaults_to_the_package_folder():
+    assert os.path.samefile(make_samples.PACKAGE_DATA, os.path.dirname(sample_data.path("mouse")))
+
+
+def test_generator_is_not_in_the_package():
+    folder = Path(sample_data.__file__).parent
+    assert [p.name for p in folder.rglob("*.py")] == ["__init__.py"]
 
 
 def test_generator_is_deterministic(tmp_path):

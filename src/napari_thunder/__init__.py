@@ -8,7 +8,7 @@ that need them.
 
 from importlib import import_module
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the only copy: pyproject.toml reads it (dynamic version)
 
 _LAZY = {
     "images": ("napari_thunder.images", None),

@@ -385,8 +385,30 @@ def fromlayer(layer, npartitions=None, engine=None) -> Images:
 
     The layer's data stays lazy in local mode (dask or numpy, not copied);
     for a multiscale layer the full-resolution level is used. Axis 0 of the
-    layer becomes the image axis.
+    layer becomes the image axis; a 2-D layer, or a single RGB(A) picture
+    ``(h, w, 3|4)`` of a layer with ``rgb=True``, becomes one image. The
+    layer's ``scale``, ``translate``, ``units`` and ``axis_labels`` become
+    the images' metadata (``rgb`` too).
+
+    Parameters
+    ----------
+    layer : napari.layers.Image
+        Or any object with ``.data`` (and optionally those attributes).
+    npartitions : int, optional
+    engine : object, optional
+        Any ``engine=`` value (see :mod:`napari_thunder.engines.factory`).
+
+    Returns
+    -------
+    Images
+
+    Raises
+    ------
+    ValueError
+        ``layer`` has no ``.data``, or data of fewer than 2 axes.
     """
+    from napari_thunder.data.layers import metadata_from_layer
+
     data = getattr(layer, "data", None)
     if data is None:
         raise ValueError(f"layer must have a .data array, got {type(layer).__name__}")
@@ -394,6 +416,9 @@ def fromlayer(layer, npartitions=None, engine=None) -> Images:
         data = data[0]
     if not hasattr(data, "shape"):
         data = np.asarray(data)
-    return fromarray(data, npartitions=npartitions, engine=engine)
+    if bool(getattr(layer, "rgb", False)) and data.ndim == 3:
+        data = data[np.newaxis]
+    imgs = fromarray(data, npartitions=npartitions, engine=engine)
+    return imgs.with_metadata(metadata_from_layer(layer, imgs.shape))
 
 

@@ -51,3 +51,36 @@ def test_console_example_in_docs_runs(make_napari_viewer_proxy, data_dir):
                                ref.gaussian_filter(1).toarray().mean(axis=0), rtol=1e-12)
     np.testing.assert_allclose(viewer.layers["localcorr"].data, ref.localcorr(2))
     assert viewer.layers["stack"].data.shape == (3, 70, 75)  # one volume: image axis dropped
+
+
+def test_layer_scale_translate_units_round_trip(make_napari_viewer_proxy):
+    viewer = make_napari_viewer_proxy()
+    data = np.random.default_rng(4).random((5, 3, 8, 9)).astype(np.float32)
+    layer = viewer.add_image(data, scale=(1, 5, 0.4, 0.4), translate=(0, 2, 10, 20),
+                             units=("s", "um", "um", "um"), axis_labels=("t", "z", "y", "x"))
+    imgs = images.fromlayer(layer)
+    assert imgs.metadata.scale == (1.0, 5.0, 0.4, 0.4)
+    assert imgs.metadata.translate == (0.0, 2.0, 10.0, 20.0)
+    assert imgs.metadata.names == ("t", "z", "y", "x")
+    assert imgs.metadata.units[1] == "micrometer"
+    out = imgs.gaussian_filter(1).to_layer(viewer, name="smooth")
+    assert tuple(out.scale) == tuple(layer.scale) and tuple(out.translate) == tuple(layer.translate)
+    assert [str(u) for u in out.units] == [str(u) for u in layer.units]
+    np.testing.assert_allclose(out.data_to_world((1, 1, 2, 3)), layer.data_to_world((1, 1, 2, 3)))
+    mean = imgs.mean().to_layer(viewer, name="mean")          # the image axis is dropped
+    assert tuple(mean.scale) == (5.0, 0.4, 0.4) and tuple(mean.translate) == (2.0, 10.0, 20.0)
+
+
+def test_rgb_layer_is_one_colour_image(make_napari_viewer_proxy):
+    viewer = make_napari_viewer_proxy()
+    rgb = np.random.default_rng(5).integers(0, 256, size=(12, 14, 3)).astype(np.uint8)
+    layer = viewer.add_image(rgb, rgb=True, scale=(0.5, 0.5))
+    imgs = images.fromlayer(layer)
+    assert imgs.shape == (1, 12, 14, 3) and imgs.metadata.rgb and imgs.metadata.names[-1] == "c"
+    from scipy import ndimage as ndi
+
+    out = imgs.gaussian_filter(1).toarray()
+    ref = np.stack([ndi.gaussian_filter(rgb[..., k], 1, mode="reflect") for k in range(3)], axis=-1)
+    np.testing.assert_array_equal(out, ref)               # channels filtered one by one
+    back = imgs.gaussian_filter(1).to_layer(viewer, name="smooth")
+    assert back.rgb and tuple(back.scale) == (0.5, 0.5)

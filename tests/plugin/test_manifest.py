@@ -2,12 +2,12 @@
 
 import subprocess
 import sys
+from importlib import metadata, resources
 from pathlib import Path
 
 import yaml
 
 PLUGIN = "napari-thunder"
-MANIFEST = Path(__file__).resolve().parents[2] / "src" / "napari_thunder" / "napari.yaml"
 
 
 def _manifest():
@@ -27,14 +27,22 @@ def test_npe2_validate_with_imports():
     assert "valid" in out.lower()
 
 
-def test_installed_manifest_is_the_packaged_file():
+def test_manifest_is_the_packaged_file():
+    """napari finds the manifest as package data of ``napari_thunder``, through
+    the ``napari.manifest`` entry point (no copy or link outside the package)."""
+    from npe2 import PluginManifest
+
     import napari_thunder
 
-    packaged = Path(napari_thunder.__file__).parent / "napari.yaml"
-    assert packaged.resolve() == MANIFEST.resolve()
-    top = MANIFEST.parents[2] / "napari.yaml"
-    assert top.exists() and top.resolve() == MANIFEST.resolve()
-    assert yaml.safe_load(MANIFEST.read_text())["name"] == PLUGIN
+    packaged = resources.files("napari_thunder") / "napari.yaml"
+    assert packaged.is_file()
+    assert Path(str(packaged)).parent == Path(napari_thunder.__file__).parent
+    assert yaml.safe_load(packaged.read_text())["name"] == PLUGIN
+    entry_points = [ep for ep in metadata.distribution(PLUGIN).entry_points if ep.group == "napari.manifest"]
+    assert [ep.value for ep in entry_points] == ["napari_thunder:napari.yaml"]
+    from_file = PluginManifest.from_file(Path(str(packaged)))
+    assert PluginManifest.from_distribution(PLUGIN).contributions == from_file.contributions
+    assert _manifest().contributions == from_file.contributions
 
 
 def test_every_menu_id_exists_in_napari():

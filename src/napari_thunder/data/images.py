@@ -17,6 +17,7 @@ import numpy as np
 
 from napari_thunder import validation
 from napari_thunder.kernels import filters
+from napari_thunder.metadata import ImageMetadata
 from napari_thunder.kernels.correlation import LocalCorrAccumulator
 from napari_thunder.kernels.moments import STATS as STATISTICS
 from napari_thunder.kernels.moments import MomentAccumulator, ReduceAccumulator
@@ -33,6 +34,10 @@ class Images:
     ----------
     frames : napari_thunder.engines.base.Frames
         Where the frames live (local dask array or Spark RDD).
+    metadata : napari_thunder.metadata.ImageMetadata, optional
+        Axis names, scale, translate, units and channels of the stack; the
+        defaults (``('t', 'y', 'x')``, unit scale) when not given. Every
+        method carries them to its result (see :mod:`napari_thunder.metadata`).
 
     Examples
     --------
@@ -45,11 +50,70 @@ class Images:
     array([6., 7., 8., 9.])
     """
 
-    def __init__(self, frames):
+    def __init__(self, frames, metadata=None):
         self.frames = frames
+        shape = tuple(frames.shape)
+        if metadata is None:
+            metadata = ImageMetadata.default(len(shape))
+        elif not isinstance(metadata, ImageMetadata):
+            raise TypeError(f"metadata must be an ImageMetadata, got {type(metadata).__name__}")
+        self._metadata = metadata.check_shape(shape)
 
-    def _new(self, frames) -> "Images":
-        return Images(frames)
+    def _new(self, frames, metadata=None) -> "Images":
+        """Images on ``frames`` with ``metadata``; by default these images'
+        metadata when the rank is kept (channel names dropped if the channel
+        axis changed length), else the defaults with axis 0 kept."""
+        if metadata is None:
+            metadata = self._metadata.for_value_shape(len(frames.shape) - 1)
+            try:
+                metadata.check_shape(frames.shape)
+            except ValueError:
+                metadata = metadata.updated(rgb=False) if metadata.rgb else metadata
+                metadata = ImageMetadata(metadata.axes, rgb=metadata.rgb)
+                try:
+                    metadata.check_shape(frames.shape)
+                except ValueError:
+                    metadata = ImageMetadata.default(len(frames.shape))
+        return Images(frames, metadata)
+
+    @property
+    def metadata(self) -> ImageMetadata:
+        """Axis names, scale, translate, units and channel names of the stack
+        (axis 0, the image axis, first)."""
+        return self._metadata
+
+    def with_metadata(self, metadata=None, *, names=None, scale=None, translate=None, units=None,
+                      channel_names=None, rgb=None) -> "Images":
+        """The same images with other metadata (nothing is computed).
+
+        Parameters
+        ----------
+        metadata : ImageMetadata, optional
+            Replaces the metadata as a whole; or change some of them:
+        names, scale, translate, units : sequence or dict, optional
+            One entry per axis (axis 0 first), or a dict ``{axis: value}``
+            keyed by axis name or index, e.g. ``scale={'y': 0.4, 'x': 0.4}``.
+        channel_names : sequence of str, optional
+            Names of the entries of the axis named ``'c'``.
+        rgb : bool, optional
+            Whether the last axis holds RGB(A) samples.
+
+        Returns
+        -------
+        Images
+
+        Raises
+        ------
+        ValueError
+            Values that do not fit the shape (wrong lengths, a non-positive
+            scale, unknown axis names).
+        TypeError
+            ``metadata`` is not an ``ImageMetadata``.
+        """
+        if metadata is None:
+            metadata = self._metadata.updated(names=names, scale=scale, translate=translate,
+                                              units=units, channel_names=channel_names, rgb=rgb)
+        return Images(self.frames, metadata)
 
     # ------------------------------------------------------------------
     # description
@@ -143,10 +207,17 @@ class Images:
             _keep_axis(i, size, axis + 1)
             for axis, (i, size) in enumerate(zip(index[1:], self.value_shape))
         )
+        metadata = self._metadata
+        if chosen is None:
+            metadata = metadata.sliced((index[0],) if isinstance(index[0], slice) else (), self.shape)
+        elif _is_regular(chosen):
+            step = int(chosen[1] - chosen[0]) if len(chosen) > 1 else 1
+            metadata = metadata.sliced((slice(int(chosen[0]), int(chosen[-1]) + 1, step),), self.shape)
         if spatial and any(s != slice(None) for s in spatial):
             out_shape = np.empty(self.value_shape, dtype=bool)[spatial].shape
             frames = frames.map(_BlockOp(_slice_block, index=spatial), out_shape, self.dtype)
-        return self._new(frames)
+            metadata = metadata.sliced((slice(None),) + spatial, self.shape)
+        return self._new(frames, metadata)
 
     # ------------------------------------------------------------------
     # generic operations
@@ -223,7 +294,8 @@ class Images:
         out_shape = tuple(s for k, s in enumerate(shape) if k not in axes)
         block_axes = tuple(a + 1 for a in axes)
         return self._new(self.frames.map(_BlockOp(_squeeze_block, axes=block_axes),
-                                         out_shape, self.dtype))
+                                         out_shape, self.dtype),
+                         self._metadata.drop_axes(block_axes))
 
     def astype(self, dtype) -> "Images":
         """Images cast to ``dtype`` (numpy ``astype`` rules)."""
@@ -234,17 +306,18 @@ class Images:
     # ------------------------------------------------------------------
     # per-image operations
     # ------------------------------------------------------------------
-    def _map_kernel(self, kernel, **kwargs) -> "Images":
+    def _map_kernel(self, kernel, metadata=None, **kwargs) -> "Images":
         """Lazily apply a block kernel; its output shape and dtype come from
         running it on one zero image (cheap, and exact for numpy rules)."""
         op = _BlockOp(kernel, **kwargs)
         probe = op(np.zeros((1,) + self.value_shape, self.dtype), 0)
-        return self._new(self.frames.map(op, probe.shape[1:], probe.dtype))
+        return self._new(self.frames.map(op, probe.shape[1:], probe.dtype), metadata)
 
     def max_projection(self, axis: int = 2) -> "Images":
         """Maximum along ``axis`` of each image (0 = x, 1 = y, 2 = z)."""
         axis = validation.check_projection_axis(axis, len(self.value_shape))
-        return self._map_kernel(filters.max_projection_block, axis=axis)
+        return self._map_kernel(filters.max_projection_block, axis=axis,
+                                metadata=self._metadata.drop_image_axis(axis))
 
     def max_min_projection(self, axis: int = 2) -> "Images":
         """Maximum plus minimum along ``axis`` of each image.
@@ -253,14 +326,17 @@ class Images:
         dtype: small integer types can wrap around.
         """
         axis = validation.check_projection_axis(axis, len(self.value_shape))
-        return self._map_kernel(filters.max_min_projection_block, axis=axis)
+        return self._map_kernel(filters.max_min_projection_block, axis=axis,
+                                metadata=self._metadata.drop_image_axis(axis))
 
     def subsample(self, factor) -> "Images":
         """Keep every ``factor``-th pixel along each image axis (indices 0, f,
         2f, ...; new size ``ceil(size / f)``). ``factor`` is an int or one
         int per image axis."""
+        factor = self._metadata.expand_per_axis(factor, 1, "factor")
         factors = validation.check_subsample_factor(factor, len(self.value_shape))
-        return self._map_kernel(filters.subsample_block, factors=factors)
+        return self._map_kernel(filters.subsample_block, factors=factors,
+                                metadata=self._metadata.subsampled(factors))
 
     def gaussian_filter(self, sigma=2, order=0) -> "Images":
         """Gaussian filter of each image over every image axis.
@@ -280,8 +356,8 @@ class Images:
             Same shape and dtype (integer results truncated toward zero).
         """
         ndim = len(self.value_shape)
-        sigma = validation.check_sigma(sigma, ndim)
-        order = validation.check_order(order, ndim)
+        sigma = validation.check_sigma(self._metadata.expand_per_axis(sigma, 0, "sigma"), ndim)
+        order = validation.check_order(self._metadata.expand_per_axis(order, 0, "order"), ndim)
         return self._new(self.frames.map(
             _BlockOp(filters.gaussian_block, sigma=sigma, order=order),
             self.value_shape, self.dtype))
@@ -289,14 +365,16 @@ class Images:
     def uniform_filter(self, size=2) -> "Images":
         """Box mean of each image (``size`` per axis; on volumes a 0 as the
         third size filters plane by plane). Same shape and dtype."""
-        size = validation.check_filter_size(size, len(self.value_shape))
+        size = validation.check_filter_size(self._metadata.expand_per_axis(size, 1, "size"),
+                                            len(self.value_shape))
         return self._new(self.frames.map(_BlockOp(filters.uniform_block, size=size),
                                          self.value_shape, self.dtype))
 
     def median_filter(self, size=2) -> "Images":
         """Median of each image over a ``size`` window (rank ``n//2``, the
         upper median for even windows). Same shape and dtype."""
-        size = validation.check_filter_size(size, len(self.value_shape), kind="median")
+        size = validation.check_filter_size(self._metadata.expand_per_axis(size, 1, "size"),
+                                            len(self.value_shape), kind="median")
         return self._new(self.frames.map(_BlockOp(filters.median_block, size=size),
                                          self.value_shape, self.dtype))
 
@@ -538,34 +616,43 @@ class Images:
     # ------------------------------------------------------------------
     # writers
     # ------------------------------------------------------------------
-    def _write(self, path, fmt: str, prefix: str, overwrite: bool) -> None:
+    def _write(self, path, fmt: str, prefix: str, overwrite: bool, progress=None) -> None:
         from napari_thunder.io import writing
 
         if fmt in ("tif", "png"):
             writing.check_export_ndim(self.value_shape, fmt)
         with writing.atomic_output_dir(path, overwrite=overwrite) as tmp:
-            self.frames.foreach_block(writing.BlockWriter(tmp, fmt, prefix))
+            writer = writing.BlockWriter(tmp, fmt, prefix)
+            if progress is None:
+                self.frames.foreach_block(writer)
+            else:  # blocks come back in frame order as they are written
+                done, total = 0, self.count()
+                for start, stop, _ in self.frames.iter_chunks(writer):
+                    done += stop - start
+                    progress(done, total)
             if fmt == "bin":
                 writing.write_binary_conf(tmp, self.value_shape, self.dtype)
 
-    def tobinary(self, path, prefix: str = "image", overwrite: bool = False) -> None:
+    def tobinary(self, path, prefix: str = "image", overwrite: bool = False, progress=None) -> None:
         """Write one flat binary file per image plus ``conf.json`` and ``SUCCESS``.
 
         Files are ``<prefix>-00000.bin``, ... (C order, native byte order);
         ``frombinary(path)`` reads them back. ``path`` must not exist unless
-        ``overwrite=True``; the output appears only once complete.
+        ``overwrite=True``; the output appears only once complete. Every
+        writer calls ``progress(done, total)``, if given, on this process
+        after each block is written (``done`` of ``total`` images).
         """
-        self._write(path, "bin", prefix, overwrite)
+        self._write(path, "bin", prefix, overwrite, progress)
 
-    def totif(self, path, prefix: str = "image", overwrite: bool = False) -> None:
+    def totif(self, path, prefix: str = "image", overwrite: bool = False, progress=None) -> None:
         """Write one TIF per image (volumes as multipage TIFs, pages = first
         image axis); ``fromtif(path)`` reads them back exactly."""
-        self._write(path, "tif", prefix, overwrite)
+        self._write(path, "tif", prefix, overwrite, progress)
 
-    def topng(self, path, prefix: str = "image", overwrite: bool = False) -> None:
+    def topng(self, path, prefix: str = "image", overwrite: bool = False, progress=None) -> None:
         """Write one PNG per image: uint8 as is, other dtypes rescaled per
         image to 0..255; volumes with 3 or 4 planes on the last axis as RGB(A)."""
-        self._write(path, "png", prefix, overwrite)
+        self._write(path, "png", prefix, overwrite, progress)
 
 
 # ----------------------------------------------------------------------
@@ -637,6 +724,14 @@ def _squeeze_block(block, axes):
 
 def _astype_block(block, dtype):
     return block.astype(dtype)
+
+
+def _is_regular(indices) -> bool:
+    """True for increasing, evenly spaced frame indices (a slice)."""
+    if len(indices) <= 1:
+        return len(indices) == 1
+    steps = np.diff(indices)
+    return bool(steps[0] > 0 and np.all(steps == steps[0]))
 
 
 def _image_indices(index, n):

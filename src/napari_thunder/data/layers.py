@@ -123,12 +123,31 @@ def contrast_limits_for(data, dtype=None, nframes=CONTRAST_SAMPLE_FRAMES):
     return (low, high)
 
 
-def _is_rgb(value_shape, dtype) -> bool:
+def _looks_rgb(value_shape, dtype) -> bool:
+    """napari's display guess for stacks whose metadata say nothing: uint8
+    images with 3 or 4 entries on the last axis are shown as colour."""
     return len(value_shape) == 3 and value_shape[-1] in (3, 4) and np.dtype(dtype) == np.uint8
+
+
+def layer_metadata(imgs):
+    """The metadata a layer of ``imgs`` is shown with: the images' own, or,
+    when those are the defaults, the defaults for an RGB picture if the
+    images look like one (display only: the images are not changed)."""
+    from napari_thunder.metadata import ImageMetadata
+
+    meta = imgs.metadata
+    if meta.is_default() and not meta.rgb and _looks_rgb(imgs.shape[1:], imgs.dtype):
+        return ImageMetadata.default(len(imgs.shape), rgb=True)
+    return meta
 
 
 def images_to_layer_data(imgs, name=None, **kwargs) -> tuple[Any, dict, str]:
     """A napari ``LayerDataTuple`` ``(data, add_kwargs, 'image')`` for ``imgs``.
+
+    The keyword arguments carry the images' metadata: ``scale``,
+    ``translate``, ``units`` and ``axis_labels`` of the axes shown, ``rgb``,
+    and ``channel_axis`` (napari then makes one layer per channel) with
+    contrast limits per channel.
 
     Parameters
     ----------
@@ -138,7 +157,7 @@ def images_to_layer_data(imgs, name=None, **kwargs) -> tuple[Any, dict, str]:
         Layer name; defaults to ``'thunder'``.
     **kwargs
         Extra ``viewer.add_image`` arguments; they override the computed ones
-        (``contrast_limits``, ``rgb``, ``metadata``...).
+        (``contrast_limits``, ``rgb``, ``scale``, ``metadata``...).
 
     Returns
     -------
@@ -146,23 +165,104 @@ def images_to_layer_data(imgs, name=None, **kwargs) -> tuple[Any, dict, str]:
         ``(data, kwargs, 'image')``; ``data`` is lazy in local mode.
     """
     data = layer_data_from_images(imgs)
-    value_shape = tuple(imgs.shape[1:])
-    rgb = _is_rgb(value_shape, imgs.dtype)
+    dropped = data.ndim < len(imgs.shape)
+    meta_model = layer_metadata(imgs)
+    add_kwargs = {"name": name or "thunder"}
+    add_kwargs.update(meta_model.layer_kwargs(drop_image_axis=dropped))
+    channel_axis = add_kwargs.get("channel_axis")
+    if channel_axis is None:
+        add_kwargs["contrast_limits"] = contrast_limits_for(data, imgs.dtype)
+    else:
+        add_kwargs["contrast_limits"] = [
+            contrast_limits_for(_take(data, i, channel_axis), imgs.dtype)
+            for i in range(data.shape[channel_axis])
+        ]
+        if meta_model.channel_names is not None:
+            base = add_kwargs["name"]
+            add_kwargs["name"] = [f"{base} [{c}]" for c in meta_model.channel_names]
     meta = {
         METADATA_KEY: {
             "shape": tuple(int(s) for s in imgs.shape),
             "dtype": str(imgs.dtype),
             "mode": imgs.mode,
+            "axes": imgs.metadata.to_dict(),
         }
     }
-    add_kwargs = {
-        "name": name or "thunder",
-        "contrast_limits": contrast_limits_for(data, imgs.dtype),
-        "rgb": rgb,
-        "metadata": meta,
-    }
+    add_kwargs["metadata"] = meta
     user_meta = kwargs.pop("metadata", None)
     if user_meta:
         meta.update(user_meta)
     add_kwargs.update(kwargs)
     return (data, add_kwargs, "image")
+
+
+def _take(data, index, axis):
+    """``data`` at ``index`` along ``axis`` (a view or a lazy slice)."""
+    key = [slice(None)] * data.ndim
+    key[axis] = index
+    return data[tuple(key)]
+
+
+def metadata_from_layer(layer, shape):
+    """The :class:`~napari_thunder.metadata.ImageMetadata` an image layer's
+    ``scale``, ``translate``, ``units``, ``axis_labels`` and ``rgb`` describe,
+    for the ``Images`` of ``shape`` made from its data (a 2-D layer or a
+    single RGB picture gains the image axis 0 in front).
+
+    Parameters
+    ----------
+    layer : napari.layers.Image or any object with those attributes
+    shape : tuple of int
+        Shape of the ``Images``.
+
+    Returns
+    -------
+    ImageMetadata
+        The defaults for whatever the layer does not say.
+    """
+    from napari_thunder.metadata import ImageMetadata
+
+    ndim = len(shape)
+    rgb = bool(getattr(layer, "rgb", False))
+    meta = ImageMetadata.default(ndim, rgb=rgb)
+    scale = getattr(layer, "scale", None)
+    if scale is None:
+        return meta
+    shown = ndim - 1 if rgb else ndim          # napari's per-axis values skip RGB samples
+    scale = [float(v) for v in scale]
+    added = shown - len(scale)                 # axis 0 added in front of a single image
+    if added not in (0, 1):
+        return meta
+    translate = [float(v) for v in getattr(layer, "translate", [0.0] * len(scale))]
+    labels = [str(v) for v in getattr(layer, "axis_labels", ())] or None
+    units = getattr(layer, "units", None)
+    units = [_unit_name(u) for u in units] if units is not None else [None] * len(scale)
+    names = list(meta.names)
+    if labels is not None and len(labels) == len(scale) and not _generic_labels(labels):
+        names[added:added + len(labels)] = labels
+    try:
+        return meta.updated(
+            names=names,
+            scale=[1.0] * added + scale + ([1.0] if rgb else []),
+            translate=[0.0] * added + translate + ([0.0] if rgb else []),
+            units=[None] * added + units + ([None] if rgb else []),
+        )
+    except ValueError:   # labels that cannot be axis names (duplicates...): keep the numbers
+        return meta.updated(
+            scale=[1.0] * added + scale + ([1.0] if rgb else []),
+            translate=[0.0] * added + translate + ([0.0] if rgb else []),
+            units=[None] * added + units + ([None] if rgb else []),
+        )
+
+
+def _unit_name(unit):
+    """napari's units are pint units (or strings); ``pixel`` means none."""
+    if unit is None:
+        return None
+    text = str(unit)
+    return None if text in ("", "pixel", "px", "dimensionless") else text
+
+
+def _generic_labels(labels) -> bool:
+    """napari's default labels are '-3', '-2', '-1' (negative axis numbers)."""
+    return all(label.lstrip("-").isdigit() for label in labels)

@@ -6,12 +6,15 @@ reading pixels) and the command line (which picks a loader for its input).
 
 from __future__ import annotations
 
+import glob
 import os
 
 TIF_EXTENSIONS = (".tif", ".tiff")
 PNG_EXTENSIONS = (".png",)
 BINARY_EXTENSIONS = (".bin",)
 CONF_NAME = "conf.json"
+#: characters that make a path a wildcard pattern (``glob`` syntax)
+WILDCARDS = "*?["
 
 
 def has_files(folder, extensions) -> bool:
@@ -27,8 +30,23 @@ def has_files(folder, extensions) -> bool:
         return False
 
 
-def classify_path(path) -> str | None:
+def is_pattern(path) -> bool:
+    """True if ``path`` does not exist and holds a wildcard (``*``, ``?``, ``[``)."""
+    return any(ch in path for ch in WILDCARDS) and not os.path.lexists(path)
+
+
+def classify_path(path, patterns=False) -> str | None:
     """What kind of image data ``path`` holds, from its name and folder content.
+
+    Parameters
+    ----------
+    path : str
+        A file or folder (or, with ``patterns``, a wildcard pattern).
+    patterns : bool
+        Also classify a wildcard pattern (see :func:`is_pattern`) by the
+        visible files it matches: their common kind (``'tif'``, ``'png'`` or
+        ``'binary'``), None when they differ or nothing matches. Off by
+        default: the napari reader is only given existing paths.
 
     Returns
     -------
@@ -38,6 +56,12 @@ def classify_path(path) -> str | None:
         ``.bin`` file or folder counts as binary only with ``conf.json``
         beside it, which gives the shape).
     """
+    if patterns and is_pattern(path):
+        kinds = {
+            classify_path(match) for match in glob.glob(path)
+            if os.path.isfile(match) and not os.path.basename(match).startswith(".")
+        }
+        return kinds.pop() if len(kinds) == 1 else None
     if os.path.isdir(path):
         if os.path.isfile(os.path.join(path, CONF_NAME)) and has_files(path, BINARY_EXTENSIONS):
             return "binary_dir"

@@ -1,7 +1,7 @@
 """Open napari with the plugin's main widgets and a dataset loaded.
 
-``napari-thunder gui [INPUT]`` (the CLI) and run.sh's main job call
-:func:`launch`, then run the Qt event loop (``napari.run()``).
+``napari-thunder gui [INPUT]`` (the CLI, through run.sh's main job too) calls
+:func:`run_gui`: :func:`launch`, then the Qt event loop (``napari.run()``).
 """
 
 from __future__ import annotations
@@ -93,6 +93,28 @@ def launch(path_or_example="mouse", show=True, widgets=MAIN_WIDGETS):
     for k, widget_name in enumerate(widgets):
         viewer.window.add_plugin_dock_widget(PLUGIN_NAME, widget_name, tabify=k > 0)
     return viewer
+
+
+def run_gui(path_or_example="mouse"):
+    """Open the GUI (:func:`launch`, shown) and run napari's event loop until
+    the window is closed.
+
+    Parameters
+    ----------
+    path_or_example : str or None
+        Example name (``'mouse'``, ``'fish'``) or a path; None opens no data.
+
+    Raises
+    ------
+    ImportError
+        napari is not installed (the exception's ``name`` is ``'napari'``).
+    FileNotFoundError
+        ``path_or_example`` is neither an example nor an existing path.
+    """
+    import napari
+
+    launch(path_or_example, show=True)
+    napari.run()
 
 
 def _widget_by_display_name(viewer, display_name):

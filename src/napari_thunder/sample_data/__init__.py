@@ -58,7 +58,7 @@ def path(name: str) -> str:
     folder = os.path.join(_HERE, name)
     if not os.path.isdir(folder):
         raise FileNotFoundError(
-            f"Example data folder {folder} is missing; regenerate it with "
-            f"'python {os.path.join(_HERE, 'make_samples.py')}'"
+            f"Example data folder {folder} is missing from the installation; reinstall "
+            f"napari-thunder (in a source checkout: 'python tools/make_samples.py')"
         )
     return folder

@@ -1,15 +1,15 @@
 """Write napari-thunder's bundled example datasets (synthetic, deterministic).
 
-Run from anywhere::
+Run from a source checkout (the script is not part of the installed package)::
 
-    python sample_data/make_samples.py            # writes next to this script
-    python sample_data/make_samples.py --out DIR  # writes into DIR/<name>/
+    python tools/make_samples.py            # rewrites src/napari_thunder/sample_data/<name>/
+    python tools/make_samples.py --out DIR  # writes into DIR/<name>/
 
 Every dataset is drawn from a seeded ``numpy.random.Generator``, so running
 the script again writes byte-identical files. The data imitates functional
 imaging: cells with sparse calcium transients (fast rise, exponential decay)
 over a slowly varying background, with Poisson (shot) noise. It is NOT a
-recording; see ``README.md`` in this folder.
+recording; see ``src/napari_thunder/sample_data/README.md``.
 
 Datasets
 --------
@@ -30,6 +30,11 @@ import os
 import shutil
 
 import numpy as np
+
+#: The package folder holding the bundled datasets (the default ``--out``).
+PACKAGE_DATA = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src", "napari_thunder", "sample_data"
+)
 
 SEED_MOUSE = 20160101
 SEED_FISH = 20160102
@@ -219,8 +224,8 @@ def write_fish(folder, volumes):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--out", default=os.path.dirname(os.path.abspath(__file__)),
-                        help="folder receiving mouse/ and fish/ (default: next to this script)")
+    parser.add_argument("--out", default=PACKAGE_DATA,
+                        help="folder receiving mouse/ and fish/ (default: the package's sample_data folder)")
     args = parser.parse_args(argv)
     write_mouse(os.path.join(args.out, "mouse"), make_mouse())
     write_fish(os.path.join(args.out, "fish"), make_fish())

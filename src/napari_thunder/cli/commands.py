@@ -1,0 +1,121 @@
+"""The subcommands ``run``, ``info`` and ``gui``: each takes the parsed arguments, returns the exit code."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+
+from .errors import CLIError
+from .inputs import EXAMPLE_PREFIX, load_input
+from .pipeline import run_pipeline, write_result
+from .steps import describe_steps, parse_step
+
+
+@contextlib.contextmanager
+def open_engine(spec):
+    """The engine ``--engine spec`` names, closed afterwards.
+
+    :func:`napari_thunder.engines.factory.resolve_engine` decides what the
+    string means; closing stops a Spark context only if it was started here.
+
+    Raises
+    ------
+    CLIError
+        ``spec`` names no engine, or the engine's package is not installed.
+    """
+    from napari_thunder.engines.factory import resolve_engine
+
+    try:
+        engine = resolve_engine(spec)
+    except (TypeError, ValueError, ImportError) as exc:
+        raise CLIError(f"--engine {spec!r}: {exc}") from None
+    try:
+        yield engine
+    finally:
+        engine.close()
+
+
+def check_output(path, overwrite):
+    """Refuse an unusable output path before any work, with the writers' own check.
+
+    Raises
+    ------
+    CLIError
+        ``path`` is an existing directory and ``overwrite`` is false.
+    ValueError, FileNotFoundError
+        ``path`` is a file, or its parent directory does not exist.
+    """
+    from napari_thunder.io.writing import OutputExistsError, check_output_dir
+
+    try:
+        check_output_dir(path, overwrite)
+    except OutputExistsError as exc:
+        raise CLIError(f"{exc}; use --overwrite to replace it") from None
+
+
+def cmd_run(args):
+    """``napari-thunder run``: load, apply the steps, write, print a summary."""
+    steps = [parse_step(s) for s in args.step]
+    if args.npartitions is not None and args.npartitions < 1:
+        raise CLIError(f"--npartitions must be at least 1, got {args.npartitions}")
+    check_output(args.output, args.overwrite)
+    with open_engine(args.engine) as engine:
+        t0 = time.perf_counter()
+        imgs, how = load_input(args.input, args.format, args.nplanes, args.order, engine, args.npartitions)
+        print(f"input   {args.input} via {how}: shape {tuple(imgs.shape)}, dtype {imgs.dtype}, "
+              f"{engine.describe()}")
+        result = run_pipeline(imgs, steps, engine=engine, progress=args.progress)
+        write_result(result, args.to, args.output, overwrite=args.overwrite, progress=args.progress)
+        elapsed = time.perf_counter() - t0
+        nfiles = len(os.listdir(args.output))
+        print(f"steps   {describe_steps(steps)}")
+        print(f"result  shape {tuple(result.shape)}, dtype {result.dtype}")
+        print(f"wrote   {os.path.abspath(args.output)} ({args.to}, {nfiles} file{'s' if nfiles != 1 else ''})")
+        print(f"time    {elapsed:.2f} s")
+    return 0
+
+
+def cmd_info(args):
+    """``napari-thunder info``: what the loader sees (count, shape, dtype, size)."""
+    import numpy as np
+
+    with open_engine(args.engine) as engine:
+        imgs, how = load_input(args.input, args.format, args.nplanes, args.order, engine)
+        shape = tuple(imgs.shape)
+        nbytes = int(np.prod(shape, dtype=np.int64)) * np.dtype(imgs.dtype).itemsize
+        print(f"input   {args.input}")
+        print(f"loader  {how}")
+        print(f"engine  {engine.describe()}")
+        print(f"count   {imgs.count()}")
+        print(f"shape   {shape}")
+        print(f"value   {shape[1:]}")
+        print(f"dtype   {imgs.dtype}")
+        print(f"mode    {imgs.mode}")
+        print(f"size    {nbytes / 2**20:.2f} MiB")
+    return 0
+
+
+def gui_target(spec):
+    """What the GUI opens: ``'mouse'`` by default, ``example:NAME`` as ``NAME``, else the path."""
+    if spec is None:
+        return "mouse"
+    return spec[len(EXAMPLE_PREFIX):] if spec.startswith(EXAMPLE_PREFIX) else spec
+
+
+def cmd_gui(args):
+    """``napari-thunder gui``: napari with the plugin's widgets and the input
+    (or the 'mouse' example), until the window is closed.
+
+    The plugin (:func:`napari_thunder.plugin.app.run_gui`) does the napari
+    part; this command imports neither napari nor Qt.
+    """
+    from napari_thunder.plugin import app
+
+    try:
+        app.run_gui(gui_target(args.input))
+    except ImportError as exc:
+        if exc.name == "napari":  # napari itself is missing (not a failure inside it)
+            raise CLIError("the GUI needs napari: pip install 'napari-thunder[napari]'") from None
+        raise
+    return 0

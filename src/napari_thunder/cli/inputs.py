@@ -1,0 +1,119 @@
+"""Loading the INPUT of ``run`` and ``info`` with the matching loader.
+
+The format is told by :func:`napari_thunder.io.formats.classify_path` (the
+napari reader's rule too); the loaders of :mod:`napari_thunder.images` do the
+rest, including their own "no such file" errors.
+"""
+
+from __future__ import annotations
+
+import os
+
+from .errors import CLIError
+
+#: input and output formats (``--format`` / ``--to``)
+FORMATS = ("tif", "png", "binary")
+EXAMPLE_PREFIX = "example:"
+
+
+def detect_format(spec) -> str:
+    """The loader format of a path or wildcard pattern: ``'tif'``, ``'png'`` or ``'binary'``.
+
+    Parameters
+    ----------
+    spec : str
+        A file, a folder or a wildcard pattern.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    FileNotFoundError
+        Nothing exists at ``spec`` (or the pattern matches no file).
+    CLIError
+        The format cannot be told from the names or the folder content.
+    """
+    from napari_thunder.io.formats import classify_path
+
+    kind = classify_path(spec, patterns=True)
+    if kind is not None:
+        return kind.removesuffix("_dir")
+    if os.path.isdir(spec):
+        raise CLIError(f"cannot tell the format of directory {spec!r} (no conf.json with .bin "
+                       f"files, no .tif or .png files); use --format")
+    from napari_thunder.io.listing import list_files
+
+    list_files(spec)  # FileNotFoundError naming spec when nothing is there
+    raise CLIError(f"cannot tell the format of {spec!r} (.tif/.tiff, .png, or .bin with conf.json "
+                   f"beside it); use --format tif|png|binary")
+
+
+def _load_example(name, fmt, nplanes, engine, npartitions):
+    if fmt != "auto" or nplanes is not None:
+        raise CLIError("--format and --nplanes do not apply to example:NAME inputs")
+    from napari_thunder import images, sample_data
+
+    folder = sample_data.path(name)  # ValueError listing the options
+    if npartitions is None:
+        return images.fromexample(name, engine=engine), f"example {name!r}"
+    loader, kwargs = sample_data.LOADERS[name]
+    kwargs = dict(kwargs, npartitions=npartitions)
+    return getattr(images, loader)(folder, engine=engine, **kwargs), f"example {name!r}"
+
+
+def load_input(spec, fmt="auto", nplanes=None, order="C", engine=None, npartitions=None):
+    """Load ``spec`` (path, pattern or ``example:NAME``) as ``Images``.
+
+    Parameters
+    ----------
+    spec : str
+        A file, a folder, a wildcard pattern or ``example:NAME``.
+    fmt : {'auto', 'tif', 'png', 'binary'}
+        The loader; ``'auto'`` tells it by :func:`detect_format`.
+    nplanes : int, optional
+        Planes per image (tif and binary inputs).
+    order : {'C', 'F'}
+        Array order of binary files.
+    engine : optional
+        Any ``engine=`` value the loaders accept (an ``Engine``, None, ...).
+    npartitions : int, optional
+        Partitions of the loaded data.
+
+    Returns
+    -------
+    (Images, str)
+        The data and a label of how it was loaded.
+
+    Raises
+    ------
+    CLIError
+        Options that do not apply to the input, or an unknown format.
+    FileNotFoundError, ValueError
+        From the format detection and the loaders.
+    """
+    if spec.startswith(EXAMPLE_PREFIX):
+        return _load_example(spec[len(EXAMPLE_PREFIX):], fmt, nplanes, engine, npartitions)
+    if fmt == "auto":
+        fmt = detect_format(spec)
+    elif fmt not in FORMATS:
+        raise CLIError(f"unknown --format {fmt!r}; choose auto, tif, png or binary")
+    else:
+        from napari_thunder.io.listing import list_files
+
+        list_files(spec)  # FileNotFoundError naming spec (frombinary would first ask for a shape)
+    if nplanes is not None and fmt == "png":
+        raise CLIError("--nplanes applies to tif and binary inputs only")
+    from napari_thunder import images
+
+    kwargs = {"engine": engine}
+    if npartitions is not None:
+        kwargs["npartitions"] = npartitions
+    if nplanes is not None:
+        kwargs["nplanes"] = nplanes
+    if fmt == "tif":
+        return images.fromtif(spec, **kwargs), "fromtif"
+    if fmt == "binary":
+        return images.frombinary(spec, order=order, **kwargs), f"frombinary(order={order!r})"
+    return images.frompng(spec, **kwargs), "frompng"

@@ -1,0 +1,65 @@
+"""The argparse parser of ``napari-thunder``: subcommands ``run``, ``info``, ``gui``."""
+
+from __future__ import annotations
+
+import argparse
+
+from .commands import cmd_gui, cmd_info, cmd_run
+from .errors import PROG, CLIError
+from .inputs import FORMATS
+from .steps import STEPS
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2 (argparse prints usage first otherwise)
+        raise CLIError(message)
+
+
+def _add_input(p):
+    p.add_argument("input", help="file, directory, wildcard pattern or example:NAME (mouse, fish)")
+    p.add_argument("-f", "--format", default="auto", choices=("auto",) + FORMATS,
+                   help="input format (default: auto)")
+    p.add_argument("--nplanes", type=int, default=None,
+                   help="split each file into images of N planes (tif, binary)")
+    p.add_argument("--order", default="C", choices=("C", "F"),
+                   help="array order of binary files (default: C)")
+    p.add_argument("--engine", default="local",
+                   help="local (default: the embedded dask engine), spark:MASTER (e.g. spark:local[2]), "
+                        "local[N] or spark://host:port (Spark)")
+
+
+def build_parser():
+    """The argparse parser of the ``napari-thunder`` command.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        Parse errors raise :class:`~napari_thunder.cli.errors.CLIError`;
+        each subcommand sets ``func`` to its ``cmd_*`` function.
+    """
+    from napari_thunder import __version__
+
+    parser = _Parser(prog=PROG, description="Thunder's images API for napari: headless pipelines and the GUI.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    run = sub.add_parser("run", help="run a pipeline of Images methods and write the result")
+    _add_input(run)
+    run.add_argument("-p", "--step", action="append", default=[], metavar="OP[:k=v,...]",
+                     help="a step (repeatable, applied in order): " + ", ".join(STEPS))
+    run.add_argument("-o", "--output", required=True, help="output directory")
+    run.add_argument("--to", default="tif", choices=FORMATS, help="output format (default: tif)")
+    run.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
+    run.add_argument("--npartitions", type=int, default=None, help="partitions of the input")
+    run.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
+    run.set_defaults(func=cmd_run)
+
+    info = sub.add_parser("info", help="print shape, dtype and count of what a loader sees")
+    _add_input(info)
+    info.set_defaults(func=cmd_info)
+
+    gui = sub.add_parser("gui", help="open napari with the plugin (default when no command is given)")
+    gui.add_argument("input", nargs="?", default=None, help="file, directory or example name (default: mouse)")
+    gui.set_defaults(func=cmd_gui)
+    return parser
