@@ -147,30 +147,67 @@ class Images:
         return self.frames.rdd
 
     def tordd(self):
-        """Spark only: the RDD of ``((i,), image)`` records."""
+        """Spark only: the RDD of ``((i,), image)`` records.
+
+        Returns
+        -------
+        pyspark.RDD
+            One record per image, keyed by the 1-tuple of its index.
+
+        Raises
+        ------
+        ValueError
+            In local mode (call ``tospark(engine)`` first).
+        """
         if self.mode != "spark":
             raise ValueError("tordd() needs Spark mode; use tospark(engine) first")
         return self.frames.rdd
 
     def npartitions(self):
-        """Number of Spark partitions; ``None`` in local mode (with a warning,
-        as in Thunder)."""
+        """Number of Spark partitions holding the images.
+
+        Returns
+        -------
+        int or None
+            The partition count in Spark mode; ``None`` in local mode, with a
+            ``UserWarning`` (as in Thunder, local mode has no partitions).
+        """
         if self.mode == "local":
             warnings.warn("Operation not supported in 'local' mode", stacklevel=2)
             return None
         return self.frames.npartitions()
 
     def count(self) -> int:
-        """Number of images."""
+        """Number of images (the length of axis 0).
+
+        Returns
+        -------
+        int
+        """
         return self.frames.count()
 
     def first(self) -> np.ndarray:
-        """The first image (not squeezed), an ndarray of ``value_shape``."""
+        """The first image, not squeezed.
+
+        Returns
+        -------
+        ndarray
+            Of shape ``value_shape`` and the images' dtype.
+        """
         return self.frames.first()
 
     def toarray(self) -> np.ndarray:
-        """All images as one ndarray, squeezed of every length-1 axis
-        (Thunder's ``toarray``: ``(1, 3, 4) -> (3, 4)``)."""
+        """All images as one ndarray, squeezed of every length-1 axis.
+
+        As in Thunder, ``(1, 3, 4)`` becomes ``(3, 4)`` and ``(5, 1, 4)`` becomes
+        ``(5, 4)``; use ``frames``-preserving methods (``first``, indexing) to keep
+        the axes.
+
+        Returns
+        -------
+        ndarray
+            The computed values in the images' dtype.
+        """
         return self.frames.collect().squeeze()
 
     def __array__(self, dtype=None, copy=None):
@@ -256,14 +293,43 @@ class Images:
         return self._new(self.frames.map(_PerImage(func, with_keys, dims, dtype), dims, dtype))
 
     def filter(self, func: Callable) -> "Images":
-        """Images for which ``func(image)`` is true, in their original order."""
+        """Keep the images for which ``func(image)`` is true, in their order.
+
+        Parameters
+        ----------
+        func : callable
+            ``func(image) -> bool`` on one image of ``value_shape``.
+
+        Returns
+        -------
+        Images
+            Lazy; its length is known only once computed.
+
+        Raises
+        ------
+        TypeError
+            ``func`` is not callable.
+        """
         if not callable(func):
             raise TypeError(f"func must be callable, got {type(func).__name__}")
         return self._new(self.frames.filter(func))
 
     def foreach(self, func: Callable) -> None:
-        """Call ``func((i, image))`` on every image for its side effects
-        (locally in the driver in order; on the executors in Spark mode)."""
+        """Call ``func((i, image))`` on every image for its side effects.
+
+        Locally the calls happen in the driver, in image order; in Spark mode they
+        run on the executors, in no defined order.
+
+        Parameters
+        ----------
+        func : callable
+            ``func((i, image))``; its return value is ignored.
+
+        Raises
+        ------
+        TypeError
+            ``func`` is not callable.
+        """
         if not callable(func):
             raise TypeError(f"func must be callable, got {type(func).__name__}")
         self.frames.foreach_block(_ForEach(func))
@@ -271,9 +337,26 @@ class Images:
     def reduce(self, func: Callable) -> "Images":
         """Reduce the images pairwise with ``func(a, b) -> image``.
 
-        Returns an Images of one image. ``func`` must be associative (partial
-        results are combined in chunk order); numpy ufuncs such as
-        ``np.maximum`` use ``ufunc.reduce``.
+        Partial results are combined in chunk order, so ``func`` must be
+        associative; numpy ufuncs such as ``np.maximum`` are applied with
+        ``ufunc.reduce`` over each chunk.
+
+        Parameters
+        ----------
+        func : callable
+            ``func(a, b)`` returning an array of ``value_shape``.
+
+        Returns
+        -------
+        Images
+            One image.
+
+        Raises
+        ------
+        TypeError
+            ``func`` is not callable.
+        ValueError
+            ``func`` returned an array of another shape than ``value_shape``.
         """
         if not callable(func):
             raise TypeError(f"func must be callable, got {type(func).__name__}")
@@ -283,7 +366,16 @@ class Images:
         return self._new(self.frames.with_array(result[np.newaxis]))
 
     def squeeze(self) -> "Images":
-        """Remove length-1 image axes (an image of one pixel keeps one axis)."""
+        """Remove the length-1 image axes (axis 0 is always kept).
+
+        An image of a single pixel keeps one axis of length 1. The metadata of the
+        removed axes is dropped.
+
+        Returns
+        -------
+        Images
+            These images when no image axis has length 1.
+        """
         shape = self.value_shape
         if int(np.prod(shape)) == 1:
             axes = tuple(range(1, len(shape)))
@@ -314,25 +406,82 @@ class Images:
         return self._new(self.frames.map(op, probe.shape[1:], probe.dtype), metadata)
 
     def max_projection(self, axis: int = 2) -> "Images":
-        """Maximum along ``axis`` of each image (0 = x, 1 = y, 2 = z)."""
+        """Maximum of each image along one image axis.
+
+        Parameters
+        ----------
+        axis : int
+            Image axis to project, counted from the last: 0 = x, 1 = y, 2 = z
+            (Thunder's convention), so the default projects the planes of a
+            volume.
+
+        Returns
+        -------
+        Images
+            One axis fewer, same dtype; the projected axis' metadata is dropped.
+
+        Raises
+        ------
+        ValueError
+            ``axis`` outside the image axes, or fractional.
+        TypeError
+            ``axis`` is not an integer (bool, str, None...).
+        """
         axis = validation.check_projection_axis(axis, len(self.value_shape))
         return self._map_kernel(filters.max_projection_block, axis=axis,
                                 metadata=self._metadata.drop_image_axis(axis))
 
     def max_min_projection(self, axis: int = 2) -> "Images":
-        """Maximum plus minimum along ``axis`` of each image.
+        """Maximum plus minimum of each image along one image axis.
 
-        As in Thunder this is ``max + min`` (not ``max - min``), in the input
-        dtype: small integer types can wrap around.
+        As in Thunder this is ``max + min`` (not ``max - min``), computed in the
+        input dtype, so small integer types can wrap around.
+
+        Parameters
+        ----------
+        axis : int
+            Image axis to project: 0 = x, 1 = y, 2 = z.
+
+        Returns
+        -------
+        Images
+            One axis fewer, same dtype.
+
+        Raises
+        ------
+        ValueError
+            ``axis`` outside the image axes, or fractional.
+        TypeError
+            ``axis`` is not an integer.
         """
         axis = validation.check_projection_axis(axis, len(self.value_shape))
         return self._map_kernel(filters.max_min_projection_block, axis=axis,
                                 metadata=self._metadata.drop_image_axis(axis))
 
     def subsample(self, factor) -> "Images":
-        """Keep every ``factor``-th pixel along each image axis (indices 0, f,
-        2f, ...; new size ``ceil(size / f)``). ``factor`` is an int or one
-        int per image axis."""
+        """Keep every ``factor``-th pixel along each image axis.
+
+        Pixels ``0, f, 2f, ...`` are kept, so an axis of size ``s`` becomes
+        ``ceil(s / f)``; the physical scale of the axis is multiplied by ``f``.
+
+        Parameters
+        ----------
+        factor : int, sequence of int or dict
+            One factor for every image axis, one per image axis, or a dict keyed
+            by axis name (``{'x': 2}``; other axes 1).
+
+        Returns
+        -------
+        Images
+            Same dtype, smaller images.
+
+        Raises
+        ------
+        ValueError
+            A factor below 1, fractional, or the wrong number of factors.
+        TypeError
+            A factor that is not an integer.
+        """
         factor = self._metadata.expand_per_axis(factor, 1, "factor")
         factors = validation.check_subsample_factor(factor, len(self.value_shape))
         return self._map_kernel(filters.subsample_block, factors=factors,
@@ -343,17 +492,26 @@ class Images:
 
         Parameters
         ----------
-        sigma : float or sequence of float
-            Standard deviation per image axis; 0 on an axis leaves it
-            unsmoothed (e.g. ``(2, 2, 0)`` filters each z-plane of a volume).
-        order : int or sequence of int
-            Derivative order (0 = smoothing), as in
-            :func:`scipy.ndimage.gaussian_filter`.
+        sigma : float, sequence of float or dict
+            Standard deviation per image axis (one value for all, one per axis,
+            or a dict keyed by axis name); 0 on an axis leaves it unsmoothed,
+            e.g. ``(2, 2, 0)`` filters each z-plane of a volume separately.
+        order : int, sequence of int or dict
+            Derivative order per axis (0 = smoothing), as in
+            :func:`scipy.ndimage.gaussian_filter`; borders are reflected.
 
         Returns
         -------
         Images
             Same shape and dtype (integer results truncated toward zero).
+
+        Raises
+        ------
+        ValueError
+            A negative sigma, a negative or fractional order, or the wrong number
+            of values.
+        TypeError
+            A value that is not a number (bool, str, None).
         """
         ndim = len(self.value_shape)
         sigma = validation.check_sigma(self._metadata.expand_per_axis(sigma, 0, "sigma"), ndim)
@@ -363,24 +521,83 @@ class Images:
             self.value_shape, self.dtype))
 
     def uniform_filter(self, size=2) -> "Images":
-        """Box mean of each image (``size`` per axis; on volumes a 0 as the
-        third size filters plane by plane). Same shape and dtype."""
+        """Box mean of each image.
+
+        Parameters
+        ----------
+        size : int, sequence of int or dict
+            Window width per image axis; on volumes a 0 as the third size filters
+            each plane separately. Borders are reflected.
+
+        Returns
+        -------
+        Images
+            Same shape and dtype (integer results truncated toward zero).
+
+        Raises
+        ------
+        ValueError
+            A negative or fractional size, or the wrong number of sizes.
+        TypeError
+            A size that is not an integer.
+        """
         size = validation.check_filter_size(self._metadata.expand_per_axis(size, 1, "size"),
                                             len(self.value_shape))
         return self._new(self.frames.map(_BlockOp(filters.uniform_block, size=size),
                                          self.value_shape, self.dtype))
 
     def median_filter(self, size=2) -> "Images":
-        """Median of each image over a ``size`` window (rank ``n//2``, the
-        upper median for even windows). Same shape and dtype."""
+        """Median of each image over a sliding window.
+
+        For an even window of ``k`` values the result is the value of rank
+        ``k // 2`` (the upper median), as :func:`scipy.ndimage.median_filter`.
+
+        Parameters
+        ----------
+        size : int, sequence of int or dict
+            Window width per image axis; on volumes a 0 as the third size filters
+            each plane separately. Borders are reflected.
+
+        Returns
+        -------
+        Images
+            Same shape and dtype.
+
+        Raises
+        ------
+        ValueError
+            A size below 1 (or 0 other than on the third axis), fractional, or
+            the wrong number of sizes.
+        TypeError
+            A size that is not an integer.
+        """
         size = validation.check_filter_size(self._metadata.expand_per_axis(size, 1, "size"),
                                             len(self.value_shape), kind="median")
         return self._new(self.frames.map(_BlockOp(filters.median_block, size=size),
                                          self.value_shape, self.dtype))
 
     def subtract(self, val) -> "Images":
-        """Subtract a number or an image of ``value_shape`` from every image
-        (numpy casting: ``int16 - 1`` stays int16, ``int - 0.5`` is float64)."""
+        """Subtract a number or one image from every image.
+
+        The result dtype follows numpy's casting: ``int16 - 1`` stays int16 (and
+        can wrap), ``int16 - 0.5`` is float64.
+
+        Parameters
+        ----------
+        val : number, ndarray or Images
+            A scalar, an array of ``value_shape``, or an Images of one image.
+
+        Returns
+        -------
+        Images
+
+        Raises
+        ------
+        ValueError
+            An array of another shape, or an Images of several images.
+        TypeError
+            A value that is neither a number nor an array.
+        """
         if isinstance(val, Images):
             if val.count() != 1:
                 raise ValueError(
@@ -398,27 +615,63 @@ class Images:
         return self._new(self.frames.with_array(acc.finalize(name)[np.newaxis]))
 
     def mean(self) -> "Images":
-        """Mean across images (one image; float64 for integer input)."""
+        """Mean across images, in one streaming pass.
+
+        Returns
+        -------
+        Images
+            One image of ``value_shape``; float64 for integer input, the input float type otherwise.
+        """
         return self._statistic("mean")
 
     def var(self) -> "Images":
-        """Population variance (ddof=0) across images."""
+        """Population variance (``ddof=0``) across images, in one streaming pass.
+
+        Returns
+        -------
+        Images
+            One image of ``value_shape``; float64 for integer input, the input float type otherwise.
+        """
         return self._statistic("var")
 
     def std(self) -> "Images":
-        """Population standard deviation (ddof=0) across images."""
+        """Population standard deviation (``ddof=0``) across images, in one streaming pass.
+
+        Returns
+        -------
+        Images
+            One image of ``value_shape``; float64 for integer input, the input float type otherwise.
+        """
         return self._statistic("std")
 
     def sum(self) -> "Images":
-        """Sum across images (numpy's dtype: int16 -> int64)."""
+        """Sum across images, in one streaming pass.
+
+        Returns
+        -------
+        Images
+            One image of ``value_shape``; numpy's accumulator dtype (``int16 -> int64``).
+        """
         return self._statistic("sum")
 
     def max(self) -> "Images":
-        """Maximum across images (dtype kept)."""
+        """Maximum across images, in one streaming pass.
+
+        Returns
+        -------
+        Images
+            One image of ``value_shape``; the input dtype.
+        """
         return self._statistic("max")
 
     def min(self) -> "Images":
-        """Minimum across images (dtype kept)."""
+        """Minimum across images, in one streaming pass.
+
+        Returns
+        -------
+        Images
+            One image of ``value_shape``; the input dtype.
+        """
         return self._statistic("min")
 
     def localcorr(self, neighborhood: int = 2) -> np.ndarray:
@@ -461,9 +714,23 @@ class Images:
     def stream_statistic(self, name: str) -> Iterator[tuple[int, int, np.ndarray]]:
         """Running estimate of a statistic, refined chunk by chunk.
 
-        Yields ``(done, total, estimate)``: ``done`` images folded in out of
-        ``total``, the estimate of ``value_shape`` after them; the last one is
-        exactly ``getattr(imgs, name)().first()``.
+        Parameters
+        ----------
+        name : {'mean', 'var', 'std', 'sum', 'max', 'min'}
+            The statistic.
+
+        Yields
+        ------
+        done, total : int
+            Images folded in so far, out of ``total``.
+        estimate : ndarray
+            The statistic of those images, of ``value_shape``; the last one is
+            exactly ``getattr(imgs, name)().first()``.
+
+        Raises
+        ------
+        ValueError
+            An unknown ``name``.
         """
         if name not in STATISTICS:
             raise ValueError(f"name must be one of {', '.join(STATISTICS)}; got {name!r}")
@@ -472,7 +739,28 @@ class Images:
             yield done, total, running.finalize(name)
 
     def stream_localcorr(self, neighborhood: int = 2) -> Iterator[tuple[int, int, np.ndarray]]:
-        """Running estimate of :meth:`localcorr`, as ``(done, total, estimate)``."""
+        """Running estimate of :meth:`localcorr`, refined chunk by chunk.
+
+        Parameters
+        ----------
+        neighborhood : int
+            Half-width of the neighbourhood box, as in :meth:`localcorr`.
+
+        Yields
+        ------
+        done, total : int
+            Images folded in so far, out of ``total``.
+        estimate : ndarray
+            The correlation map of those images; the last one equals
+            ``localcorr(neighborhood)``.
+
+        Raises
+        ------
+        ValueError
+            ``neighborhood`` below 1 or fractional.
+        TypeError
+            ``neighborhood`` is not an integer.
+        """
         neighborhood = validation.check_neighborhood(neighborhood)
         acc = LocalCorrAccumulator(self.value_shape, neighborhood)
         for done, total, running in self.frames.stream_aggregate(acc):
@@ -497,10 +785,26 @@ class Images:
     # sampling
     # ------------------------------------------------------------------
     def sample(self, nsamples: int = 100, seed=None) -> "Images":
-        """A random sample of images, without replacement, in their order.
+        """A random sample of images, drawn without replacement, kept in order.
 
-        At most ``count()`` images; the same ``seed`` gives the same sample in
-        local and Spark mode.
+        Parameters
+        ----------
+        nsamples : int
+            Number of images; at most ``count()`` are returned.
+        seed : int, optional
+            Seed of :func:`numpy.random.default_rng`; the same seed gives the same
+            sample on every engine.
+
+        Returns
+        -------
+        Images
+
+        Raises
+        ------
+        ValueError
+            ``nsamples`` below 1 or fractional.
+        TypeError
+            ``nsamples`` is not an integer.
         """
         nsamples = validation.check_nsamples(nsamples)
         n = self.count()
@@ -561,9 +865,16 @@ class Images:
         return self._new(out.to_frames())
 
     def tolocal(self) -> "Images":
-        """The same images in local mode (collects a Spark stack to the driver).
+        """The same images in local mode.
 
-        The shape is kept exactly (not squeezed)."""
+        A Spark stack is collected to the driver; the shape is kept exactly (not
+        squeezed) and so is the metadata.
+
+        Returns
+        -------
+        Images
+            These images, with a ``UserWarning``, when already local.
+        """
         if self.mode == "local":
             warnings.warn("images already in local mode", stacklevel=2)
             return self
@@ -572,8 +883,29 @@ class Images:
         return self._new(resolve_engine("local").frames_from_array(self.frames.collect()))
 
     def tospark(self, engine=None, npartitions=None) -> "Images":
-        """The same images in Spark mode on ``engine`` (a SparkContext or a
-        master URL); shape kept exactly."""
+        """The same images in Spark mode.
+
+        Parameters
+        ----------
+        engine : SparkContext or str
+            A SparkContext or a Spark master URL (``'spark://host:7077'``,
+            ``'spark:local[2]'``, ``'local[2]'``).
+        npartitions : int, optional
+            Number of partitions (Spark's default parallelism if not given).
+
+        Returns
+        -------
+        Images
+            Shape and metadata kept exactly; these images, with a ``UserWarning``,
+            when already in Spark mode.
+
+        Raises
+        ------
+        ValueError
+            No engine, an engine that is not Spark, or ``npartitions`` below 1.
+        TypeError
+            ``npartitions`` is not an integer.
+        """
         if engine is None:
             raise ValueError("Must provide a SparkContext: engine is None")
         from napari_thunder.engines.factory import resolve_engine
@@ -634,24 +966,90 @@ class Images:
                 writing.write_binary_conf(tmp, self.value_shape, self.dtype)
 
     def tobinary(self, path, prefix: str = "image", overwrite: bool = False, progress=None) -> None:
-        """Write one flat binary file per image plus ``conf.json`` and ``SUCCESS``.
+        """Write one flat binary file per image into the directory ``path``.
 
-        Files are ``<prefix>-00000.bin``, ... (C order, native byte order);
-        ``frombinary(path)`` reads them back. ``path`` must not exist unless
-        ``overwrite=True``; the output appears only once complete. Every
-        writer calls ``progress(done, total)``, if given, on this process
-        after each block is written (``done`` of ``total`` images).
+        Files are named ``<prefix>-00000.bin``, ... in image order. Values are raw, C order, native byte order, and a ``conf.json`` (shape, dtype) plus a ``SUCCESS`` marker are written beside them; ``frombinary(path)`` reads them back exactly. The
+        directory appears only once complete (written to a temporary sibling, then
+        renamed), and an existing ``path`` is never touched unless
+        ``overwrite=True``.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Output directory.
+        prefix : str
+            File name prefix.
+        overwrite : bool
+            Replace an existing ``path``.
+        progress : callable, optional
+            ``progress(done, total)``, called on this process after each block is
+            written (``done`` of ``total`` images).
+
+        Raises
+        ------
+        FileExistsError
+            ``path`` exists and ``overwrite`` is false.
+        ValueError
+            ``path`` is empty or names a file.
         """
         self._write(path, "bin", prefix, overwrite, progress)
 
     def totif(self, path, prefix: str = "image", overwrite: bool = False, progress=None) -> None:
-        """Write one TIF per image (volumes as multipage TIFs, pages = first
-        image axis); ``fromtif(path)`` reads them back exactly."""
+        """Write one TIFF per image into the directory ``path``.
+
+        Files are named ``<prefix>-00000.tif``, ... in image order. Volumes become multipage TIFFs (pages = the first image axis); ``fromtif(path)`` reads them back exactly, dtype included. The
+        directory appears only once complete (written to a temporary sibling, then
+        renamed), and an existing ``path`` is never touched unless
+        ``overwrite=True``.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Output directory.
+        prefix : str
+            File name prefix.
+        overwrite : bool
+            Replace an existing ``path``.
+        progress : callable, optional
+            ``progress(done, total)``, called on this process after each block is
+            written (``done`` of ``total`` images).
+
+        Raises
+        ------
+        FileExistsError
+            ``path`` exists and ``overwrite`` is false.
+        ValueError
+            Images with more than 3 image axes, or an empty ``path``.
+        """
         self._write(path, "tif", prefix, overwrite, progress)
 
     def topng(self, path, prefix: str = "image", overwrite: bool = False, progress=None) -> None:
-        """Write one PNG per image: uint8 as is, other dtypes rescaled per
-        image to 0..255; volumes with 3 or 4 planes on the last axis as RGB(A)."""
+        """Write one PNG per image into the directory ``path``.
+
+        Files are named ``<prefix>-00000.png``, ... in image order. uint8 images are written as they are, other dtypes rescaled per image to 0..255; volumes with 3 or 4 planes on the last axis are written as RGB(A). The
+        directory appears only once complete (written to a temporary sibling, then
+        renamed), and an existing ``path`` is never touched unless
+        ``overwrite=True``.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Output directory.
+        prefix : str
+            File name prefix.
+        overwrite : bool
+            Replace an existing ``path``.
+        progress : callable, optional
+            ``progress(done, total)``, called on this process after each block is
+            written (``done`` of ``total`` images).
+
+        Raises
+        ------
+        FileExistsError
+            ``path`` exists and ``overwrite`` is false.
+        ValueError
+            Images PNG cannot hold (more than 2 image axes other than RGB(A) samples), or an empty ``path``.
+        """
         self._write(path, "png", prefix, overwrite, progress)
 
 
