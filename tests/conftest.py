@@ -53,7 +53,7 @@ def _tests_pickled_by_value(request):
     (cloudpickle), as they do in a script run with ``python``."""
     callspec = getattr(request.node, "callspec", None)
     on_cluster = callspec is not None and callspec.params.get("engine") == "distributed"
-    if not (on_cluster or "distributed_client" in request.fixturenames):
+    if not (on_cluster or any(name.startswith("distributed") for name in request.fixturenames)):
         yield
         return
     import cloudpickle

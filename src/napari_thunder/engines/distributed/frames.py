@@ -64,8 +64,8 @@ class DistributedFrames(Frames):
     def from_source(cls, source, client, npartitions=None) -> "DistributedFrames":
         """Lazy frames the workers read from ``source`` (picklable) chunk by chunk."""
         shape = tuple(source.shape)
-        per = chunking.frames_per_chunk(client, source.frame_bytes(), shape[0], npartitions)
-        return cls(client, local.source_dask_array(source, per), source=source)
+        lengths = chunking.frame_chunks(client, source.frame_bytes(), shape[0], npartitions)
+        return cls(client, local.source_dask_array(source, lengths), source=source)
 
     @classmethod
     def from_array(cls, array, client, npartitions=None) -> "DistributedFrames":
@@ -75,8 +75,8 @@ class DistributedFrames(Frames):
             return cls(client, chunking.rechunk(client, array, npartitions))
         array = np.asarray(array)
         nbytes = chunking.frame_bytes(array.shape, array.dtype)
-        per = chunking.frames_per_chunk(client, nbytes, array.shape[0], npartitions)
-        return cls(client, _persist_ndarray(client, array, per))
+        lengths = chunking.frame_chunks(client, nbytes, array.shape[0], npartitions)
+        return cls(client, _persist_ndarray(client, array, lengths))
 
     @classmethod
     def from_items(cls, items, func, client, npartitions=None) -> "DistributedFrames":
@@ -231,10 +231,9 @@ def _describe(stack):
     return tuple(stack.shape), stack.dtype
 
 
-def _persist_ndarray(client, array: np.ndarray, per: int) -> da.Array:
-    """``array`` as a dask array whose chunks are graph literals (one key
-    each), persisted on the cluster."""
-    frame_chunks = local._frame_chunks(array.shape[0], per)
+def _persist_ndarray(client, array: np.ndarray, frame_chunks) -> da.Array:
+    """``array`` as a dask array whose chunks (``frame_chunks`` frames each)
+    are graph literals (one key each), persisted on the cluster."""
     name = f"array-{uuid.uuid4().hex}"
     tail = (0,) * (array.ndim - 1)
     graph, start = {}, 0
