@@ -10,6 +10,7 @@ import tifffile
 from PIL import Image
 
 from napari_thunder import images
+from napari_thunder.engines import engine_kind
 
 DATA = os.path.join(os.path.dirname(__file__), "data")
 SINGLE_TIF = os.path.join(DATA, "singlelayer_tif")
@@ -26,7 +27,7 @@ def test_fromarray_3d_keeps_values_and_dtype(engine):
     assert imgs.count() == 2
     np.testing.assert_array_equal(imgs.toarray(), a)
     np.testing.assert_array_equal(imgs.first(), a[0])
-    assert imgs.mode == ("local" if engine is None else "spark")
+    assert imgs.mode == engine_kind(engine)
 
 
 def test_fromarray_2d_is_one_image(engine):

@@ -135,16 +135,17 @@ class Images:
 
     @property
     def mode(self) -> str:
-        """``'local'`` or ``'spark'``."""
+        """``'local'``, ``'spark'`` or ``'distributed'``."""
         return self.frames.mode
 
     @property
     def values(self):
-        """The engine's data: a lazy dask array (local) or the RDD of
-        ``((i,), image)`` records (Spark). ``toarray()`` gives an ndarray."""
-        if self.mode == "local":
-            return self.frames.array
-        return self.frames.rdd
+        """The engine's data: a lazy dask array (local; dask.distributed, to
+        compute with its client) or the RDD of ``((i,), image)`` records
+        (Spark). ``toarray()`` gives an ndarray."""
+        if self.mode == "spark":
+            return self.frames.rdd
+        return self.frames.array
 
     def tordd(self):
         """Spark only: the RDD of ``((i,), image)`` records.

@@ -19,13 +19,18 @@ a ``pyspark.SparkContext``                      Spark, on that context
 ``'local[N,F]'``                                Thunder-style scripts)
 ``'yarn'``, ``'k8s://…'``, ``'mesos://…'``      Spark on that cluster manager
 a ``distributed.Client``                        dask.distributed, on that client
-``'dask://host:8786'``, ``'tcp://host:8786'``   dask.distributed, the scheduler at
-                                                that address
+``'dask://host:8786'``, ``'tcp://host:8786'``,  dask.distributed, the scheduler at
+``'tls://host:8786'``                           that address (``dask://`` = ``tcp://``)
+``'distributed'``                               dask.distributed: this process's
+                                                current client, else a new local
+                                                cluster of worker processes
 ==============================================  =====================================
 
 A Spark master given by name reuses the running ``SparkContext`` when it has
 that master and otherwise creates one (Spark allows one per process; a
-different running master is an error). Anything else raises ``TypeError``
+different running master is an error). A scheduler address reuses this
+process's open client of that scheduler and otherwise connects (lazily, on
+first use). Anything else raises ``TypeError``
 (not a string, a context, a client or an engine: ``engine=5``,
 ``engine=True``) or ``ValueError`` (an unknown string), naming ``engine``.
 
@@ -43,6 +48,7 @@ from abc import ABC, abstractmethod
 
 __all__ = [
     "DISTRIBUTED_PREFIXES",
+    "DistributedEngine",
     "Engine",
     "LocalEngine",
     "SparkEngine",
@@ -52,6 +58,8 @@ __all__ = [
 
 #: strings naming the embedded dask engine
 LOCAL_NAMES = ("local", "dask")
+#: the string naming dask.distributed on the current client (or a new local cluster)
+DISTRIBUTED_NAME = "distributed"
 #: prefixes of scheduler addresses of a dask.distributed cluster
 DISTRIBUTED_PREFIXES = ("dask://", "tcp://", "tls://")
 #: prefixes of Spark master URLs accepted as they are
@@ -62,7 +70,8 @@ _SPARK_LOCAL = re.compile(r"local\[(\d+|\*)(,\s*\d+)?\]")
 _ENGINE_HELP = (
     "None or 'local' (the embedded dask engine), a SparkContext or a Spark master "
     "('spark:local[2]', 'local[2]', 'spark://host:7077', 'yarn', 'k8s://...'), or a "
-    "distributed.Client or scheduler address ('dask://host:8786', 'tcp://host:8786')"
+    "distributed.Client, a scheduler address ('dask://host:8786', 'tcp://host:8786') or "
+    "'distributed'"
 )
 
 
@@ -252,6 +261,96 @@ class SparkEngine(Engine):
             self.owns_context = False
 
 
+class DistributedEngine(Engine):
+    """dask.distributed: the frames are lazy dask arrays (chunked along the
+    image axis) whose actions run on the cluster's workers.
+
+    Parameters
+    ----------
+    client : distributed.Client, optional
+        The client to run on.
+    address : str, optional
+        Or a scheduler address (``'tcp://host:8786'``), or ``None`` with
+        ``client=None`` for the current client / a new local cluster: the
+        client is found or opened when first needed.
+    """
+
+    kind = "distributed"
+
+    def __init__(self, client=None, address=None):
+        self._client = client
+        self.address = address if client is None else _client_address(client)
+        #: True when this engine opened its client (``close`` then closes it)
+        self.owns_client = False
+
+    @classmethod
+    def from_spec(cls, engine) -> "DistributedEngine":
+        """The engine a client, an address or ``'distributed'`` means.
+
+        Parameters
+        ----------
+        engine : distributed.Client or str
+
+        Returns
+        -------
+        DistributedEngine
+
+        Raises
+        ------
+        ValueError
+            An address without a host (``'tcp://'``).
+        """
+        if _is_distributed_client(engine):
+            return cls(client=engine)
+        from napari_thunder.engines.distributed.client import scheduler_address
+
+        return cls(address=scheduler_address(engine))
+
+    @property
+    def client(self):
+        """The ``distributed.Client`` (opened on first use for an address)."""
+        if self._client is None or self._client.status in ("closed", "closing"):
+            from napari_thunder.engines.distributed.client import connect
+
+            self._client, self.owns_client = connect(self.address)
+        return self._client
+
+    def frames_from_source(self, source, npartitions=None):
+        from napari_thunder.engines.distributed import DistributedFrames
+
+        return DistributedFrames.from_source(source, self.client, npartitions)
+
+    def frames_from_array(self, array, npartitions=None):
+        from napari_thunder.engines.distributed import DistributedFrames
+
+        return DistributedFrames.from_array(array, self.client, npartitions)
+
+    def frames_from_items(self, items, func, npartitions=None):
+        from napari_thunder.engines.distributed import DistributedFrames
+
+        return DistributedFrames.from_items(items, func, self.client, npartitions)
+
+    def describe(self) -> str:
+        where = self.address or "the current client or a local cluster"
+        return f"dask.distributed engine, scheduler {where}"
+
+    def close(self) -> None:
+        if self.owns_client and self._client is not None:
+            from napari_thunder.engines.distributed.client import forget
+
+            self._client.close()
+            forget(self._client)
+            self._client = None
+            self.owns_client = False
+
+
+def _client_address(client) -> str | None:
+    try:
+        return client.scheduler.address
+    except Exception:  # a client not connected yet
+        return None
+
+
 def _active_spark_context():
     pyspark = sys.modules.get("pyspark")
     return None if pyspark is None else pyspark.SparkContext._active_spark_context
@@ -321,7 +420,7 @@ def engine_kind(engine) -> str:
     text = engine.strip()
     if text.lower() in LOCAL_NAMES:
         return "local"
-    if text.startswith(DISTRIBUTED_PREFIXES):
+    if text.startswith(DISTRIBUTED_PREFIXES) or text.lower() == DISTRIBUTED_NAME:
         return "distributed"
     if spark_master_of(text) is not None:
         return "spark"
@@ -378,6 +477,4 @@ def _distributed_engine(engine) -> Engine:
             f"engine={engine!r} needs dask.distributed, which is not installed: "
             "pip install 'napari-thunder[distributed]'"
         )
-    from napari_thunder.engines.distributed import DistributedEngine
-
     return DistributedEngine.from_spec(engine)

@@ -1,4 +1,5 @@
-"""Engine choice for the plugin: local (default) or Spark (master URL, partitions).
+"""Engine choice for the plugin: local (default), Spark (master URL, partitions)
+or dask.distributed (scheduler address, partitions).
 
 The choice lives in napari's plugin settings (``Preferences > Plugins >
 Thunder engine``, declared under ``configurations`` in ``napari.yaml``) and is
@@ -12,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 PLUGIN_NAME = "napari-thunder"
-BACKENDS = ("local", "spark")
+BACKENDS = ("local", "spark", "distributed")
 
-_fallback = {"backend": "local", "spark_master": "local[2]", "npartitions": 0}
+_fallback = {"backend": "local", "spark_master": "local[2]", "npartitions": 0, "scheduler_address": ""}
 
 
 @dataclass(frozen=True)
@@ -23,33 +24,45 @@ class EngineChoice:
 
     Attributes
     ----------
-    backend : {'local', 'spark'}
+    backend : {'local', 'spark', 'distributed'}
     spark_master : str
         Spark master URL (``'local[2]'``, ``'spark://host:7077'``).
     npartitions : int
-        Spark partitions for layers turned into Images; 0 = Spark's default.
+        Spark partitions (or dask.distributed chunks) for layers turned into
+        Images; 0 = the engine's default.
+    scheduler_address : str
+        dask.distributed scheduler (``'tcp://host:8786'``); empty = the client
+        running in this process, else a local cluster of worker processes.
     """
 
     backend: str = "local"
     spark_master: str = "local[2]"
     npartitions: int = 0
+    scheduler_address: str = ""
 
     @property
     def engine(self):
         """The ``engine=`` argument of the images API (see
-        :mod:`napari_thunder.engines.factory`): ``'local'`` or
-        ``'spark:<master>'``."""
-        return f"spark:{self.spark_master}" if self.backend == "spark" else "local"
+        :mod:`napari_thunder.engines.factory`): ``'local'``,
+        ``'spark:<master>'``, the scheduler address or ``'distributed'``."""
+        if self.backend == "spark":
+            return f"spark:{self.spark_master}"
+        if self.backend == "distributed":
+            return self.scheduler_address or "distributed"
+        return "local"
 
     @property
     def npartitions_arg(self):
         """``npartitions=`` argument: None (default) or a positive int."""
-        return self.npartitions if (self.backend == "spark" and self.npartitions > 0) else None
+        return self.npartitions if (self.backend != "local" and self.npartitions > 0) else None
 
     def describe(self) -> str:
         if self.backend == "local":
             return "local engine (dask, chunked along the image axis)"
         parts = self.npartitions if self.npartitions > 0 else "default"
+        if self.backend == "distributed":
+            where = self.scheduler_address or "current client or a local cluster"
+            return f"dask.distributed engine, scheduler {where}, partitions {parts}"
         return f"Spark engine, master {self.spark_master}, partitions {parts}"
 
 
@@ -71,20 +84,26 @@ def get_engine() -> EngineChoice:
         backend=str(store.backend),
         spark_master=str(store.spark_master),
         npartitions=int(store.npartitions),
+        scheduler_address=str(getattr(store, "scheduler_address", "") or ""),
     )
 
 
 def set_engine(backend: str = "local", spark_master: str | None = None,
-               npartitions: int | None = None) -> EngineChoice:
+               npartitions: int | None = None, scheduler_address: str | None = None) -> EngineChoice:
     """Choose the engine the widgets run on.
 
     Parameters
     ----------
-    backend : {'local', 'spark'}
+    backend : {'local', 'spark', 'distributed'}
     spark_master : str, optional
         Spark master URL; kept as it is when omitted.
     npartitions : int, optional
-        Spark partitions (0 = default); kept when omitted.
+        Spark partitions / dask.distributed chunks (0 = default); kept when
+        omitted.
+    scheduler_address : str, optional
+        dask.distributed scheduler, ``'tcp://host:port'``, ``'tls://…'`` or
+        ``'dask://…'`` (``''`` = current client or a local cluster); kept
+        when omitted.
 
     Returns
     -------
@@ -93,8 +112,8 @@ def set_engine(backend: str = "local", spark_master: str | None = None,
     Raises
     ------
     ValueError
-        If ``backend`` is unknown, ``spark_master`` is empty or ``npartitions``
-        is negative.
+        If ``backend`` is unknown, ``spark_master`` is empty, ``npartitions``
+        is negative or ``scheduler_address`` is not a scheduler address.
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
@@ -102,7 +121,15 @@ def set_engine(backend: str = "local", spark_master: str | None = None,
         raise ValueError("spark_master must be a Spark master URL such as 'local[2]', got ''")
     if npartitions is not None and int(npartitions) < 0:
         raise ValueError(f"npartitions must be >= 0, got {npartitions}")
+    address = None
+    if scheduler_address is not None:
+        address = str(scheduler_address).strip()
+        if address and not _is_scheduler_address(address):
+            raise ValueError("scheduler_address must be a dask scheduler such as "
+                             f"'tcp://127.0.0.1:8786' (or empty), got {scheduler_address!r}")
     values = {"backend": backend}
+    if address is not None:
+        values["scheduler_address"] = address
     if spark_master is not None:
         values["spark_master"] = str(spark_master).strip()
     if npartitions is not None:
@@ -117,6 +144,12 @@ def set_engine(backend: str = "local", spark_master: str | None = None,
     return get_engine()
 
 
+def _is_scheduler_address(text: str) -> bool:
+    from napari_thunder.engines.factory import DISTRIBUTED_PREFIXES
+
+    return text.startswith(DISTRIBUTED_PREFIXES) and bool(text.split("://", 1)[1].strip(":/"))
+
+
 def _container_base():
     from magicgui.widgets import Container
 
@@ -124,7 +157,8 @@ def _container_base():
 
 
 class EngineWidget(_container_base()):
-    """Dock widget: pick the local engine or Spark (master URL, partitions)."""
+    """Dock widget: pick the local engine, Spark (master URL, partitions) or
+    dask.distributed (scheduler address, partitions)."""
 
     def __init__(self, viewer: napari.viewer.Viewer = None):  # noqa: F821
         from magicgui.widgets import ComboBox, Label, LineEdit, PushButton, SpinBox
@@ -135,10 +169,14 @@ class EngineWidget(_container_base()):
         self.backend = ComboBox(label="engine", choices=list(BACKENDS), value=current.backend)
         self.spark_master = LineEdit(label="Spark master", value=current.spark_master)
         self.npartitions = SpinBox(label="partitions", min=0, max=100000, value=current.npartitions,
-                                   tooltip="Spark partitions; 0 = Spark's default parallelism")
+                                   tooltip="Spark partitions or dask.distributed chunks; "
+                                           "0 = the engine's default")
+        self.scheduler = LineEdit(label="dask scheduler", value=current.scheduler_address,
+                                  tooltip="tcp://host:8786; empty = a local cluster")
         self.apply_button = PushButton(text="Apply")
         self.status = Label(value=current.describe())
-        self.extend([self.backend, self.spark_master, self.npartitions, self.apply_button, self.status])
+        self.extend([self.backend, self.spark_master, self.npartitions, self.scheduler,
+                     self.apply_button, self.status])
         self.apply_button.changed.connect(self.apply)
         self.backend.changed.connect(self._sync_enabled)
         self._sync_enabled()
@@ -146,12 +184,14 @@ class EngineWidget(_container_base()):
     def _sync_enabled(self, *_):
         spark = self.backend.value == "spark"
         self.spark_master.enabled = spark
-        self.npartitions.enabled = spark
+        self.npartitions.enabled = self.backend.value != "local"
+        self.scheduler.enabled = self.backend.value == "distributed"
 
     def apply(self, *_) -> EngineChoice:
         """Store the choice; errors are shown as notifications."""
         try:
-            choice = set_engine(self.backend.value, self.spark_master.value, self.npartitions.value)
+            choice = set_engine(self.backend.value, self.spark_master.value, self.npartitions.value,
+                                self.scheduler.value)
         except ValueError as exc:
             from napari.utils.notifications import show_error
 
