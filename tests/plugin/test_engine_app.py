@@ -80,14 +80,14 @@ def test_widgets_run_on_spark_with_same_results(make_napari_viewer_proxy, qtbot,
     assert modes == [("spark", 3)]
     assert job.partial_updates == 3  # one chunk per partition
     ref = np.stack([ndi.gaussian_filter(f, 1.0) for f in data])
-    np.testing.assert_allclose(viewer.layers["s_gaussian_filter"].data, ref, atol=1e-12)
+    np.testing.assert_allclose(viewer.layers["s gaussian(sigma=1)"].data, ref, atol=1e-12)
 
     mean = W.MeanWidget(viewer)
     mean.image.value = layer
     job = mean.run()
     qtbot.waitUntil(lambda: not job.running, timeout=120000)
     assert job.status == "done", job.error
-    np.testing.assert_allclose(viewer.layers["s_mean"].data, data.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(viewer.layers["s mean"].data, data.mean(axis=0), rtol=1e-12)
 
 
 @pytest.mark.spark

@@ -105,7 +105,7 @@ def test_widget_from_dock_runs(make_napari_viewer, qtbot):
     assert widget.image.value is viewer.layers["d"]   # the picker sees existing layers
     job = widget.run()
     qtbot.waitUntil(lambda: not job.running, timeout=30000)
-    np.testing.assert_array_equal(viewer.layers["d_max"].data, data.max(axis=0))
+    np.testing.assert_array_equal(viewer.layers["d max"].data, data.max(axis=0))
     viewer.add_image(data[:2], name="later")
     assert [c for c in widget.image.choices][-1] is viewer.layers["later"]
 
