@@ -138,3 +138,38 @@ def prepare_engine(choice, timeout: float = CONNECT_TIMEOUT):
         yield f"starting Spark on {master} (the first start launches Java: ~10-30 s)..."
         factory.resolve_engine(choice.engine).context  # noqa: B018 (creates the context)
         yield f"Spark ready on {master}"
+
+
+#: seconds the Engine widget waits for a master when Apply is pressed (GUI thread)
+APPLY_TIMEOUT = 1.5
+
+
+def describe_master_change(master: str, timeout: float = APPLY_TIMEOUT) -> str:
+    """What the user should know when choosing ``master`` (Engine widget,
+    Apply): the master does not answer (also notified as an error), or a
+    running SparkContext on another master will be stopped at the next run.
+
+    Parameters
+    ----------
+    master : str
+    timeout : float
+        Seconds to wait for a ``spark://`` master's port.
+
+    Returns
+    -------
+    str
+        Empty when there is nothing to say.
+    """
+    from napari_thunder.engines import factory
+
+    try:
+        check_master(master, timeout)
+    except (EngineUnavailableError, ValueError) as exc:
+        from napari.utils.notifications import show_error
+
+        show_error(str(exc))
+        return str(exc)
+    active = factory.active_spark_master()
+    if active is not None and active != master:
+        return f"Spark now runs on {active}; it is stopped and restarted on {master} at the next run"
+    return ""

@@ -107,3 +107,30 @@ def report_error(what: str, exc: BaseException) -> str:
     """
     LOG.error("%s failed", what, exc_info=(type(exc), exc, exc.__traceback__))
     return f"{what} failed: {describe_error(exc)}"
+
+
+def wrapping_label(**kwargs):
+    """A magicgui ``Label`` for status text that wraps its lines and never
+    widens its dock: a long message makes the label taller, not wider.
+
+    Parameters
+    ----------
+    **kwargs
+        ``magicgui.widgets.Label`` arguments (``label``, ``value``...).
+
+    Returns
+    -------
+    magicgui.widgets.Label
+    """
+    from magicgui.widgets import Label
+    from qtpy.QtWidgets import QSizePolicy
+
+    label = Label(**kwargs)
+    native = label.native
+    native.setWordWrap(True)
+    policy = native.sizePolicy()
+    policy.setHorizontalPolicy(QSizePolicy.Policy.Ignored)
+    policy.setVerticalPolicy(QSizePolicy.Policy.MinimumExpanding)
+    native.setSizePolicy(policy)
+    native.setMinimumWidth(60)
+    return label

@@ -127,7 +127,7 @@ class EngineWidget(_container_base()):
     """Dock widget: pick the local engine or Spark (master URL, partitions)."""
 
     def __init__(self, viewer: napari.viewer.Viewer = None):  # noqa: F821
-        from magicgui.widgets import ComboBox, Label, LineEdit, PushButton, SpinBox
+        from magicgui.widgets import ComboBox, LineEdit, PushButton, SpinBox
 
         super().__init__(labels=True)
         self.viewer = viewer
@@ -137,7 +137,9 @@ class EngineWidget(_container_base()):
         self.npartitions = SpinBox(label="partitions", min=0, max=100000, value=current.npartitions,
                                    tooltip="Spark partitions; 0 = Spark's default parallelism")
         self.apply_button = PushButton(text="Apply")
-        self.status = Label(value=current.describe())
+        from napari_thunder.plugin.messages import wrapping_label  # status text wraps (issue 14)
+
+        self.status = wrapping_label(value=current.describe())
         self.extend([self.backend, self.spark_master, self.npartitions, self.apply_button, self.status])
         self.apply_button.changed.connect(self.apply)
         self.backend.changed.connect(self._sync_enabled)
@@ -158,4 +160,10 @@ class EngineWidget(_container_base()):
             show_error(str(exc))
             return get_engine()
         self.status.value = choice.describe()
+        if choice.backend == "spark":  # a master that does not answer is said now, not after a run
+            from napari_thunder.plugin.engine_check import describe_master_change
+
+            problem = describe_master_change(choice.spark_master)
+            if problem:
+                self.status.value = f"{choice.describe()}: {problem}"
         return choice

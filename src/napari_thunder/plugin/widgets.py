@@ -29,7 +29,6 @@ import numpy as np
 from magicgui.widgets import (
     ComboBox,
     Container,
-    Label,
     LineEdit,
     ProgressBar,
     PushButton,
@@ -38,6 +37,7 @@ from magicgui.widgets import (
 
 from napari_thunder.plugin import settings as engine_settings
 from napari_thunder.plugin import worker as background
+from napari_thunder.plugin.messages import wrapping_label
 
 
 def parse_numbers(text, name, cast=float):
@@ -82,22 +82,6 @@ def _notify_error(message):
     from napari.utils.notifications import show_error
 
     show_error(message)
-
-
-def wrapping_label(**kwargs):
-    """A magicgui ``Label`` for status text that wraps its lines and never
-    widens its dock (a long message grows the label's height instead)."""
-    from qtpy.QtWidgets import QSizePolicy
-
-    label = Label(**kwargs)
-    native = label.native
-    native.setWordWrap(True)
-    policy = native.sizePolicy()
-    policy.setHorizontalPolicy(QSizePolicy.Policy.Ignored)
-    policy.setVerticalPolicy(QSizePolicy.Policy.MinimumExpanding)
-    native.setSizePolicy(policy)
-    native.setMinimumWidth(60)
-    return label
 
 
 def _format_value(value) -> str:
