@@ -84,6 +84,24 @@ def _notify_error(message):
     show_error(message)
 
 
+def _tidy_tabs_when_docked(widget) -> None:
+    """Once the widget is docked (next event-loop turn), let the window's dock
+    tabs show whole names instead of "G...", "M..." when many are open."""
+    from qtpy.QtCore import QTimer
+
+    def tidy():
+        from napari_thunder.plugin.app import tidy_dock_tabs
+
+        try:
+            window = widget.native.window()
+        except RuntimeError:  # deleted meanwhile
+            return
+        if window is not None and window is not widget.native:
+            tidy_dock_tabs(window)
+
+    QTimer.singleShot(0, tidy)
+
+
 def _format_value(value) -> str:
     if isinstance(value, tuple):
         return ",".join(_format_value(v) for v in value)
@@ -176,6 +194,7 @@ class OperationWidget(Container):
         events.removed.connect(self._refresh_layers)
         events.reordered.connect(self._refresh_layers)
         self._on_layer_changed()
+        _tidy_tabs_when_docked(self)
 
     # -- layer choice --------------------------------------------------------------
     def _layer_choices(self, _widget=None):
