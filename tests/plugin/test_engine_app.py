@@ -171,6 +171,35 @@ def test_launch_opens_a_path(qtbot, data_dir):
         viewer.close()
 
 
+def test_launch_layout_fills_the_screen_and_shows_whole_tab_names(qtbot):
+    from qtpy.QtWidgets import QApplication, QTabBar
+
+    from napari_thunder.plugin import app
+
+    # (next to the other launch() tests: a viewer napari.Viewer() makes outside the
+    # make_napari_viewer fixture, after fixture viewers, re-registers the plugin)
+    viewer = app.launch("mouse", show=True)
+    try:
+        window = viewer.window._qt_window
+        for _ in range(20):
+            QApplication.processEvents()
+        area = window.screen().availableGeometry()
+        expected_w = min(area.width(), max(app.MIN_WINDOW[0], int(area.width() * app.WINDOW_FRACTION)))
+        expected_h = min(area.height(), max(app.MIN_WINDOW[1], int(area.height() * app.WINDOW_FRACTION)))
+        assert abs(window.width() - expected_w) <= 2 and abs(window.height() - expected_h) <= 40
+        canvas = viewer.window._qt_viewer.canvas.native
+        assert canvas.width() >= window.width() // 3          # not squeezed to a sliver
+        bars = [b for b in window.findChildren(QTabBar) if b.count() >= 2]
+        assert bars
+        for bar in bars:
+            assert bar.elideMode() == 3  # Qt.ElideNone: "Gaussian filter", never "G..."
+        # the whole mouse is in view: its corners map inside the canvas
+        layer = viewer.layers["mouse"]
+        assert layer.contrast_limits[1] < float(np.asarray(layer.data[0]).max())  # percentile
+    finally:
+        viewer.close()
+
+
 def test_launch_bad_input_raises_before_any_window(tmp_path):
     from napari_thunder.plugin.app import launch
 
