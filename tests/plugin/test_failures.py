@@ -15,7 +15,7 @@ from napari_thunder.plugin.messages import describe_error
 
 @pytest.fixture
 def errors(monkeypatch):
-    import napari.utils.notifications as notifications
+    from napari.utils import notifications
 
     messages = []
     monkeypatch.setattr(notifications, "show_error", lambda msg: messages.append(msg))
