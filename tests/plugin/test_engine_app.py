@@ -80,14 +80,14 @@ def test_widgets_run_on_spark_with_same_results(make_napari_viewer_proxy, qtbot,
     assert modes == [("spark", 3)]
     assert job.partial_updates == 3  # one chunk per partition
     ref = np.stack([ndi.gaussian_filter(f, 1.0) for f in data])
-    np.testing.assert_allclose(viewer.layers["s_gaussian_filter"].data, ref, atol=1e-12)
+    np.testing.assert_allclose(viewer.layers["s gaussian(sigma=1)"].data, ref, atol=1e-12)
 
     mean = W.MeanWidget(viewer)
     mean.image.value = layer
     job = mean.run()
     qtbot.waitUntil(lambda: not job.running, timeout=120000)
     assert job.status == "done", job.error
-    np.testing.assert_allclose(viewer.layers["s_mean"].data, data.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(viewer.layers["s mean"].data, data.mean(axis=0), rtol=1e-12)
 
 
 @pytest.mark.spark
@@ -167,6 +167,35 @@ def test_launch_opens_a_path(qtbot, data_dir):
     viewer = launch(str(data_dir / "singlelayer_tif"), show=False, widgets=())
     try:
         assert viewer.layers[0].data.shape == (3, 70, 75)
+    finally:
+        viewer.close()
+
+
+def test_launch_layout_fills_the_screen_and_shows_whole_tab_names(qtbot):
+    from qtpy.QtWidgets import QApplication, QTabBar
+
+    from napari_thunder.plugin import app
+
+    # (next to the other launch() tests: a viewer napari.Viewer() makes outside the
+    # make_napari_viewer fixture, after fixture viewers, re-registers the plugin)
+    viewer = app.launch("mouse", show=True)
+    try:
+        window = viewer.window._qt_window
+        for _ in range(20):
+            QApplication.processEvents()
+        area = window.screen().availableGeometry()
+        expected_w = min(area.width(), max(app.MIN_WINDOW[0], int(area.width() * app.WINDOW_FRACTION)))
+        expected_h = min(area.height(), max(app.MIN_WINDOW[1], int(area.height() * app.WINDOW_FRACTION)))
+        assert abs(window.width() - expected_w) <= 2 and abs(window.height() - expected_h) <= 40
+        canvas = viewer.window._qt_viewer.canvas.native
+        assert canvas.width() >= window.width() // 3          # not squeezed to a sliver
+        bars = [b for b in window.findChildren(QTabBar) if b.count() >= 2]
+        assert bars
+        for bar in bars:
+            assert bar.elideMode() == 3  # Qt.ElideNone: "Gaussian filter", never "G..."
+        # the whole mouse is in view: its corners map inside the canvas
+        layer = viewer.layers["mouse"]
+        assert layer.contrast_limits[1] < float(np.asarray(layer.data[0]).max())  # percentile
     finally:
         viewer.close()
 

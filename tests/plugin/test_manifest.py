@@ -101,11 +101,11 @@ def test_widget_from_dock_runs(make_napari_viewer, qtbot):
     viewer = make_napari_viewer()
     data = np.random.default_rng(0).random((6, 8, 8))
     viewer.add_image(data, name="d")
-    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Maximum")
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Maximum over images (time)")
     assert widget.image.value is viewer.layers["d"]   # the picker sees existing layers
     job = widget.run()
     qtbot.waitUntil(lambda: not job.running, timeout=30000)
-    np.testing.assert_array_equal(viewer.layers["d_max"].data, data.max(axis=0))
+    np.testing.assert_array_equal(viewer.layers["d max"].data, data.max(axis=0))
     viewer.add_image(data[:2], name="later")
     assert [c for c in widget.image.choices][-1] is viewer.layers["later"]
 
@@ -119,7 +119,7 @@ def test_layers_menu_entries_open_the_widgets(make_napari_viewer):
     viewer = make_napari_viewer()
     app = get_app_model()
     opened = 0
-    for submenu in ("napari-thunder/filter", "napari-thunder/project",
+    for submenu in ("napari-thunder/filter", "napari-thunder/project", "napari-thunder/project-inside",
                     "napari-thunder/measure", "napari-thunder/transform"):
         for item in app.menus.get_menu(submenu):
             assert isinstance(item, MenuItem)

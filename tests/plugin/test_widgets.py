@@ -50,7 +50,7 @@ def test_gaussian_filter_widget(make_napari_viewer_proxy, qtbot, stack):
     viewer = make_napari_viewer_proxy()
     layer = viewer.add_image(stack, name="movie")
     _, job = run_widget(viewer, qtbot, W.GaussianFilterWidget, layer, sigma="1.5", order=0)
-    out = viewer.layers["movie_gaussian_filter"].data
+    out = viewer.layers["movie gaussian(sigma=1.5)"].data
     ref = np.stack([ndi.gaussian_filter(f, 1.5) for f in stack])
     np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(out, images.fromarray(stack).gaussian_filter(1.5).toarray())
@@ -62,7 +62,7 @@ def test_gaussian_per_axis_sigma_zero_is_plane_by_plane(make_napari_viewer_proxy
     vol = volumes.astype(np.float32)
     layer = viewer.add_image(vol, name="vol")
     run_widget(viewer, qtbot, W.GaussianFilterWidget, layer, sigma="0, 1, 1")
-    out = viewer.layers["vol_gaussian_filter"].data
+    out = viewer.layers["vol gaussian(sigma=0,1,1)"].data
     ref = np.stack([[ndi.gaussian_filter(plane, 1.0) for plane in v] for v in vol])
     np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-4)
 
@@ -72,7 +72,7 @@ def test_gaussian_order_derivative(make_napari_viewer_proxy, qtbot, stack):
     layer = viewer.add_image(stack, name="movie")
     run_widget(viewer, qtbot, W.GaussianFilterWidget, layer, sigma="2", order=1)
     ref = np.stack([ndi.gaussian_filter(f, 2, order=1) for f in stack])
-    np.testing.assert_allclose(viewer.layers["movie_gaussian_filter"].data, ref, atol=1e-12)
+    np.testing.assert_allclose(viewer.layers["movie gaussian(sigma=2, order=1)"].data, ref, atol=1e-12)
 
 
 @pytest.mark.parametrize("cls, func", [(W.MedianFilterWidget, ndi.median_filter),
@@ -81,7 +81,7 @@ def test_median_and_uniform_filter_widgets(make_napari_viewer_proxy, qtbot, stac
     viewer = make_napari_viewer_proxy()
     layer = viewer.add_image(stack, name="movie")
     run_widget(viewer, qtbot, cls, layer, size="3")
-    out = viewer.layers[f"movie_{cls.operation}"].data
+    out = viewer.layers[f"movie {cls.short}(size=3)"].data
     ref = np.stack([func(f, 3) for f in stack])
     np.testing.assert_allclose(out, ref, atol=1e-12)
     api = getattr(images.fromarray(stack), cls.operation)(3).toarray()
@@ -93,7 +93,7 @@ def test_projection_widgets(make_napari_viewer_proxy, qtbot, volumes, cls):
     viewer = make_napari_viewer_proxy()
     layer = viewer.add_image(volumes, name="vol")
     run_widget(viewer, qtbot, cls, layer, axis=0)
-    out = viewer.layers[f"vol_{cls.operation}"].data
+    out = viewer.layers[f"vol {cls.short}(axis=z)"].data
     ref = volumes.max(axis=1)
     if cls is W.MaxMinProjectionWidget:
         ref = (volumes.max(axis=1) + volumes.min(axis=1)).astype(np.int16)  # max + min, dtype kept
@@ -106,7 +106,7 @@ def test_statistic_widgets(make_napari_viewer_proxy, qtbot, stack, name):
     viewer = make_napari_viewer_proxy()
     layer = viewer.add_image(stack, name="movie")
     _, job = run_widget(viewer, qtbot, W.OPERATION_WIDGETS[name], layer)
-    out = viewer.layers[f"movie_{name}"].data
+    out = viewer.layers[f"movie {name}"].data
     assert out.shape == (10, 12)
     ref = getattr(np, name)(stack, axis=0)
     np.testing.assert_allclose(out, ref, rtol=1e-10, atol=1e-10)
@@ -136,7 +136,7 @@ def test_localcorr_widget(make_napari_viewer_proxy, qtbot, stack):
     viewer = make_napari_viewer_proxy()
     layer = viewer.add_image(stack, name="movie")
     run_widget(viewer, qtbot, W.LocalCorrWidget, layer, neighborhood=1)
-    out = viewer.layers["movie_localcorr"].data
+    out = viewer.layers["movie localcorr(neighborhood=1)"].data
     # independent reference: Pearson r of each pixel with its 3x3 (reflect) mean series
     blurred = np.stack([ndi.uniform_filter(f, 3, mode="reflect") for f in stack])
     a = stack - stack.mean(axis=0)
@@ -150,7 +150,7 @@ def test_subsample_widget(make_napari_viewer_proxy, qtbot, stack):
     viewer = make_napari_viewer_proxy()
     layer = viewer.add_image(stack, name="movie")
     run_widget(viewer, qtbot, W.SubsampleWidget, layer, factor="2, 3")
-    np.testing.assert_array_equal(viewer.layers["movie_subsample"].data, stack[:, ::2, ::3])
+    np.testing.assert_array_equal(viewer.layers["movie subsample(factor=2,3)"].data, stack[:, ::2, ::3])
 
 
 def test_subtract_number_and_layer(make_napari_viewer_proxy, qtbot, volumes):
@@ -158,12 +158,12 @@ def test_subtract_number_and_layer(make_napari_viewer_proxy, qtbot, volumes):
     stack = volumes[:, 0]  # (6, 9, 11) int16
     layer = viewer.add_image(stack, name="movie")
     run_widget(viewer, qtbot, W.SubtractWidget, layer, value="5")
-    out = viewer.layers["movie_subtract"].data
+    out = viewer.layers["movie subtract(5)"].data
     assert out.dtype == np.int16
     np.testing.assert_array_equal(out, stack - np.int16(5))
     background = viewer.add_image(stack.min(axis=0), name="background")
     widget, _ = run_widget(viewer, qtbot, W.SubtractWidget, layer, subtrahend=background)
-    out2 = viewer.layers["movie_subtract [1]"].data
+    out2 = viewer.layers["movie subtract(background)"].data
     np.testing.assert_array_equal(out2, stack - stack.min(axis=0))
     np.testing.assert_array_equal(out2, images.fromarray(stack).subtract(stack.min(axis=0)).toarray())
 
@@ -192,14 +192,15 @@ def test_engine_error_becomes_notification(make_napari_viewer_proxy, qtbot, stac
     monkeypatch.setattr(notifications, "show_error", lambda msg: messages.append(msg))
     viewer = make_napari_viewer_proxy()
     layer = viewer.add_image(stack, name="movie")
-    widget = W.MaxProjectionWidget(viewer)
+    widget = W.GaussianFilterWidget(viewer)
     widget.image.value = layer
-    widget.axis.value = 5
+    widget.sigma.value = "-1"        # parsed in the GUI, refused by the images API
     job = widget.run()
     qtbot.waitUntil(lambda: not job.running, timeout=30000)
     assert job.status == "failed"
     assert isinstance(job.error, ValueError)
-    assert any("max_projection" in m and "axis" in m for m in messages)
+    assert any("gaussian" in m and "sigma" in m for m in messages)
+    assert len(viewer.layers) == 1   # no half-made output layer
     assert widget.run_button.enabled and widget.status.value.startswith("failed")
     run_widget(viewer, qtbot, W.MaxWidget, layer)  # still usable
 

@@ -366,6 +366,34 @@ def _is_distributed_client(value) -> bool:
     return distributed is not None and isinstance(value, distributed.Client)
 
 
+def active_spark_master() -> str | None:
+    """The master of this process's running SparkContext, or None (without
+    importing pyspark when it is not loaded yet).
+
+    Returns
+    -------
+    str or None
+    """
+    context = _active_spark_context()
+    return None if context is None else str(context.master)
+
+
+def stop_spark_context() -> bool:
+    """Stop this process's running SparkContext, if any, so that another
+    master can be used without restarting (the GUI's engine switch).
+
+    Returns
+    -------
+    bool
+        True if a context was stopped.
+    """
+    if _active_spark_context() is None:
+        return False
+    from napari_thunder.engines import spark
+
+    return bool(spark.stop_context())
+
+
 def spark_master_of(text: str) -> str | None:
     """The Spark master a string names, or None if it names no Spark master.
 

@@ -6,13 +6,18 @@
 
 from __future__ import annotations
 
+import importlib.util
+import logging
 import os
+import sys
+
+LOG = logging.getLogger("napari_thunder")
 
 PLUGIN_NAME = "napari-thunder"
 
 #: dock widgets opened by :func:`launch` (display names from napari.yaml);
 #: the first is docked on its own, the others as tabs next to it
-MAIN_WIDGETS = ("Engine", "Gaussian filter", "Mean", "Local correlation")
+MAIN_WIDGETS = ("Engine", "Gaussian filter", "Mean over images (time)", "Local correlation")
 
 
 def open_input(viewer, path_or_example):
@@ -36,9 +41,7 @@ def open_input(viewer, path_or_example):
     """
     from napari_thunder.sample_data import EXAMPLES
 
-    name = str(path_or_example)
-    if name.startswith("example:"):
-        name = name[len("example:"):]
+    name = str(path_or_example).removeprefix("example:")
     if name in EXAMPLES:
         return viewer.open_sample(PLUGIN_NAME, name)
     path = os.fspath(path_or_example)
@@ -50,10 +53,129 @@ def open_input(viewer, path_or_example):
     return viewer.open(path, plugin=PLUGIN_NAME)
 
 
+class NoDisplayError(RuntimeError):
+    """There is no display to open the GUI on (Linux without ``DISPLAY`` or
+    ``WAYLAND_DISPLAY``): Qt would abort the whole process."""
+
+
+#: Qt platform plugins that need no display server
+_HEADLESS_PLATFORMS = ("offscreen", "minimal", "vnc", "eglfs", "linuxfb")
+
+
+def check_display() -> None:
+    """Raise :class:`NoDisplayError` when a window cannot be shown.
+
+    On Linux a display is ``DISPLAY`` (X11) or ``WAYLAND_DISPLAY``; a
+    ``QT_QPA_PLATFORM`` naming a display-less platform (``offscreen``...)
+    also counts. Other systems always have one.
+
+    Raises
+    ------
+    NoDisplayError
+        The message says how to get one (``xvfb-run -a``, ``ssh -X``).
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return
+    platform = os.environ.get("QT_QPA_PLATFORM", "").split(":")[0].strip().lower()
+    if platform in _HEADLESS_PLATFORMS:
+        return
+    raise NoDisplayError(
+        "the GUI needs a display, and neither DISPLAY nor WAYLAND_DISPLAY is set: run it on a "
+        "desktop, over 'ssh -X', or under a virtual display ('xvfb-run -a napari-thunder gui')"
+    )
+
+
+def check_input(path_or_example) -> None:
+    """Raise before any window opens when ``path_or_example`` is not something
+    the GUI can open.
+
+    Parameters
+    ----------
+    path_or_example : str or None
+
+    Raises
+    ------
+    FileNotFoundError
+        Neither an example name nor an existing path.
+    ValueError
+        An existing path this plugin does not read (a text file, say).
+    """
+    if path_or_example is None:
+        return
+    from napari_thunder.sample_data import EXAMPLES
+
+    name = str(path_or_example).removeprefix("example:")
+    if name in EXAMPLES:
+        return
+    path = os.fspath(path_or_example)
+    if not os.path.exists(path):
+        options = ", ".join(repr(k) for k in EXAMPLES)
+        raise FileNotFoundError(
+            f"path_or_example {path_or_example!r} is neither an example ({options}) "
+            "nor an existing path"
+        )
+    from napari_thunder.plugin.reader import get_reader
+
+    if get_reader(path) is None:
+        raise ValueError(
+            f"path_or_example {path!r} is not something napari-thunder opens: give a TIF or PNG "
+            "file or folder, or a flat-binary folder with conf.json"
+        )
+
+
+#: fraction of the screen's available area the launch window takes
+WINDOW_FRACTION = 0.9
+#: the launch window is at least this large when the screen allows it
+MIN_WINDOW = (1280, 800)
+#: width of the dock area at launch (pixels)
+DOCK_WIDTH = 400
+
+
+def _fit_window(viewer):
+    """Size the window to most of the screen (not napari's cramped default),
+    give the docks a fixed share and re-fit the view to the data."""
+    from qtpy.QtCore import Qt
+    from qtpy.QtWidgets import QApplication, QDockWidget
+
+    window = viewer.window._qt_window
+    screen = window.screen() if hasattr(window, "screen") else None
+    screen = screen or QApplication.primaryScreen()
+    if screen is not None:
+        area = screen.availableGeometry()
+        width = min(area.width(), max(MIN_WINDOW[0], int(area.width() * WINDOW_FRACTION)))
+        height = min(area.height(), max(MIN_WINDOW[1], int(area.height() * WINDOW_FRACTION)))
+        window.resize(width, height)
+        window.move(area.x() + (area.width() - width) // 2, area.y() + (area.height() - height) // 2)
+    docks = [d for d in window.findChildren(QDockWidget)
+             if window.dockWidgetArea(d) == Qt.DockWidgetArea.RightDockWidgetArea and d.isVisible()]
+    if docks:
+        window.resizeDocks(docks[:1], [DOCK_WIDTH], Qt.Orientation.Horizontal)
+    tidy_dock_tabs(window)
+    for _ in range(5):
+        QApplication.processEvents()
+    viewer.reset_view()
+
+
+def tidy_dock_tabs(window) -> None:
+    """Dock tabs show whole names (no eliding to "G...", "M..."): the tab bars
+    of ``window`` scroll instead when the names do not fit."""
+    from qtpy.QtCore import Qt
+    from qtpy.QtWidgets import QTabBar
+
+    for bar in window.findChildren(QTabBar):
+        bar.setElideMode(Qt.TextElideMode.ElideNone)
+        bar.setUsesScrollButtons(True)
+        bar.setExpanding(False)
+
+
 def launch(path_or_example="mouse", show=True, widgets=MAIN_WIDGETS):
     """Open a napari viewer with the plugin's main widgets and data loaded.
 
-    Does not block: call ``napari.run()`` afterwards for the event loop.
+    The window takes most of the screen, the widgets share one dock as tabs
+    with their full names, and the view is fitted to the data. Does not
+    block: call ``napari.run()`` afterwards for the event loop.
 
     Parameters
     ----------
@@ -71,28 +193,49 @@ def launch(path_or_example="mouse", show=True, widgets=MAIN_WIDGETS):
     Raises
     ------
     FileNotFoundError
-        ``path_or_example`` is neither an example nor an existing path
-        (checked before any window opens).
+        ``path_or_example`` is neither an example nor an existing path.
+    ValueError
+        ``path_or_example`` is a path this plugin does not open (both
+        checked before any window opens).
     """
-    if path_or_example is not None:
-        from napari_thunder.sample_data import EXAMPLES
-
-        name = str(path_or_example)
-        name = name[len("example:"):] if name.startswith("example:") else name
-        if name not in EXAMPLES and not os.path.exists(os.fspath(path_or_example)):
-            options = ", ".join(repr(k) for k in EXAMPLES)
-            raise FileNotFoundError(
-                f"path_or_example {path_or_example!r} is neither an example ({options}) "
-                "nor an existing path"
-            )
+    check_input(path_or_example)
     import napari
 
     viewer = napari.Viewer(title="napari-thunder", show=show)
     if path_or_example is not None:
         open_input(viewer, path_or_example)
-    for k, widget_name in enumerate(widgets):
-        viewer.window.add_plugin_dock_widget(PLUGIN_NAME, widget_name, tabify=k > 0)
+    docks = [viewer.window.add_plugin_dock_widget(PLUGIN_NAME, widget_name, tabify=k > 0)[0]
+             for k, widget_name in enumerate(widgets)]
+    _fit_window(viewer)
+    if docks:
+        docks[0].raise_()  # the Engine tab in front
     return viewer
+
+
+def _quiet_qt5_notice() -> None:
+    """napari 0.9 shows "PyQt5 backend is deprecated" on every launch; log it
+    once instead of showing it to every user of ``napari-thunder gui``."""
+    try:
+        from napari._qt import qt_main_window
+    except ImportError:  # pragma: no cover - napari internals moved
+        return
+    if getattr(qt_main_window, "SHOW_QT_WARNING", False):
+        qt_main_window.SHOW_QT_WARNING = False
+        LOG.info("napari: support for the PyQt5 backend is deprecated (install PyQt6 to move on)")
+
+
+def prefer_qt6() -> str | None:
+    """Make qtpy use PyQt6 (or PySide6) when installed and nothing chose a
+    binding yet (``QT_API`` unset, no binding imported); returns the binding
+    chosen or None."""
+    if os.environ.get("QT_API") or any(m in sys.modules for m in ("PyQt5", "PyQt6", "PySide2",
+                                                                   "PySide6", "qtpy")):
+        return None
+    for name, api in (("PyQt6", "pyqt6"), ("PySide6", "pyside6")):
+        if importlib.util.find_spec(name) is not None:
+            os.environ["QT_API"] = api
+            return api
+    return None
 
 
 def run_gui(path_or_example="mouse"):
@@ -108,11 +251,19 @@ def run_gui(path_or_example="mouse"):
     ------
     ImportError
         napari is not installed (the exception's ``name`` is ``'napari'``).
+    NoDisplayError
+        No display to show the window on (instead of Qt aborting).
     FileNotFoundError
         ``path_or_example`` is neither an example nor an existing path.
+    ValueError
+        ``path_or_example`` is a path this plugin does not open.
     """
+    check_display()
+    check_input(path_or_example)
+    prefer_qt6()
     import napari
 
+    _quiet_qt5_notice()
     launch(path_or_example, show=True)
     napari.run()
 
@@ -160,7 +311,7 @@ def save_screenshot(path, path_or_example="mouse", widget_name="Local correlatio
         window.resize(*size)
         for _ in range(10):
             QApplication.processEvents()
-        key, widget = _widget_by_display_name(viewer, widget_name)
+        _key, widget = _widget_by_display_name(viewer, widget_name)
         dock = widget.native.parent() if hasattr(widget, "native") else widget.parent()
         while dock is not None and not isinstance(dock, QDockWidget):
             dock = dock.parent()

@@ -161,7 +161,7 @@ class EngineWidget(_container_base()):
     dask.distributed (scheduler address, partitions)."""
 
     def __init__(self, viewer: napari.viewer.Viewer = None):  # noqa: F821
-        from magicgui.widgets import ComboBox, Label, LineEdit, PushButton, SpinBox
+        from magicgui.widgets import ComboBox, LineEdit, PushButton, SpinBox
 
         super().__init__(labels=True)
         self.viewer = viewer
@@ -174,7 +174,9 @@ class EngineWidget(_container_base()):
         self.scheduler = LineEdit(label="dask scheduler", value=current.scheduler_address,
                                   tooltip="tcp://host:8786; empty = a local cluster")
         self.apply_button = PushButton(text="Apply")
-        self.status = Label(value=current.describe())
+        from napari_thunder.plugin.messages import wrapping_label  # status text wraps (issue 14)
+
+        self.status = wrapping_label(value=current.describe())
         self.extend([self.backend, self.spark_master, self.npartitions, self.scheduler,
                      self.apply_button, self.status])
         self.apply_button.changed.connect(self.apply)
@@ -198,4 +200,10 @@ class EngineWidget(_container_base()):
             show_error(str(exc))
             return get_engine()
         self.status.value = choice.describe()
+        if choice.backend == "spark":  # a master that does not answer is said now, not after a run
+            from napari_thunder.plugin.engine_check import describe_master_change
+
+            problem = describe_master_change(choice.spark_master)
+            if problem:
+                self.status.value = f"{choice.describe()}: {problem}"
         return choice

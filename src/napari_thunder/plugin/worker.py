@@ -4,29 +4,40 @@ Two kinds of jobs, both built on one generator worker:
 
 * :func:`start_frames_job` - a per-frame operation (filters, projections,
   subsample, subtract). The result ``Images`` is streamed chunk by chunk
-  (``imgs.iter_chunks()`` -> ``(start, stop, block)``) into a preallocated
-  output layer, which is refreshed after every chunk.
+  (``imgs.iter_chunks()`` -> ``(start, stop, block)``) into an output layer
+  that appears with the first chunk and is repainted as chunks arrive.
 * :func:`start_estimate_job` - a statistic or ``localcorr``. The stream yields
   ``(done, total, estimate)``; the output layer shows the running estimate and
   ends with the exact value.
+
+Output layers sit where their input is in world coordinates (the result's
+metadata gives ``scale``/``translate``/...). A job that fails leaves no
+layer behind; a cancelled one leaves its partial result renamed
+``'<name> (cancelled done/total)'``. While an engine starts (Spark's Java VM
+can take many seconds) the job's ``message`` says so, and Cancel ends the job
+at once.
 
 Rules kept here: the stream runs in a napari thread worker; layers are only
 touched in the ``yielded`` / ``finished`` slots, which Qt runs on the main
 thread; ``Job.cancel()`` (``worker.quit()``) stops at the next chunk and
 *closes the stream generator* in the worker thread, which stops the work that
 is left (the Spark engine cancels its jobs); errors become napari
-notifications and leave the viewer usable.
+notifications of one readable line (details in the ``napari_thunder`` log)
+and leave the viewer usable.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 
-from napari_thunder.data.layers import METADATA_KEY, contrast_limits_for
+from napari_thunder.data.layers import METADATA_KEY
+from napari_thunder.plugin.convert import display_limits
+from napari_thunder.plugin.messages import report_error
 
 
 def _closing_worker_class():
@@ -55,18 +66,6 @@ def _closing_worker_class():
     return ClosingGeneratorWorker
 
 
-def _deferred(factory: Callable) -> Iterator:
-    """Iterate ``factory()``, calling it only when iteration starts (in the
-    worker thread), and close it when closed."""
-    stream = factory()
-    try:
-        yield from stream
-    finally:
-        close = getattr(stream, "close", None)
-        if close is not None:
-            close()
-
-
 def _relay(stream: Iterator) -> Iterator:
     """Generator handed to the worker: yields the stream's items and closes the
     stream when it is closed itself."""
@@ -87,15 +86,19 @@ class Job:
     name : str
         Name of the output layer.
     worker : napari GeneratorWorker
-        ``worker.finished`` fires when the job ends (done, cancelled or failed).
+        ``worker.finished`` fires when the worker thread ends.
     layer : napari.layers.Image or None
-        The output layer, once it exists.
+        The output layer, once the first real result arrived. It is removed
+        when the job fails, and renamed ``'<name> (cancelled done/total)'``
+        when it is cancelled.
     done, total : int
         Frames processed and frames in all.
     partial_updates : int
         How many partial results reached the layer (for tests and the GUI).
     status : str
         ``'running'``, ``'done'``, ``'cancelled'`` or ``'failed'``.
+    message : str
+        The last status message of the stream (e.g. ``'starting Spark...'``).
     error : Exception or None
     """
 
@@ -106,24 +109,35 @@ class Job:
     done: int = 0
     partial_updates: int = 0
     status: str = "running"
+    message: str = ""
     error: Exception | None = None
     progress: Any = None
     callbacks: list = field(default_factory=list)
     progress_callbacks: list = field(default_factory=list)
     cancel_hooks: list = field(default_factory=list)
     cancel_requested: bool = False
+    viewer_layers: Any = None
+    _finish: Any = None
 
     def cancel(self) -> None:
         """Ask the worker to stop at the next chunk (non-blocking), and run
-        the ``cancel_hooks`` (e.g. cancel the Spark jobs in flight at once)."""
-        if self.worker is not None and self.status == "running":
-            self.cancel_requested = True
-            self.worker.quit()
-            for hook in self.cancel_hooks:
-                try:
-                    hook()
-                except Exception:  # a failed hook must not break cancelling
-                    pass
+        the ``cancel_hooks`` (e.g. cancel the Spark jobs in flight at once).
+
+        A job that has shown nothing yet (still starting its engine, e.g. the
+        Java VM of Spark) ends at once as cancelled; its worker thread stops
+        by itself when the engine call returns, and its results are dropped.
+        """
+        if self.worker is None or self.status != "running":
+            return
+        self.cancel_requested = True
+        self.worker.quit()
+        for hook in self.cancel_hooks:
+            try:
+                hook()
+            except Exception:  # a failed hook must not break cancelling
+                pass
+        if self.layer is None and self._finish is not None:
+            self._finish("cancelled")
 
     @property
     def running(self) -> bool:
@@ -142,6 +156,19 @@ class Job:
         return self.status != "running"
 
 
+class Status:
+    """An item a stream yields to say what it is doing (shown as the job's
+    ``message``), e.g. ``Status('starting Spark (Java)...')``."""
+
+    def __init__(self, text: str):
+        self.text = str(text)
+
+
+def cancelled_name(name: str, done: int, total: int) -> str:
+    """The name a cancelled job's layer gets: ``'<name> (cancelled 3/10)'``."""
+    return f"{name} (cancelled {done}/{total})"
+
+
 def _start(job: Job, stream: Iterator, on_item: Callable, on_done: Callable, desc: str,
            on_finish: Callable | None = None) -> Job:
     """Create the worker for ``stream`` and wire its signals, then start it."""
@@ -151,9 +178,49 @@ def _start(job: Job, stream: Iterator, on_item: Callable, on_done: Callable, des
 
     job.progress = napari_progress(total=max(job.total, 1), desc=desc)
 
-    def yielded(item):
+    def finish(status):
+        """End the job once, on the main thread: keep, rename or remove its layer."""
+        if job.status != "running":
+            return
+        job.status = status
         try:
-            step = on_item(item)
+            if status == "done":
+                on_done()
+            elif job.layer is not None and status == "cancelled":
+                job.layer.name = cancelled_name(job.name, job.done, job.total)
+            elif job.layer is not None:  # failed: nothing half-made stays behind
+                try:
+                    job.viewer_layers.remove(job.layer)
+                except (ValueError, AttributeError):
+                    pass
+                job.layer = None
+        finally:
+            if status == "cancelled":
+                show_info(f"{desc} cancelled after {job.done} of {job.total} frames")
+            job.progress.close()
+            if on_finish is not None:
+                on_finish(job)
+            for callback in job.callbacks:
+                callback(job)
+
+    job._finish = finish
+
+    def fail(exc):
+        job.error = exc
+        show_error(report_error(desc, exc))
+        finish("failed")
+
+    def yielded(item):
+        if job.status != "running":
+            return  # ended already (cancelled while the engine started)
+        try:
+            if isinstance(item, Status):
+                job.message = item.text
+                step = 0
+            else:
+                step = on_item(item)
+                if step is None:  # a Begin item: nothing to show yet
+                    return
             for callback in job.progress_callbacks:
                 callback(job)
             # last: napari's progress bar may process Qt events, delivering the
@@ -164,39 +231,34 @@ def _start(job: Job, stream: Iterator, on_item: Callable, on_done: Callable, des
             else:
                 job.progress.refresh()
         except Exception as exc:  # a bad partial must not kill the GUI
-            job.error = exc
-            show_error(f"{desc} failed: {type(exc).__name__}: {exc}")
             job.worker.quit()
+            fail(exc)
 
     def cut_short():
         # a cancelled engine stream may end quietly instead of being aborted
         return job.cancel_requested and job.done < job.total
 
     def returned(_value):
-        if job.error is None and not cut_short():
-            on_done()
+        if job.status == "running" and job.error is None:
+            finish("cancelled" if cut_short() else "done")
 
     def errored(exc):
-        job.error = exc
-        show_error(f"{desc} failed: {type(exc).__name__}: {exc}")
+        if job.status != "running":
+            return
+        if job.cancel_requested:  # an engine job cancelled under the stream
+            finish("cancelled")
+            return
+        fail(exc)
 
     def aborted():
-        if job.error is None:
-            job.status = "cancelled"
+        finish("cancelled")
 
     def finished():
         if job.status == "running":
             if job.error is not None:
-                job.status = "failed"
+                finish("failed")
             else:
-                job.status = "cancelled" if cut_short() else "done"
-        if job.status == "cancelled":
-            show_info(f"{desc} cancelled after {job.done} of {job.total} frames")
-        job.progress.close()
-        if on_finish is not None:
-            on_finish(job)
-        for callback in job.callbacks:
-            callback(job)
+                finish("cancelled" if cut_short() else "done")
 
     worker = create_worker(
         _relay,
@@ -206,7 +268,7 @@ def _start(job: Job, stream: Iterator, on_item: Callable, on_done: Callable, des
         _start_thread=False,
     )
     # napari's mixin already relays errors as notifications; keep ours only
-    # (clear message naming the operation)
+    # (one readable sentence naming the operation; the details go to the log)
     try:
         worker.errored.disconnect(worker._relay_error)
     except (TypeError, RuntimeError, AttributeError):
@@ -230,6 +292,10 @@ def _update_limits(layer, low, high):
 #: results larger than this fraction of the available memory go to a
 #: disk-backed (memory-mapped, already unlinked) temporary file
 MEMMAP_FRACTION = 0.25
+
+#: seconds between two repaints of a layer being filled (the last chunk
+#: always repaints): repainting after every chunk costs more than small chunks
+REFRESH_INTERVAL = 0.2
 
 
 def allocate_output(shape, dtype, fraction=MEMMAP_FRACTION):
@@ -257,21 +323,67 @@ def allocate_output(shape, dtype, fraction=MEMMAP_FRACTION):
     return out
 
 
-class _Begin:
-    """First item of a frames stream: the result's shape and dtype."""
+class Begin:
+    """First item of a stream: the result's shape and dtype (frames jobs) and
+    the ``add_image`` arguments its layer gets (scale, translate, ... of the
+    result's metadata)."""
 
-    def __init__(self, shape, dtype):
-        self.shape = tuple(int(s) for s in shape)
-        self.dtype = np.dtype(dtype)
+    def __init__(self, shape=None, dtype=None, layer_kwargs=None):
+        self.shape = None if shape is None else tuple(int(s) for s in shape)
+        self.dtype = None if dtype is None else np.dtype(dtype)
+        self.layer_kwargs = dict(layer_kwargs or {})
 
 
-def _frames_stream(result) -> Iterator:
-    """Worker side of a frames job: build the result if given a factory (so a
-    slow engine start, e.g. Spark, happens off the GUI thread), announce its
-    shape, then stream its chunks."""
+_Begin = Begin  # the former name
+
+
+def result_layer_kwargs(metadata, shown_single: bool) -> dict:
+    """``add_image`` arguments placing a result where its input is in the world.
+
+    Parameters
+    ----------
+    metadata : napari_thunder.metadata.ImageMetadata or None
+        The result's metadata (it follows every operation's rule: a
+        projection drops its axis, subsample multiplies the scale...).
+    shown_single : bool
+        The layer shows one image (the image axis of length 1 dropped).
+
+    Returns
+    -------
+    dict
+        ``scale``, ``translate``, ``axis_labels``, ``units`` and ``rgb``; empty
+        without metadata, or for a channel axis (the result stays one layer).
+    """
+    if metadata is None:
+        return {}
+    kwargs = metadata.layer_kwargs(drop_image_axis=shown_single)
+    if "channel_axis" in kwargs:
+        return {}
+    if metadata.is_default():
+        kwargs = {k: v for k, v in kwargs.items() if k == "rgb"}
+    return kwargs
+
+
+def _prepared(prepare) -> Iterator:
+    """The messages of ``prepare()`` as :class:`Status` items."""
+    if prepare is None:
+        return
+    for message in prepare():
+        yield message if isinstance(message, Status) else Status(message)
+
+
+def _frames_stream(result, prepare=None) -> Iterator:
+    """Worker side of a frames job: run ``prepare`` (status messages while an
+    engine starts), build the result if given a factory (so a slow engine
+    start, e.g. Spark, happens off the GUI thread), announce its shape and
+    placement, then stream its chunks."""
+    yield from _prepared(prepare)
     if callable(result) and not hasattr(result, "iter_chunks"):
         result = result()
-    yield _Begin(result.shape, result.dtype)
+    n = int(result.shape[0]) if len(result.shape) else 0
+    single = len(result.shape) > 2 and n == 1
+    yield Begin(result.shape, result.dtype,
+                result_layer_kwargs(getattr(result, "metadata", None), single))
     chunks = result.iter_chunks()
     try:
         yield from chunks
@@ -281,13 +393,15 @@ def _frames_stream(result) -> Iterator:
 
 def start_frames_job(viewer, result, name: str, desc: str | None = None,
                      on_finish: Callable | None = None, layer_kwargs: dict | None = None,
-                     total: int | None = None) -> Job:
+                     total: int | None = None, prepare: Callable | None = None) -> Job:
     """Compute a per-frame result chunk by chunk into a new layer ``name``.
 
-    The layer is created as soon as the result's shape is known (zeros of its
-    shape and dtype; an image axis of length 1 is dropped) and filled as
-    chunks finish, refreshed after each; contrast limits follow the range
-    computed so far.
+    The layer appears with the first computed chunk (the frames not computed
+    yet are zeros; an image axis of length 1 is dropped), placed in the same
+    world coordinates as the input (the result's metadata: scale, translate,
+    units, axis labels), and is filled as chunks finish; contrast limits follow
+    the percentiles of the chunks computed so far. A failed job removes the
+    layer; a cancelled one renames it ``'<name> (cancelled done/total)'``.
 
     Parameters
     ----------
@@ -302,9 +416,12 @@ def start_frames_job(viewer, result, name: str, desc: str | None = None,
     on_finish : callable, optional
         ``on_finish(job)`` after the job ends, on the main thread.
     layer_kwargs : dict, optional
-        Extra ``add_image`` arguments.
+        Extra ``add_image`` arguments (they override the computed ones).
     total : int, optional
         Number of frames, for the progress bar before the result is known.
+    prepare : callable, optional
+        A generator function run first in the worker thread; the strings or
+        :class:`Status` items it yields become the job's ``message``.
 
     Returns
     -------
@@ -312,51 +429,78 @@ def start_frames_job(viewer, result, name: str, desc: str | None = None,
     """
     if total is None:
         total = int(result.shape[0]) if hasattr(result, "shape") else 0
-    job = Job(name=name, total=int(total))
-    state = {}
+    job = Job(name=name, total=int(total), viewer_layers=viewer.layers)
+    state = {"refreshed": 0.0}
 
     def begin(item):
-        out = allocate_output(item.shape, item.dtype)
-        view = out[0] if (out.ndim > 2 and item.shape[0] == 1) else out
-        kwargs = {
-            "name": name,
-            "contrast_limits": (0.0, 255.0) if item.dtype == np.uint8 else (0.0, 1.0),
-            "metadata": {METADATA_KEY: {"shape": item.shape, "dtype": str(item.dtype),
-                                        "complete": False}},
-        }
-        kwargs.update(layer_kwargs or {})
-        state.update(out=out, dtype=item.dtype, limits=[np.inf, -np.inf])
+        state.update(shape=item.shape, dtype=item.dtype, limits=[np.inf, -np.inf],
+                     kwargs=item.layer_kwargs)
         job.total = item.shape[0]
+
+    def add_layer(first_block):
+        out = allocate_output(state["shape"], state["dtype"])
+        view = out[0] if (out.ndim > 2 and state["shape"][0] == 1) else out
+        kwargs = dict(state["kwargs"])
+        kwargs.update({
+            "name": name,
+            "contrast_limits": display_limits(first_block, state["dtype"],
+                                              rgb=bool(kwargs.get("rgb"))),
+            "metadata": {METADATA_KEY: {"shape": state["shape"], "dtype": str(state["dtype"]),
+                                        "complete": False}},
+        })
+        kwargs.update(layer_kwargs or {})
+        state["out"] = out
         job.layer = viewer.add_image(view, **kwargs)
 
     def on_item(item):
-        if isinstance(item, _Begin):
+        if isinstance(item, Begin):
             begin(item)
-            return 0
+            return None
         start, stop, block = item
         block = np.asarray(block)
+        first = job.layer is None
+        if first:
+            add_layer(block)
         state["out"][start:stop] = block
         dtype, limits, layer = state["dtype"], state["limits"], job.layer
-        if block.size and dtype != np.uint8:
-            low, high = contrast_limits_for(block, dtype, nframes=block.shape[0])
+        if block.size and not layer.rgb and dtype != np.bool_:
+            low, high = display_limits(block, dtype)
             limits[0], limits[1] = min(limits[0], low), max(limits[1], high)
             _update_limits(layer, limits[0], limits[1])
         job.done += stop - start
         job.partial_updates += 1
-        layer.refresh()
+        now = time.monotonic()
+        if first or job.done >= job.total or now - state["refreshed"] > REFRESH_INTERVAL:
+            layer.refresh()
+            state["refreshed"] = now
         return stop - start
 
     def on_done():
+        if job.layer is None and state.get("shape") is not None:
+            # an empty result (no frames): still give the user a layer
+            add_layer(np.zeros((0,), state["dtype"]))
         if job.layer is not None:
             job.layer.metadata[METADATA_KEY]["complete"] = True
             job.layer.refresh()
 
-    return _start(job, _frames_stream(result), on_item, on_done, desc or name, on_finish)
+    return _start(job, _frames_stream(result, prepare), on_item, on_done, desc or name, on_finish)
+
+
+def _estimate_stream(stream, prepare=None) -> Iterator:
+    yield from _prepared(prepare)
+    if callable(stream) and not hasattr(stream, "__next__"):
+        stream = stream()
+    try:
+        yield from stream
+    finally:
+        close = getattr(stream, "close", None)
+        if close is not None:
+            close()
 
 
 def start_estimate_job(viewer, stream: Iterator, name: str, total: int,
                        desc: str | None = None, on_finish: Callable | None = None,
-                       layer_kwargs: dict | None = None) -> Job:
+                       layer_kwargs: dict | None = None, prepare: Callable | None = None) -> Job:
     """Show a running estimate from ``stream`` in a layer ``name``.
 
     Parameters
@@ -366,37 +510,49 @@ def start_estimate_job(viewer, stream: Iterator, name: str, total: int,
         e.g. ``imgs.stream_statistic('mean')`` or ``imgs.stream_localcorr(2)``
         (a callable is called in the worker thread);
         ``estimate`` is an ndarray of the final result's shape (one image, or
-        ``(1,) + value_shape``, which is shown as ``value_shape``).
+        ``(1,) + value_shape``, which is shown as ``value_shape``). A
+        :class:`Begin` item first gives the layer's placement
+        (``layer_kwargs``); :class:`Status` items become the job's message.
     name : str
-        Output layer name; the layer is added with the first estimate.
+        Output layer name; the layer is added with the first estimate,
+        removed if the job fails and renamed if it is cancelled.
     total : int
         Number of frames (for the progress bar before the first item).
+    layer_kwargs : dict, optional
+        Extra ``add_image`` arguments (``colormap``...).
+    prepare : callable, optional
+        As for :func:`start_frames_job`.
 
     Returns
     -------
     Job
     """
-    job = Job(name=name, total=int(total))
-    if callable(stream) and not hasattr(stream, "__next__"):
-        stream = _deferred(stream)
+    job = Job(name=name, total=int(total), viewer_layers=viewer.layers)
+    placement = {}
 
     def on_item(item):
+        if isinstance(item, Begin):
+            placement.update(item.layer_kwargs)
+            return None
         done, n, estimate = item
         estimate = np.asarray(estimate)
         if estimate.ndim > 2 and estimate.shape[0] == 1:
             estimate = estimate[0]
-        low, high = contrast_limits_for(estimate, estimate.dtype, nframes=1 << 30)
+        rgb = bool(placement.get("rgb"))
+        low, high = display_limits(estimate, estimate.dtype, rgb=rgb)
         if job.layer is None:
-            kwargs = {
+            kwargs = dict(placement)
+            kwargs.update({
                 "name": name,
                 "contrast_limits": (low, high),
                 "metadata": {METADATA_KEY: {"complete": False}},
-            }
+            })
             kwargs.update(layer_kwargs or {})
             job.layer = viewer.add_image(estimate, **kwargs)
         else:
             job.layer.data = estimate
-            _update_limits(job.layer, low, high)
+            if not rgb:
+                _update_limits(job.layer, low, high)
         step = int(done) - job.done
         job.done = int(done)
         job.total = int(n)
@@ -407,4 +563,5 @@ def start_estimate_job(viewer, stream: Iterator, name: str, total: int,
         if job.layer is not None:
             job.layer.metadata[METADATA_KEY]["complete"] = True
 
-    return _start(job, stream, on_item, on_done, desc or name, on_finish)
+    return _start(job, _estimate_stream(stream, prepare), on_item, on_done, desc or name,
+                  on_finish)
