@@ -264,7 +264,7 @@ def parse_multiscales(attrs, where: str = "store") -> Multiscales | None:
         return None
     first = multiscales[0] if isinstance(multiscales, list) else None
     if not isinstance(first, dict):
-        raise ValueError(f"{where}: 'multiscales' must be a list of objects")
+        raise ValueError(f"{where}: 'multiscales' must be a list of objects")  # noqa: TRY004
     version = str((ome or {}).get("version") or first.get("version") or "0.4")
     datasets = first.get("datasets") or []
     if not datasets or not all(isinstance(d, dict) and "path" in d for d in datasets):

@@ -40,6 +40,8 @@ __all__ = ["THUNDER_KEY", "ZarrSource", "ZarrStore", "is_zarr_path", "open_zarr"
 
 #: attribute key under which this package stores its metadata model
 THUNDER_KEY = "napari_thunder"
+#: attribute value (under THUNDER_KEY) of a store whose write is not finished
+UNFINISHED = {"unfinished": True}
 #: files that mark a folder as a Zarr store (v3, v2 group, v2 array)
 MARKERS = ("zarr.json", ".zgroup", ".zarray")
 
@@ -154,6 +156,13 @@ class ZarrStore:
         self.level = level
         self.nlevels = nlevels
         self.kind = kind
+
+
+def _refuse_unfinished(node, store) -> None:
+    entry = dict(node.attrs).get(THUNDER_KEY)
+    if isinstance(entry, dict) and entry.get("unfinished"):
+        raise ValueError(f"{store!r} is the folder of an unfinished (interrupted) tozarr write; "
+                         "it holds no complete image")
 
 
 def _open_node(store, component):
@@ -277,6 +286,7 @@ def open_zarr(path, level=0, component=None) -> ZarrStore:
     store = _store_path(path)
     node = _open_node(store, component)
     prefix = (component or "").strip("/")
+    _refuse_unfinished(node, store)
     if _is_array(node):
         return _plain_array(store, prefix, node, level)
     attrs = dict(node.attrs)
@@ -293,10 +303,13 @@ def open_zarr(path, level=0, component=None) -> ZarrStore:
         if len(arrays) != 1:
             raise ValueError(f"Zarr group {store!r} holds no OME-Zarr image and {len(arrays)} arrays "
                              f"({', '.join(arrays) or 'none'}); give component= the array to read")
-        return _plain_array(store, f"{prefix}/{arrays[0]}".strip("/"), node[arrays[0]], level)
+        child = node[arrays[0]]
+        _refuse_unfinished(child, store)
+        return _plain_array(store, f"{prefix}/{arrays[0]}".strip("/"), child, level)
     nlevels = len(info.paths)
     k = _level_index(level, nlevels, repr(store))
     arr = node[info.paths[k]]
+    _refuse_unfinished(arr, store)
     shape = tuple(int(s) for s in arr.shape)
     if len(shape) != len(info.axes):
         raise ValueError(f"OME-Zarr {store!r}: level {k} has {len(shape)} dimensions for "

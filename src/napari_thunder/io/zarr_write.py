@@ -35,7 +35,7 @@ import numpy as np
 
 from napari_thunder import validation
 from napari_thunder.io.ome_zarr import OME_VERSIONS, check_ome_axes, multiscales_attrs
-from napari_thunder.io.zarr import THUNDER_KEY, is_url
+from napari_thunder.io.zarr import THUNDER_KEY, UNFINISHED, is_url
 from napari_thunder.kernels.pyramid import METHODS, level_shape, pyramid_blocks
 
 __all__ = ["ZarrBlockWriter", "default_chunks", "write_zarr"]
@@ -324,31 +324,42 @@ def write_zarr(frames, metadata, path, *, chunks=None, levels=1, method="mean", 
             if progress is not None:
                 progress(done, shape[0])
         shared.finish()
-        if ome:  # the image metadata last: the store is an image only when complete
-            import zarr
-
-            attrs = multiscales_attrs(metadata, paths, _level_transforms(metadata, axes, levels, method),
-                                      version=version, name=name, method=method)
-            attrs[THUNDER_KEY] = {"metadata": metadata.to_dict()}
-            zarr.open_group(store=tmp, mode="r+", zarr_format=zarr_format).attrs.update(attrs)
+        _finish(tmp, paths, metadata, ome, zarr_format, version, name, method, axes, levels)
     return os.fspath(path)
+
+
+def _finish(tmp, paths, metadata, ome, zarr_format, version, name, method, axes, levels):
+    """Mark every array complete, then (last) write the image metadata."""
+    import zarr
+
+    ours = {THUNDER_KEY: {"metadata": metadata.to_dict()}}
+    for p in paths:
+        arr = zarr.open_array(store=tmp, path=p, mode="r+")
+        arr.attrs.update(ours if not ome else {THUNDER_KEY: {}})
+    if ome:  # the store is an image only once complete
+        attrs = multiscales_attrs(metadata, paths, _level_transforms(metadata, axes, levels, method),
+                                  version=version, name=name, method=method)
+        attrs.update(ours)
+        zarr.open_group(store=tmp, mode="r+", zarr_format=zarr_format).attrs.update(attrs)
 
 
 def _create_arrays(tmp, metadata, shapes, chunk_shape, dtype, ome, zarr_format, compressors):
     import zarr
 
     names = list(metadata.names)
-    options = {"dtype": dtype, "compressors": compressors, "fill_value": 0}
+    # marked unfinished until _finish: fromzarr refuses the folder of an interrupted write
+    options = {"dtype": dtype, "compressors": compressors, "fill_value": 0,
+               "attributes": {THUNDER_KEY: dict(UNFINISHED)}}
     if zarr_format == 3:
         options["dimension_names"] = names
     else:
         options["chunk_key_encoding"] = {"name": "v2", "separator": "/"}
     if not ome:
         zarr.create_array(store=tmp, shape=shapes[0], chunks=chunk_shape, zarr_format=3,
-                          attributes={THUNDER_KEY: {"metadata": metadata.to_dict()}},
                           overwrite=True, **options)
         return [""]
-    group = zarr.open_group(store=tmp, mode="w", zarr_format=zarr_format)
+    group = zarr.open_group(store=tmp, mode="w", zarr_format=zarr_format,
+                            attributes={THUNDER_KEY: dict(UNFINISHED)})
     paths = []
     for k, shape in enumerate(shapes):
         level_chunks = tuple(min(c, max(1, s)) for c, s in zip(chunk_shape, shape))
