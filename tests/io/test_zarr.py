@@ -6,11 +6,11 @@ import warnings
 import numpy as np
 import pytest
 
+from napari_thunder import images
+from napari_thunder.io.writing import OutputExistsError
+
 zarr = pytest.importorskip("zarr")
 pytest.importorskip("ome_zarr")
-
-from napari_thunder import images  # noqa: E402
-from napari_thunder.io.writing import OutputExistsError  # noqa: E402
 
 
 def _stack(shape, dtype=np.uint16, seed=0):
@@ -94,7 +94,7 @@ def test_our_store_read_by_ome_zarr_py_and_zarr(tmp_path, engine, version):
     path = tmp_path / "ours.zarr"
     imgs.tozarr(path, levels=3, version=version)
 
-    node = list(Reader(parse_url(str(path)))())[0]
+    node = next(iter(Reader(parse_url(str(path)))()))
     assert len(node.data) == 3
     np.testing.assert_array_equal(np.asarray(node.data[0]), data)
     np.testing.assert_allclose(np.asarray(node.data[1]), _box_mean_reference(data, 2), rtol=1e-12)
