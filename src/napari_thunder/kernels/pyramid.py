@@ -6,7 +6,8 @@ box; on an axis of odd length the last entry is repeated to complete the
 last box, so edge pixels keep their value instead of being darkened.
 ``'nearest'`` keeps every second entry (indices 0, 2, 4, ...). Integer images
 are averaged in float64 and rounded half to even back to their dtype, so the
-result stays in the input range; booleans are always halved by ``'nearest'``.
+result stays in the input range (8- and 16-bit integers are summed exactly in
+float32); booleans are always halved by ``'nearest'``.
 
 Pure numpy: no engine, no I/O, no argument checks.
 """
@@ -68,17 +69,23 @@ def halve_block(block: np.ndarray, axes, method: str = "mean") -> np.ndarray:
         for a in axes:
             index[a] = slice(None, None, 2)
         return np.ascontiguousarray(block[tuple(index)])
-    work = np.asarray(block, dtype=np.float64) if block.dtype.kind in "biu" else np.asarray(block)
-    if work.dtype.kind == "f" and work.dtype.itemsize < 8:
-        work = work.astype(np.float64)
+    # sums of the two halves of each axis; 8- and 16-bit integers sum exactly in float32
+    small_int = block.dtype.kind in "iu" and block.dtype.itemsize <= 2
+    acc = np.float32 if small_int else np.result_type(block.dtype, np.float64)
+    if not axes:
+        return block.copy()
+    work = block
     for a in axes:
         size = work.shape[a]
         if size % 2:
             last = [slice(None)] * work.ndim
             last[a] = slice(size - 1, size)
             work = np.concatenate([work, work[tuple(last)]], axis=a)
-        shape = work.shape[:a] + (work.shape[a] // 2, 2) + work.shape[a + 1:]
-        work = work.reshape(shape).mean(axis=a + 1)
+        even = [slice(None)] * work.ndim
+        odd = list(even)
+        even[a], odd[a] = slice(0, None, 2), slice(1, None, 2)
+        work = np.add(work[tuple(even)], work[tuple(odd)], dtype=acc)
+    work *= 1.0 / 2 ** len(axes)
     if block.dtype.kind in "iu":
         info = np.iinfo(block.dtype)
         return np.clip(np.rint(work), info.min, info.max).astype(block.dtype)
