@@ -25,7 +25,7 @@ from napari_thunder.io.source import CallableSource
 
 __all__ = [
     "fromarray", "frombinary", "fromexample", "fromlayer", "fromlist", "frompath",
-    "frompng", "fromrandom", "fromrdd", "fromtif",
+    "frompng", "fromrandom", "fromrdd", "fromtif", "fromzarr",
 ]
 
 
@@ -277,6 +277,54 @@ def frompng(path, ext="png", start=None, stop=None, recursive=False, npartitions
     files = list_files(path, ext=ext, start=start, stop=stop, recursive=recursive)
     source = PngSource(files)
     return _from_source(source, engine, npartitions)
+
+
+def fromzarr(path, level=0, component=None, npartitions=None, engine=None) -> Images:
+    """Load images from a Zarr array or an OME-Zarr image (NGFF 0.4 / 0.5), lazily.
+
+    Only the store's metadata are read here; each engine worker reads the
+    chunks of its own frames (partitions hold whole chunks along the image
+    axis). OME axis names, scale, translation and units, and ``omero``
+    channel labels, become the images' metadata.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Folder of the store (an OME-Zarr image, a ``bioformats2raw`` folder,
+        a Zarr group or array).
+    level : int
+        Resolution level of a multiscale image: 0 = full resolution;
+        negative counts from the lowest resolution (-1).
+    component : str, optional
+        Path of the array or image inside the store.
+    npartitions : int, optional
+        Spark partitions.
+    engine : object, optional
+        Any ``engine=`` value (see :mod:`napari_thunder.engines.factory`).
+
+    Returns
+    -------
+    Images
+        Axis 0 is the store's first axis, except for stores without a time
+        or other leading axis (``zyx``, ``cyx``, ``yx``): those are one
+        image, with a leading axis ``'t'`` of length 1.
+
+    Raises
+    ------
+    FileNotFoundError
+        Nothing at ``path``.
+    ValueError
+        Not a Zarr store, a group with neither an image nor exactly one
+        array, ``level`` out of range, malformed OME metadata.
+    TypeError
+        ``level`` not an integer.
+    """
+    from napari_thunder.io.zarr import open_zarr
+
+    path = validation.check_path(path)
+    npartitions = validation.check_npartitions(npartitions)
+    store = open_zarr(path, level=level, component=component)
+    return _from_source(store.source, engine, npartitions).with_metadata(store.metadata)
 
 
 class _RandomFrame:

@@ -62,7 +62,8 @@ def cmd_run(args):
     check_output(args.output, args.overwrite)
     with open_engine(args.engine) as engine:
         t0 = time.perf_counter()
-        imgs, how = load_input(args.input, args.format, args.nplanes, args.order, engine, args.npartitions)
+        imgs, how = load_input(args.input, args.format, args.nplanes, args.order, engine, args.npartitions,
+                               level=args.level)
         print(f"input   {args.input} via {how}: shape {tuple(imgs.shape)}, dtype {imgs.dtype}, "
               f"{engine.describe()}")
         result = run_pipeline(imgs, steps, engine=engine, progress=args.progress)
@@ -81,7 +82,7 @@ def cmd_info(args):
     import numpy as np
 
     with open_engine(args.engine) as engine:
-        imgs, how = load_input(args.input, args.format, args.nplanes, args.order, engine)
+        imgs, how = load_input(args.input, args.format, args.nplanes, args.order, engine, level=args.level)
         shape = tuple(imgs.shape)
         nbytes = int(np.prod(shape, dtype=np.int64)) * np.dtype(imgs.dtype).itemsize
         print(f"input   {args.input}")

@@ -12,12 +12,13 @@ import os
 from .errors import CLIError
 
 #: input and output formats (``--format`` / ``--to``)
-FORMATS = ("tif", "png", "binary")
+FORMATS = ("tif", "png", "binary", "zarr")
 EXAMPLE_PREFIX = "example:"
 
 
 def detect_format(spec) -> str:
-    """The loader format of a path or wildcard pattern: ``'tif'``, ``'png'`` or ``'binary'``.
+    """The loader format of a path or wildcard pattern: ``'tif'``, ``'png'``, ``'binary'``
+    or ``'zarr'`` (a folder with Zarr metadata or named ``*.zarr``).
 
     Parameters
     ----------
@@ -36,7 +37,10 @@ def detect_format(spec) -> str:
         The format cannot be told from the names or the folder content.
     """
     from napari_thunder.io.formats import classify_path
+    from napari_thunder.io.zarr import is_zarr_path
 
+    if is_zarr_path(spec):
+        return "zarr"
     kind = classify_path(spec, patterns=True)
     if kind is not None:
         return kind.removesuffix("_dir")
@@ -63,7 +67,7 @@ def _load_example(name, fmt, nplanes, engine, npartitions):
     return getattr(images, loader)(folder, engine=engine, **kwargs), f"example {name!r}"
 
 
-def load_input(spec, fmt="auto", nplanes=None, order="C", engine=None, npartitions=None):
+def load_input(spec, fmt="auto", nplanes=None, order="C", engine=None, npartitions=None, level=0):
     """Load ``spec`` (path, pattern or ``example:NAME``) as ``Images``.
 
     Parameters
@@ -80,6 +84,8 @@ def load_input(spec, fmt="auto", nplanes=None, order="C", engine=None, npartitio
         Any ``engine=`` value the loaders accept (an ``Engine``, None, ...).
     npartitions : int, optional
         Partitions of the loaded data.
+    level : int
+        Resolution level of an OME-Zarr input (0 = full resolution).
 
     Returns
     -------
@@ -94,17 +100,23 @@ def load_input(spec, fmt="auto", nplanes=None, order="C", engine=None, npartitio
         From the format detection and the loaders.
     """
     if spec.startswith(EXAMPLE_PREFIX):
+        if level != 0:
+            raise CLIError("--level applies to zarr inputs only")
         return _load_example(spec[len(EXAMPLE_PREFIX):], fmt, nplanes, engine, npartitions)
     if fmt == "auto":
         fmt = detect_format(spec)
     elif fmt not in FORMATS:
-        raise CLIError(f"unknown --format {fmt!r}; choose auto, tif, png or binary")
+        raise CLIError(f"unknown --format {fmt!r}; choose auto, {', '.join(FORMATS)}")
+    elif fmt == "zarr":
+        pass  # fromzarr names a missing store itself
     else:
         from napari_thunder.io.listing import list_files
 
         list_files(spec)  # FileNotFoundError naming spec (frombinary would first ask for a shape)
-    if nplanes is not None and fmt == "png":
+    if nplanes is not None and fmt in ("png", "zarr"):
         raise CLIError("--nplanes applies to tif and binary inputs only")
+    if level != 0 and fmt != "zarr":
+        raise CLIError("--level applies to zarr inputs only")
     from napari_thunder import images
 
     kwargs = {"engine": engine}
@@ -114,6 +126,8 @@ def load_input(spec, fmt="auto", nplanes=None, order="C", engine=None, npartitio
         kwargs["nplanes"] = nplanes
     if fmt == "tif":
         return images.fromtif(spec, **kwargs), "fromtif"
+    if fmt == "zarr":
+        return images.fromzarr(spec, level=level, **kwargs), f"fromzarr(level={level})"
     if fmt == "binary":
         return images.frombinary(spec, order=order, **kwargs), f"frombinary(order={order!r})"
     return images.frompng(spec, **kwargs), "frompng"

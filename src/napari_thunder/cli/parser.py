@@ -21,6 +21,8 @@ def _add_input(p):
                    help="input format (default: auto)")
     p.add_argument("--nplanes", type=int, default=None,
                    help="split each file into images of N planes (tif, binary)")
+    p.add_argument("--level", type=int, default=0,
+                   help="resolution level of an OME-Zarr input (default: 0, full resolution)")
     p.add_argument("--order", default="C", choices=("C", "F"),
                    help="array order of binary files (default: C)")
     p.add_argument("--engine", default="local",

@@ -15,7 +15,7 @@ import sys
 from .steps import STATISTICS
 
 #: ``--to`` format -> Images writer method
-WRITERS = {"tif": "totif", "png": "topng", "binary": "tobinary"}
+WRITERS = {"tif": "totif", "png": "topng", "binary": "tobinary", "zarr": "tozarr"}
 
 
 def progress_bar(total, desc, enabled):
@@ -99,7 +99,7 @@ def write_result(imgs, fmt, path, overwrite=False, progress=False):
     Parameters
     ----------
     imgs : Images
-    fmt : {'tif', 'png', 'binary'}
+    fmt : {'tif', 'png', 'binary', 'zarr'}
     path : str
         Output directory (the writer checks it and writes atomically).
     overwrite : bool

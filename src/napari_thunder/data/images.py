@@ -865,6 +865,62 @@ class Images:
         out = store.map(_AlongSeries(func, length, probe.dtype), length, probe.dtype)
         return self._new(out.to_frames())
 
+    # --- Zarr (zarr issue) ---
+    def tozarr(self, path, chunks=None, levels=1, method="mean", ome=True, version="0.5",
+               compressors="auto", name=None, overwrite=False, progress=None) -> str:
+        """Write the images as an OME-Zarr image (or a plain Zarr array).
+
+        The engine's workers write the chunks of their blocks in parallel;
+        the store appears at ``path`` only once complete (written to a hidden
+        sibling, then renamed). The metadata become NGFF axes, scale,
+        translation and units; ``fromzarr(path)`` reads the images back.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Output folder (e.g. ``'out.zarr'``); must not exist unless
+            ``overwrite``.
+        chunks : int or tuple, optional
+            Frames per chunk along axis 0, or one chunk size per axis
+            (``-1`` = whole axis). Default: one frame per chunk, small frames
+            grouped to about 1 MiB, frames above 8 MiB split spatially.
+        levels : int
+            Resolution levels (1 = none); each further level halves ``y``
+            and ``x``, computed in the same pass.
+        method : {'mean', 'nearest'}
+            Downsampling of the pyramid levels.
+        ome : bool
+            OME-Zarr (default) or one plain Zarr v3 array.
+        version : {'0.5', '0.4'}
+            OME-NGFF version (0.5 on Zarr v3, 0.4 on Zarr v2).
+        compressors : optional
+            zarr-python ``compressors`` (``'auto'``: zarr's default).
+        name : str, optional
+            Image name stored in the metadata.
+        overwrite : bool
+            Replace an existing store.
+        progress : callable, optional
+            ``progress(done, total)`` after each written block.
+
+        Returns
+        -------
+        str
+            ``path``.
+
+        Raises
+        ------
+        napari_thunder.io.writing.OutputExistsError
+            ``path`` exists and ``overwrite`` is false.
+        ValueError
+            Axes OME-NGFF cannot describe (``ome=False`` writes them), bad
+            ``chunks``, ``levels``, ``method`` or ``version``.
+        """
+        from napari_thunder.io.zarr_write import write_zarr
+
+        return write_zarr(self.frames, self._metadata, path, chunks=chunks, levels=levels,
+                          method=method, ome=ome, version=version, compressors=compressors,
+                          name=name, overwrite=overwrite, progress=progress)
+
     def tolocal(self) -> "Images":
         """The same images in local mode.
 

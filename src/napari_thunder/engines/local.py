@@ -158,6 +158,8 @@ class LocalFrames(Frames):
         """Lazy frames reading ``source`` chunk by chunk (``npartitions`` is a
         Spark hint and ignored here)."""
         per = frames_per_chunk(source.frame_bytes(), int(source.shape[0]))
+        align = max(1, int(getattr(source, "chunk_frames", 1)))
+        per = max(align, per // align * align)  # whole storage chunks per dask chunk
         frames = cls(source_dask_array(source, per), reader=source.read)
         #: the file source the frames read, untransformed (display code may
         #: re-chunk it frame by frame)

@@ -21,6 +21,9 @@ class FrameSource:
 
     shape: tuple[int, ...]
     dtype: np.dtype
+    #: frames per storage chunk along axis 0 (Zarr chunks): engines keep the
+    #: frame ranges they read on multiples of it, so no chunk is read twice
+    chunk_frames: int = 1
 
     @property
     def value_shape(self) -> tuple[int, ...]:

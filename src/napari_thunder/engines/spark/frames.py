@@ -20,6 +20,7 @@ from napari_thunder.engines.base import Frames
 from napari_thunder.engines.spark import merge, settings, streams
 from napari_thunder.engines.spark.errors import _Guard, _spark_call
 from napari_thunder.engines.spark.records import (
+    _aligned_bounds,
     _even_bounds,
     _ExpandItems,
     _explode_pieces,
@@ -83,7 +84,8 @@ class SparkFrames(Frames):
         """
         n = len(source)
         parts = _npartitions(sc, npartitions, n)
-        bounds = _even_bounds(n, parts)
+        bounds = _aligned_bounds(_even_bounds(n, parts), getattr(source, "chunk_frames", 1))
+        parts = len(bounds) - 1
         ranges = [(bounds[p], bounds[p + 1]) for p in range(parts)]
         rdd = sc.parallelize(ranges, parts).mapPartitions(
             _Guard(_ReadRanges(source, settings.BLOCK_BYTES)), preservesPartitioning=True

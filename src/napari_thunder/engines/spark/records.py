@@ -35,6 +35,18 @@ def _even_bounds(n: int, parts: int) -> list[int]:
     return [i * n // parts for i in range(parts + 1)]
 
 
+def _aligned_bounds(bounds, align) -> list[int]:
+    """``bounds`` moved to the nearest multiple of ``align`` (the end kept),
+    empty ranges dropped: each partition then reads whole storage chunks."""
+    align = max(1, int(align))
+    if align == 1 or len(bounds) < 2:
+        return list(bounds)
+    n = bounds[-1]
+    inner = {min(n, round(b / align) * align) for b in bounds[1:-1]}
+    out = sorted({0, n} | inner)
+    return out if len(out) > 1 else [0, n]
+
+
 
 # -- blocks of consecutive records -----------------------------------------------
 def _as_key(key) -> tuple:
@@ -126,6 +138,8 @@ class _ReadRanges:
     def __call__(self, ranges):
         source = self.source
         step = max(1, self.block_bytes // max(1, source.frame_bytes()))
+        align = max(1, int(getattr(source, "chunk_frames", 1)))
+        step = max(align, step // align * align)  # whole storage chunks per read
         expected = tuple(source.value_shape)
         for start, stop in ranges:
             for lo in range(start, stop, step):

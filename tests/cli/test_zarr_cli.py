@@ -1,0 +1,57 @@
+"""The command line with Zarr input and ``--to zarr`` output."""
+
+import numpy as np
+import pytest
+
+zarr = pytest.importorskip("zarr")
+
+
+def test_run_to_zarr_then_zarr_input(tmp_path, run_cli):
+    from napari_thunder import images
+
+    out = tmp_path / "smooth.zarr"
+    code, stdout, _ = run_cli("run", "example:mouse", "-p", "gaussian_filter:sigma=1", "-o", out,
+                              "--to", "zarr", "--no-progress")
+    assert code == 0, stdout
+    expected = images.fromexample("mouse").gaussian_filter(1).frames.collect()  # checked vs scipy in test_run
+    group = zarr.open_group(str(out), mode="r")
+    assert group.attrs["ome"]["multiscales"][0]["axes"][0]["name"] == "t"
+    np.testing.assert_array_equal(group["0"][:], expected)
+
+    mean_out = tmp_path / "mean.zarr"
+    code, stdout, _ = run_cli("run", out, "-p", "mean", "-o", mean_out, "--to", "zarr", "--no-progress")
+    assert code == 0, stdout
+    assert "fromzarr(level=0)" in stdout
+    np.testing.assert_allclose(zarr.open_group(str(mean_out), mode="r")["0"][:][0],
+                               group["0"][:].mean(axis=0))
+
+
+def test_zarr_level_input_and_info(tmp_path, run_cli):
+    from napari_thunder import images
+
+    data = np.arange(2 * 16 * 16, dtype=np.float32).reshape(2, 16, 16)
+    images.fromarray(data).tozarr(tmp_path / "p.zarr", levels=2)
+    code, stdout, _ = run_cli("info", tmp_path / "p.zarr", "--level", "1")
+    assert code == 0
+    assert "(2, 8, 8)" in stdout and "fromzarr(level=1)" in stdout
+    out = tmp_path / "level1"
+    code, _, _ = run_cli("run", tmp_path / "p.zarr", "--level", "1", "-o", out, "--to", "binary",
+                         "--no-progress")
+    assert code == 0
+    low = zarr.open_group(str(tmp_path / "p.zarr"), mode="r")["1"][:]
+    back = np.stack([np.fromfile(out / f"image-{i:05d}.bin", np.float32).reshape(8, 8) for i in range(2)])
+    np.testing.assert_array_equal(back, low)
+
+
+def test_zarr_errors(tmp_path, run_cli, assert_bad_input):
+    from napari_thunder import images
+
+    images.fromarray(np.zeros((2, 4, 4), np.uint8)).tozarr(tmp_path / "a.zarr")
+    code, _, err = run_cli("run", "example:mouse", "-o", tmp_path / "a.zarr", "--to", "zarr")
+    assert_bad_input(code, err, "already exists", "--overwrite")
+    code, _, err = run_cli("info", tmp_path / "a.zarr", "--nplanes", "2")
+    assert_bad_input(code, err, "--nplanes")
+    code, _, err = run_cli("info", "example:mouse", "--level", "1")
+    assert_bad_input(code, err, "--level")
+    code, _, err = run_cli("info", tmp_path / "a.zarr", "--level", "3")
+    assert_bad_input(code, err, "level")
