@@ -174,7 +174,7 @@ def bench_stats(report, args):
         lazy = da.from_array(a, chunks=(max(1, shape[0] // 8),) + shape[1:])
         dask_std = best_time(lambda: lazy.std(axis=0).compute(), args.baseline_repeat)
         report.line("stats-std (vs dask std(axis=0))", ours_std, dask_std)
-    del a
+
 
 
 def bench_localcorr(report, args):

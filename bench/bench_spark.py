@@ -92,7 +92,8 @@ def main(argv=None) -> int:
         for name, op in operations.items():
             ours, spark_value, base, local_value = interleaved_best(
                 args.repeat, lambda: op(images.fromtif(folder, engine=sc)), lambda: op(images.fromtif(folder)))
-            as_tuple = (lambda v: v if isinstance(v, tuple) else (v,))
+            def as_tuple(v):
+                return (v if isinstance(v, tuple) else (v,))
             for a, b in zip(as_tuple(spark_value), as_tuple(local_value)):
                 np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12, equal_nan=True)
             ratio = ours / base

@@ -23,7 +23,7 @@ def test_iter_chunks_cover_everything_in_order(small_chunks, engine):
     chunks = list(imgs.iter_chunks())
     assert len(chunks) > 1
     assert chunks[0][0] == 0 and chunks[-1][1] == 40
-    for (a0, b0, _), (a1, _, _) in zip(chunks, chunks[1:]):
+    for (_a0, b0, _), (a1, _, _) in zip(chunks, chunks[1:]):
         assert b0 == a1
     got = np.concatenate([block for _, _, block in chunks])
     np.testing.assert_array_equal(got, np.stack([ndi.gaussian_filter(f, 1) for f in stack]))

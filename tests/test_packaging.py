@@ -1,8 +1,9 @@
 """Packaging: one version source, packages found under src/, data shipped as package data."""
 
 import re
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 import napari_thunder
 

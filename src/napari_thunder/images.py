@@ -71,7 +71,7 @@ def fromarray(values, npartitions=None, engine=None) -> Images:
     if values.dtype == object:
         raise ValueError("values must be a numeric array (ragged or object arrays are not images)")
     if values.ndim < 2:
-        raise ValueError("Array for images must have at least 2 dimensions, got %g" % values.ndim)
+        raise ValueError(f"Array for images must have at least 2 dimensions, got {values.ndim:g}")
     if values.ndim == 2:
         values = values[np.newaxis]
     return Images(engine.frames_from_array(values, npartitions))
@@ -387,7 +387,7 @@ def fromexample(name=None, engine=None):
         return None
     if name not in names:
         raise ValueError(
-            "Option must be one of %s, got '%s'" % (", ".join(repr(n) for n in names), name))
+            "Option must be one of {}, got '{}'".format(", ".join(repr(n) for n in names), name))
     loader, kwargs = sample_data.LOADERS[name]
     return globals()[loader](sample_data.path(name), npartitions=1, engine=engine, **kwargs)
 

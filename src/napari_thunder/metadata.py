@@ -157,7 +157,7 @@ class ImageMetadata:
 
     # -- construction -----------------------------------------------------------
     @classmethod
-    def default(cls, ndim: int, rgb: bool = False) -> "ImageMetadata":
+    def default(cls, ndim: int, rgb: bool = False) -> ImageMetadata:
         """Metadata with the default names, unit scale and no units.
 
         Parameters
@@ -175,7 +175,7 @@ class ImageMetadata:
 
     @classmethod
     def from_names(cls, names, scale=None, translate=None, units=None,
-                   channel_names=None, rgb=False) -> "ImageMetadata":
+                   channel_names=None, rgb=False) -> ImageMetadata:
         """Metadata from per-axis lists.
 
         Parameters
@@ -248,7 +248,7 @@ class ImageMetadata:
         """True when nothing is known beyond the default names."""
         return self == ImageMetadata.default(self.ndim, rgb=self.rgb)
 
-    def check_shape(self, shape) -> "ImageMetadata":
+    def check_shape(self, shape) -> ImageMetadata:
         """Check that these metadata describe an array of ``shape``.
 
         Parameters
@@ -279,7 +279,7 @@ class ImageMetadata:
         return self
 
     # -- changes (each returns new metadata) ---------------------------------------
-    def replace_axis(self, index: int, **changes) -> "ImageMetadata":
+    def replace_axis(self, index: int, **changes) -> ImageMetadata:
         """These metadata with axis ``index`` (stack axis) changed.
 
         Parameters
@@ -301,7 +301,7 @@ class ImageMetadata:
                        rgb=self.rgb and axes[-1].name == CHANNEL)
 
     def updated(self, names=None, scale=None, translate=None, units=None,
-                channel_names=None, rgb=None) -> "ImageMetadata":
+                channel_names=None, rgb=None) -> ImageMetadata:
         """These metadata with whole per-axis lists replaced (None keeps).
 
         Parameters
@@ -355,7 +355,7 @@ class ImageMetadata:
             raise ValueError(f"axis {axis} out of range for {self.ndim} axes")
         return k % self.ndim
 
-    def drop_image_axis(self, image_axis: int) -> "ImageMetadata":
+    def drop_image_axis(self, image_axis: int) -> ImageMetadata:
         """After a projection along image axis ``image_axis`` (0 = the first
         axis after the image axis): that axis is gone."""
         k = image_axis + 1
@@ -367,7 +367,7 @@ class ImageMetadata:
             rgb=self.rgb and dropped != CHANNEL and axes[-1].name == CHANNEL,
         )
 
-    def drop_axes(self, stack_axes) -> "ImageMetadata":
+    def drop_axes(self, stack_axes) -> ImageMetadata:
         """Without the stack axes ``stack_axes`` (``squeeze``)."""
         drop = set(stack_axes)
         kept = tuple(a for k, a in enumerate(self.axes) if k not in drop)
@@ -375,14 +375,14 @@ class ImageMetadata:
         return ImageMetadata(kept, channel_names=self.channel_names if has_c else None,
                              rgb=self.rgb and kept[-1].name == CHANNEL)
 
-    def subsampled(self, factors) -> "ImageMetadata":
+    def subsampled(self, factors) -> ImageMetadata:
         """After keeping every ``f``-th pixel along each image axis: the scale
         is multiplied by ``f`` (the origin stays on pixel 0)."""
         axes = (self.axes[0],) + tuple(
             replace(a, scale=a.scale * f) for a, f in zip(self.axes[1:], factors))
         return replace(self, axes=axes)
 
-    def sliced(self, index, shape) -> "ImageMetadata":
+    def sliced(self, index, shape) -> ImageMetadata:
         """After ``stack[index]`` where every entry of ``index`` is a slice
         (integers already turned into length-1 slices; images taken by a
         list of indices keep axis 0): the origin moves to the first index
@@ -416,7 +416,7 @@ class ImageMetadata:
             channel_names = tuple(channel_names[index[c]])
         return replace(self, axes=tuple(axes), channel_names=channel_names)
 
-    def for_value_shape(self, value_ndim: int, rgb: bool | None = None) -> "ImageMetadata":
+    def for_value_shape(self, value_ndim: int, rgb: bool | None = None) -> ImageMetadata:
         """Metadata for a result whose images have ``value_ndim`` axes (``map``):
         kept when the rank is the same, otherwise the defaults with axis 0
         kept."""
@@ -487,7 +487,7 @@ class ImageMetadata:
         }
 
     @classmethod
-    def from_dict(cls, data) -> "ImageMetadata":
+    def from_dict(cls, data) -> ImageMetadata:
         """Metadata from :meth:`to_dict`'s form.
 
         Parameters

@@ -103,8 +103,8 @@ def test_argument_errors(tmp_path, run_cli, assert_bad_input, argv, words):
 
 
 def test_nplanes_refused_for_png(tmp_path, run_cli, assert_bad_input):
-    from PIL import Image
     import numpy as np
+    from PIL import Image
 
     Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "a.png")
     code, _, err = run_cli("info", tmp_path, "--nplanes", "2")

@@ -100,7 +100,7 @@ def test_missing_directory_raises_builtin_file_not_found(tmp_path):
     with pytest.raises(FileNotFoundError) as info:
         list_files(missing, ext="tif")
     assert type(info.value) is FileNotFoundError
-    assert str(info.value) == 'Cannot find files of type "tif" in %s' % missing
+    assert str(info.value) == f'Cannot find files of type "tif" in {missing}'
 
 
 def test_empty_directory_raises_like_missing(tmp_path):

@@ -49,7 +49,7 @@ def test_existing_directory_is_refused_without_overwrite(tmp_path):
     with pytest.raises(OutputExistsError) as info:
         with atomic_output_dir(out):
             pytest.fail("the body must not run")
-    assert str(info.value) == "Directory %s already exists, and overwrite is false" % out
+    assert str(info.value) == f"Directory {out} already exists, and overwrite is false"
     assert isinstance(info.value, FileExistsError) and isinstance(info.value, ValueError)
     assert listing(out) == ["keep.txt"] and listing(tmp_path) == ["out"]
 

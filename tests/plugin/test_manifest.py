@@ -73,7 +73,6 @@ def test_every_menu_id_exists_in_napari():
 
 def test_menus_are_registered_in_napari(make_napari_viewer_proxy):
     from app_model.types import SubmenuItem
-
     from napari._app_model import get_app_model
 
     make_napari_viewer_proxy()
@@ -113,7 +112,6 @@ def test_widget_from_dock_runs(make_napari_viewer, qtbot):
 def test_layers_menu_entries_open_the_widgets(make_napari_viewer):
     """What clicking Layers > Filters/Projections/... > Thunder ... does."""
     from app_model.types import MenuItem
-
     from napari._app_model import get_app_model
 
     viewer = make_napari_viewer()

@@ -72,7 +72,8 @@ def cmd_run(args):
         nfiles = len(os.listdir(args.output))
         print(f"steps   {describe_steps(steps)}")
         print(f"result  shape {tuple(result.shape)}, dtype {result.dtype}")
-        print(f"wrote   {os.path.abspath(args.output)} ({args.to}, {nfiles} file{'s' if nfiles != 1 else ''})")
+        plural = "s" if nfiles != 1 else ""
+        print(f"wrote   {os.path.abspath(args.output)} ({args.to}, {nfiles} file{plural})")
         print(f"time    {elapsed:.2f} s")
     return 0
 

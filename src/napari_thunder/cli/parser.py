@@ -41,7 +41,8 @@ def build_parser():
     """
     from napari_thunder import __version__
 
-    parser = _Parser(prog=PROG, description="Thunder's images API for napari: headless pipelines and the GUI.")
+    parser = _Parser(prog=PROG,
+                     description="Thunder's images API for napari: headless pipelines and the GUI.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
@@ -62,6 +63,7 @@ def build_parser():
     info.set_defaults(func=cmd_info)
 
     gui = sub.add_parser("gui", help="open napari with the plugin (default when no command is given)")
-    gui.add_argument("input", nargs="?", default=None, help="file, directory or example name (default: mouse)")
+    gui.add_argument("input", nargs="?", default=None,
+                     help="file, directory or example name (default: mouse)")
     gui.set_defaults(func=cmd_gui)
     return parser

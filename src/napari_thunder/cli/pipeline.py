@@ -28,7 +28,7 @@ def progress_bar(total, desc, enabled):
 def _follow(bar, stream):
     """Advance ``bar`` along ``(done, total, value)`` items; return the last value."""
     value = None
-    for done, total, value in stream:
+    for done, total, value in stream:  # noqa: B007 (the last value is the result)
         bar.total = total
         bar.update(done - bar.n)
     return value

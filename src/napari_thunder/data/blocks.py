@@ -90,7 +90,7 @@ class Blocks:
         """Number of blocks."""
         return self.store.count()
 
-    def map(self, func, value_shape=None, dtype=None) -> "Blocks":
+    def map(self, func, value_shape=None, dtype=None) -> Blocks:
         """Apply ``func(block) -> block`` to every block.
 
         The result may change the length of axis 0 (``value_shape[0]``) but

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import numbers
 import warnings
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
 from napari_thunder import validation
 from napari_thunder.kernels import filters
-from napari_thunder.metadata import ImageMetadata
 from napari_thunder.kernels.correlation import LocalCorrAccumulator
 from napari_thunder.kernels.moments import STATS as STATISTICS
 from napari_thunder.kernels.moments import MomentAccumulator, ReduceAccumulator
+from napari_thunder.metadata import ImageMetadata
 
 
 class Images:
@@ -59,7 +59,7 @@ class Images:
             raise TypeError(f"metadata must be an ImageMetadata, got {type(metadata).__name__}")
         self._metadata = metadata.check_shape(shape)
 
-    def _new(self, frames, metadata=None) -> "Images":
+    def _new(self, frames, metadata=None) -> Images:
         """Images on ``frames`` with ``metadata``; by default these images'
         metadata when the rank is kept (channel names dropped if the channel
         axis changed length), else the defaults with axis 0 kept."""
@@ -83,7 +83,7 @@ class Images:
         return self._metadata
 
     def with_metadata(self, metadata=None, *, names=None, scale=None, translate=None, units=None,
-                      channel_names=None, rgb=None) -> "Images":
+                      channel_names=None, rgb=None) -> Images:
         """The same images with other metadata (nothing is computed).
 
         Parameters
@@ -218,7 +218,7 @@ class Images:
     def __repr__(self) -> str:
         return f"Images\nmode: {self.mode}\ndtype: {self.dtype}\nshape: {self.shape}"
 
-    def __getitem__(self, index) -> "Images":
+    def __getitem__(self, index) -> Images:
         """Slice images and pixels without dropping any axis.
 
         Integers select one entry but keep the axis (``imgs[1].shape ==
@@ -260,7 +260,7 @@ class Images:
     # ------------------------------------------------------------------
     # generic operations
     # ------------------------------------------------------------------
-    def map(self, func: Callable, dims=None, with_keys: bool = False, dtype=None) -> "Images":
+    def map(self, func: Callable, dims=None, with_keys: bool = False, dtype=None) -> Images:
         """Apply ``func`` to every image.
 
         Parameters
@@ -293,7 +293,7 @@ class Images:
         dims = (int(dims),) if isinstance(dims, numbers.Integral) else tuple(int(d) for d in dims)
         return self._new(self.frames.map(_PerImage(func, with_keys, dims, dtype), dims, dtype))
 
-    def filter(self, func: Callable) -> "Images":
+    def filter(self, func: Callable) -> Images:
         """Keep the images for which ``func(image)`` is true, in their order.
 
         Parameters
@@ -335,7 +335,7 @@ class Images:
             raise TypeError(f"func must be callable, got {type(func).__name__}")
         self.frames.foreach_block(_ForEach(func))
 
-    def reduce(self, func: Callable) -> "Images":
+    def reduce(self, func: Callable) -> Images:
         """Reduce the images pairwise with ``func(a, b) -> image``.
 
         Partial results are combined in chunk order, so ``func`` must be
@@ -366,7 +366,7 @@ class Images:
             raise ValueError("reduce did not yield an array with valid dimensions")
         return self._new(self.frames.with_array(result[np.newaxis]))
 
-    def squeeze(self) -> "Images":
+    def squeeze(self) -> Images:
         """Remove the length-1 image axes (axis 0 is always kept).
 
         An image of a single pixel keeps one axis of length 1. The metadata of the
@@ -390,7 +390,7 @@ class Images:
                                          out_shape, self.dtype),
                          self._metadata.drop_axes(block_axes))
 
-    def astype(self, dtype) -> "Images":
+    def astype(self, dtype) -> Images:
         """Images cast to ``dtype`` (numpy ``astype`` rules)."""
         dtype = np.dtype(dtype)
         return self._new(self.frames.map(_BlockOp(_astype_block, dtype=dtype),
@@ -399,14 +399,14 @@ class Images:
     # ------------------------------------------------------------------
     # per-image operations
     # ------------------------------------------------------------------
-    def _map_kernel(self, kernel, metadata=None, **kwargs) -> "Images":
+    def _map_kernel(self, kernel, metadata=None, **kwargs) -> Images:
         """Lazily apply a block kernel; its output shape and dtype come from
         running it on one zero image (cheap, and exact for numpy rules)."""
         op = _BlockOp(kernel, **kwargs)
         probe = op(np.zeros((1,) + self.value_shape, self.dtype), 0)
         return self._new(self.frames.map(op, probe.shape[1:], probe.dtype), metadata)
 
-    def max_projection(self, axis: int = 2) -> "Images":
+    def max_projection(self, axis: int = 2) -> Images:
         """Maximum of each image along one image axis.
 
         Parameters
@@ -432,7 +432,7 @@ class Images:
         return self._map_kernel(filters.max_projection_block, axis=axis,
                                 metadata=self._metadata.drop_image_axis(axis))
 
-    def max_min_projection(self, axis: int = 2) -> "Images":
+    def max_min_projection(self, axis: int = 2) -> Images:
         """Maximum plus minimum of each image along one image axis.
 
         As in Thunder this is ``max + min`` (not ``max - min``), computed in the
@@ -459,7 +459,7 @@ class Images:
         return self._map_kernel(filters.max_min_projection_block, axis=axis,
                                 metadata=self._metadata.drop_image_axis(axis))
 
-    def subsample(self, factor) -> "Images":
+    def subsample(self, factor) -> Images:
         """Keep every ``factor``-th pixel along each image axis.
 
         Pixels ``0, f, 2f, ...`` are kept, so an axis of size ``s`` becomes
@@ -488,7 +488,7 @@ class Images:
         return self._map_kernel(filters.subsample_block, factors=factors,
                                 metadata=self._metadata.subsampled(factors))
 
-    def gaussian_filter(self, sigma=2, order=0) -> "Images":
+    def gaussian_filter(self, sigma=2, order=0) -> Images:
         """Gaussian filter of each image over every image axis.
 
         Parameters
@@ -521,7 +521,7 @@ class Images:
             _BlockOp(filters.gaussian_block, sigma=sigma, order=order),
             self.value_shape, self.dtype))
 
-    def uniform_filter(self, size=2) -> "Images":
+    def uniform_filter(self, size=2) -> Images:
         """Box mean of each image.
 
         Parameters
@@ -547,7 +547,7 @@ class Images:
         return self._new(self.frames.map(_BlockOp(filters.uniform_block, size=size),
                                          self.value_shape, self.dtype))
 
-    def median_filter(self, size=2) -> "Images":
+    def median_filter(self, size=2) -> Images:
         """Median of each image over a sliding window.
 
         For an even window of ``k`` values the result is the value of rank
@@ -577,7 +577,7 @@ class Images:
         return self._new(self.frames.map(_BlockOp(filters.median_block, size=size),
                                          self.value_shape, self.dtype))
 
-    def subtract(self, val) -> "Images":
+    def subtract(self, val) -> Images:
         """Subtract a number or one image from every image.
 
         The result dtype follows numpy's casting: ``int16 - 1`` stays int16 (and
@@ -611,11 +611,11 @@ class Images:
     # ------------------------------------------------------------------
     # statistics across images
     # ------------------------------------------------------------------
-    def _statistic(self, name: str) -> "Images":
+    def _statistic(self, name: str) -> Images:
         acc = self.frames.aggregate(MomentAccumulator(self.value_shape, self.dtype, stats=(name,)))
         return self._new(self.frames.with_array(acc.finalize(name)[np.newaxis]))
 
-    def mean(self) -> "Images":
+    def mean(self) -> Images:
         """Mean across images, in one streaming pass.
 
         Returns
@@ -625,7 +625,7 @@ class Images:
         """
         return self._statistic("mean")
 
-    def var(self) -> "Images":
+    def var(self) -> Images:
         """Population variance (``ddof=0``) across images, in one streaming pass.
 
         Returns
@@ -635,7 +635,7 @@ class Images:
         """
         return self._statistic("var")
 
-    def std(self) -> "Images":
+    def std(self) -> Images:
         """Population standard deviation (``ddof=0``) across images, in one streaming pass.
 
         Returns
@@ -645,7 +645,7 @@ class Images:
         """
         return self._statistic("std")
 
-    def sum(self) -> "Images":
+    def sum(self) -> Images:
         """Sum across images, in one streaming pass.
 
         Returns
@@ -655,7 +655,7 @@ class Images:
         """
         return self._statistic("sum")
 
-    def max(self) -> "Images":
+    def max(self) -> Images:
         """Maximum across images, in one streaming pass.
 
         Returns
@@ -665,7 +665,7 @@ class Images:
         """
         return self._statistic("max")
 
-    def min(self) -> "Images":
+    def min(self) -> Images:
         """Minimum across images, in one streaming pass.
 
         Returns
@@ -785,7 +785,7 @@ class Images:
     # ------------------------------------------------------------------
     # sampling
     # ------------------------------------------------------------------
-    def sample(self, nsamples: int = 100, seed=None) -> "Images":
+    def sample(self, nsamples: int = 100, seed=None) -> Images:
         """A random sample of images, drawn without replacement, kept in order.
 
         Parameters
@@ -847,7 +847,7 @@ class Images:
 
         return TimeSeries(self.frames.to_blocks(self._tile_shape(size)))
 
-    def map_as_series(self, func: Callable, value_size=None, block_size="150") -> "Images":
+    def map_as_series(self, func: Callable, value_size=None, block_size="150") -> Images:
         """Apply ``func`` to every pixel's series (length ``n``).
 
         ``func`` maps a 1-D series to a 1-D series of length ``value_size``
@@ -921,7 +921,7 @@ class Images:
                           method=method, ome=ome, version=version, compressors=compressors,
                           name=name, overwrite=overwrite, progress=progress)
 
-    def tolocal(self) -> "Images":
+    def tolocal(self) -> Images:
         """The same images in local mode.
 
         A Spark stack is collected to the driver; the shape is kept exactly (not
@@ -939,7 +939,7 @@ class Images:
 
         return self._new(resolve_engine("local").frames_from_array(self.frames.collect()))
 
-    def tospark(self, engine=None, npartitions=None) -> "Images":
+    def tospark(self, engine=None, npartitions=None) -> Images:
         """The same images in Spark mode.
 
         Parameters
@@ -1025,7 +1025,9 @@ class Images:
     def tobinary(self, path, prefix: str = "image", overwrite: bool = False, progress=None) -> None:
         """Write one flat binary file per image into the directory ``path``.
 
-        Files are named ``<prefix>-00000.bin``, ... in image order. Values are raw, C order, native byte order, and a ``conf.json`` (shape, dtype) plus a ``SUCCESS`` marker are written beside them; ``frombinary(path)`` reads them back exactly. The
+        Files are named ``<prefix>-00000.bin``, ... in image order. Values are raw, C order, native byte
+        order, and a ``conf.json`` (shape, dtype) plus a ``SUCCESS`` marker are written beside them;
+        ``frombinary(path)`` reads them back exactly. The
         directory appears only once complete (written to a temporary sibling, then
         renamed), and an existing ``path`` is never touched unless
         ``overwrite=True``.
@@ -1054,7 +1056,8 @@ class Images:
     def totif(self, path, prefix: str = "image", overwrite: bool = False, progress=None) -> None:
         """Write one TIFF per image into the directory ``path``.
 
-        Files are named ``<prefix>-00000.tif``, ... in image order. Volumes become multipage TIFFs (pages = the first image axis); ``fromtif(path)`` reads them back exactly, dtype included. The
+        Files are named ``<prefix>-00000.tif``, ... in image order. Volumes become multipage TIFFs
+        (pages = the first image axis); ``fromtif(path)`` reads them back exactly, dtype included. The
         directory appears only once complete (written to a temporary sibling, then
         renamed), and an existing ``path`` is never touched unless
         ``overwrite=True``.
@@ -1083,7 +1086,9 @@ class Images:
     def topng(self, path, prefix: str = "image", overwrite: bool = False, progress=None) -> None:
         """Write one PNG per image into the directory ``path``.
 
-        Files are named ``<prefix>-00000.png``, ... in image order. uint8 images are written as they are, other dtypes rescaled per image to 0..255; volumes with 3 or 4 planes on the last axis are written as RGB(A). The
+        Files are named ``<prefix>-00000.png``, ... in image order. uint8 images are written as they
+        are, other dtypes rescaled per image to 0..255; volumes with 3 or 4 planes on the last axis are
+        written as RGB(A). The
         directory appears only once complete (written to a temporary sibling, then
         renamed), and an existing ``path`` is never touched unless
         ``overwrite=True``.

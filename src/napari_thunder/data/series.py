@@ -40,7 +40,7 @@ class Series:
         stack = self.store.collect()
         return np.moveaxis(stack, 0, -1).squeeze()
 
-    def map(self, func, value_size=None, dtype=None) -> "Series":
+    def map(self, func, value_size=None, dtype=None) -> Series:
         """Apply ``func(series) -> series`` to every pixel's series.
 
         ``value_size`` (the new series length) and ``dtype`` are found by
@@ -62,7 +62,7 @@ class Series:
 
         return Images(self.store.to_frames())
 
-    def totimeseries(self) -> "TimeSeries":
+    def totimeseries(self) -> TimeSeries:
         return TimeSeries(self.store)
 
     def __repr__(self) -> str:

@@ -25,7 +25,8 @@ by :meth:`Frames.aggregate` and :meth:`Frames.stream_aggregate`:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -69,7 +70,7 @@ class Frames(ABC):
 
     # -- lazy transformations ----------------------------------------------
     @abstractmethod
-    def map(self, func: BlockFunc, value_shape, dtype) -> "Frames":
+    def map(self, func: BlockFunc, value_shape, dtype) -> Frames:
         """Lazily apply ``func(block, start) -> out_block`` to every block.
 
         ``out_block`` must have ``len(block)`` frames of ``value_shape`` and
@@ -77,12 +78,12 @@ class Frames(ABC):
         """
 
     @abstractmethod
-    def take(self, indices) -> "Frames":
+    def take(self, indices) -> Frames:
         """The frames at ``indices`` (a sequence of ints in ``[0, n)``, any
         order, repeats allowed), lazily."""
 
     @abstractmethod
-    def filter(self, predicate: Callable[[np.ndarray], bool]) -> "Frames":
+    def filter(self, predicate: Callable[[np.ndarray], bool]) -> Frames:
         """Frames for which ``predicate(frame)`` is truthy, order kept."""
 
     # -- actions -------------------------------------------------------------
@@ -162,11 +163,11 @@ class Frames(ABC):
 
     # -- engine changes --------------------------------------------------------
     @abstractmethod
-    def with_array(self, array: np.ndarray) -> "Frames":
+    def with_array(self, array: np.ndarray) -> Frames:
         """New frames of the same engine (and context) holding ``array``."""
 
     @abstractmethod
-    def to_blocks(self, tile_shape: tuple[int, ...]) -> "BlockStore":
+    def to_blocks(self, tile_shape: tuple[int, ...]) -> BlockStore:
         """Re-lay the frames as spatial tiles holding all ``n`` frames each:
         tile ``t`` is an ndarray ``(n,) + tile_shape`` (smaller at the edges),
         without collecting the stack on the driver."""
@@ -200,7 +201,7 @@ class BlockStore(ABC):
         """Number of tiles."""
 
     @abstractmethod
-    def map(self, func: Callable[[np.ndarray], np.ndarray], length: int, dtype) -> "BlockStore":
+    def map(self, func: Callable[[np.ndarray], np.ndarray], length: int, dtype) -> BlockStore:
         """Lazily apply ``func(tile) -> tile'`` where ``tile'`` has ``length``
         entries on axis 0 and the same spatial shape; ``dtype`` of the result."""
 

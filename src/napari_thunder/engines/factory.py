@@ -137,7 +137,7 @@ class Engine(ABC):
         """One line saying which engine this is, for status messages."""
         return self.kind
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 (optional hook, default: nothing to release)
         """Release what this engine started (a Spark context it created);
         an engine on a context or client the caller made is left running."""
 
@@ -284,7 +284,7 @@ class DistributedEngine(Engine):
         self.owns_client = False
 
     @classmethod
-    def from_spec(cls, engine) -> "DistributedEngine":
+    def from_spec(cls, engine) -> DistributedEngine:
         """The engine a client, an address or ``'distributed'`` means.
 
         Parameters

@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 import os
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Iterator
 
 import dask
 import dask.array as da
@@ -154,7 +154,7 @@ class LocalFrames(Frames):
 
     # -- construction ------------------------------------------------------
     @classmethod
-    def from_source(cls, source, npartitions=None) -> "LocalFrames":
+    def from_source(cls, source, npartitions=None) -> LocalFrames:
         """Lazy frames reading ``source`` chunk by chunk (``npartitions`` is a
         Spark hint and ignored here)."""
         per = frames_per_chunk(source.frame_bytes(), int(source.shape[0]))
@@ -167,7 +167,7 @@ class LocalFrames(Frames):
         return frames
 
     @classmethod
-    def from_array(cls, array, npartitions=None) -> "LocalFrames":
+    def from_array(cls, array, npartitions=None) -> LocalFrames:
         """Frames holding an ndarray or dask array (not copied)."""
         shape = tuple(int(s) for s in array.shape)
         dtype = np.dtype(array.dtype)
@@ -183,7 +183,7 @@ class LocalFrames(Frames):
         return cls(da.from_array(view, chunks=chunks, lock=False, name=f"array-{uuid.uuid4().hex}"),
                    reader=view.read)
 
-    def with_array(self, array) -> "LocalFrames":
+    def with_array(self, array) -> LocalFrames:
         return LocalFrames.from_array(array)
 
     # -- description -------------------------------------------------------
@@ -206,7 +206,7 @@ class LocalFrames(Frames):
         return [(int(a), int(b)) for a, b in zip(starts, stops)]
 
     # -- lazy transformations ----------------------------------------------
-    def map(self, func, value_shape, dtype) -> "LocalFrames":
+    def map(self, func, value_shape, dtype) -> LocalFrames:
         value_shape = tuple(int(s) for s in value_shape)
         in_ndim = self.array.ndim
         out_ndim = 1 + len(value_shape)
@@ -222,7 +222,7 @@ class LocalFrames(Frames):
         )
         return LocalFrames(out)
 
-    def take(self, indices) -> "LocalFrames":
+    def take(self, indices) -> LocalFrames:
         indices = np.asarray(indices, dtype=np.intp).reshape(-1)
         n = self.shape[0]
         if indices.size == n and np.array_equal(indices, np.arange(n)):
@@ -239,7 +239,7 @@ class LocalFrames(Frames):
             picked = self.array[indices]
         return LocalFrames.from_array(picked)
 
-    def filter(self, predicate) -> "LocalFrames":
+    def filter(self, predicate) -> LocalFrames:
         keep = [mask for _, _, mask in self.iter_chunks(_Predicate(predicate))]
         mask = np.concatenate(keep) if keep else np.zeros(0, bool)
         return self.take(np.flatnonzero(mask))
@@ -308,7 +308,7 @@ class LocalFrames(Frames):
             total = part if total is None else total.merge(part)
         return acc.empty() if total is None else total
 
-    def to_blocks(self, tile_shape) -> "LocalBlockStore":
+    def to_blocks(self, tile_shape) -> LocalBlockStore:
         tile_shape = tuple(int(t) for t in tile_shape)
         n = self.shape[0]
         return LocalBlockStore(self.array.rechunk((max(n, 1),) + tile_shape), tile_shape)
@@ -389,7 +389,7 @@ class LocalBlockStore(BlockStore):
     def count(self) -> int:
         return int(np.prod(self.array.numblocks[1:], dtype=np.int64))
 
-    def map(self, func, length, dtype) -> "LocalBlockStore":
+    def map(self, func, length, dtype) -> LocalBlockStore:
         chunks = ((int(length),),) + self.array.chunks[1:]
         out = self.array.map_blocks(
             _TileCall(func), chunks=chunks, dtype=np.dtype(dtype),

@@ -58,10 +58,10 @@ def read_conf(path, conf="conf.json") -> dict:
         with open(location, encoding="utf-8") as fh:
             parsed = json.load(fh)
     except (ValueError, UnicodeDecodeError) as err:
-        raise ValueError("Invalid JSON in configuration file %s: %s" % (location, err)) from err
+        raise ValueError(f"Invalid JSON in configuration file {location}: {err}") from err
     if not isinstance(parsed, dict):
         raise ValueError(
-            "Configuration file %s must hold a JSON object, got %s" % (location, type(parsed).__name__)
+            f"Configuration file {location} must hold a JSON object, got {type(parsed).__name__}"
         )
     return parsed
 
@@ -74,10 +74,10 @@ def _as_shape(shape, where):
     out = []
     for v in values:
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or int(v) <= 0:
-            raise ValueError("%s must be a sequence of positive integers, got %r" % (where, shape))
+            raise ValueError(f"{where} must be a sequence of positive integers, got {shape!r}")
         out.append(int(v))
     if not out:
-        raise ValueError("%s must not be empty" % where)
+        raise ValueError(f"{where} must not be empty")
     return tuple(out)
 
 
@@ -85,9 +85,9 @@ def _as_dtype(dtype, where):
     try:
         dt = np.dtype(dtype)
     except TypeError as err:
-        raise ValueError("%s %r is not a numpy data type" % (where, dtype)) from err
+        raise ValueError(f"{where} {dtype!r} is not a numpy data type") from err
     if dt.hasobject or dt.itemsize == 0 or dt.fields is not None:
-        raise ValueError("%s %r is not a plain numeric data type" % (where, dtype))
+        raise ValueError(f"{where} {dtype!r} is not a plain numeric data type")
     return dt
 
 
@@ -257,6 +257,6 @@ class BinarySource(FrameSource):
                 else:
                     out[i - start:i - start + count] = self._plane_block(path, first, count)
             except ValueError as err:
-                raise ValueError("Cannot read binary file %s: %s" % (path, err)) from err
+                raise ValueError(f"Cannot read binary file {path}: {err}") from err
             i += count
         return out

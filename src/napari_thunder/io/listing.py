@@ -41,8 +41,7 @@ def strip_file_scheme(path) -> str:
         scheme = match.group(1).lower()
         if scheme != "file":
             raise NotImplementedError(
-                'Reading from "%s://" paths is not supported (path %s); only local paths and file:// are'
-                % (scheme, path)
+                f'Reading from "{scheme}://" paths is not supported (path {path}); only local paths and file:// are'
             )
         path = path[len(match.group(0)):]
         if not path:
@@ -54,7 +53,7 @@ def _normalise_ext(ext):
     if ext is None:
         return None
     if not isinstance(ext, str) or not ext.strip(". "):
-        raise ValueError("ext must be a non-empty string or None, got %r" % (ext,))
+        raise ValueError(f"ext must be a non-empty string or None, got {ext!r}")
     return ext.strip().lstrip(".")
 
 
@@ -93,11 +92,11 @@ def _as_index(name, value):
     if value is None:
         return None
     if isinstance(value, bool):
-        raise ValueError("%s must be an integer or None, got %r" % (name, value))
+        raise ValueError(f"{name} must be an integer or None, got {value!r}")
     try:
         return operator.index(value)
     except TypeError:
-        raise ValueError("%s must be an integer or None, got %r" % (name, value)) from None
+        raise ValueError(f"{name} must be an integer or None, got {value!r}") from None
 
 
 def _list_one(path, ext, recursive) -> list[str]:
@@ -109,7 +108,7 @@ def _list_one(path, ext, recursive) -> list[str]:
     else:
         found = [p for p in glob.glob(local) if not os.path.isdir(p)]
     if not found:
-        raise FileNotFoundError('Cannot find files of type "%s" in %s' % (ext if ext is not None else "*", local))
+        raise FileNotFoundError('Cannot find files of type "{}" in {}'.format(ext if ext is not None else "*", local))
     return [os.path.abspath(p) for p in found]
 
 

@@ -29,7 +29,7 @@ def _target_mode(image):
     if mode in ("P", "PA"):
         return "RGBA" if (mode == "PA" or "transparency" in image.info) else "RGB"
     if mode not in _MODES:
-        raise ValueError("unsupported PNG mode %r" % mode)
+        raise ValueError(f"unsupported PNG mode {mode!r}")
     return _MODES[mode][0] or mode
 
 
@@ -58,7 +58,7 @@ def read_png_header(path):
     except FileNotFoundError:
         raise
     except Exception as err:
-        raise ValueError("Cannot read PNG file %s: %s" % (path, err)) from err
+        raise ValueError(f"Cannot read PNG file {path}: {err}") from err
     _, dtype, samples = _MODES[mode]
     shape = (height, width) + ((samples,) if samples else ())
     return shape, np.dtype(dtype)
@@ -83,11 +83,11 @@ def decode_png(path, shape=None, dtype=None):
     except FileNotFoundError:
         raise
     except Exception as err:
-        raise ValueError("Cannot read PNG file %s: %s" % (path, err)) from err
+        raise ValueError(f"Cannot read PNG file {path}: {err}") from err
     if shape is not None and tuple(data.shape) != tuple(shape):
-        raise ValueError("PNG file %s decodes to shape %s, expected %s" % (path, data.shape, tuple(shape)))
+        raise ValueError(f"PNG file {path} decodes to shape {data.shape}, expected {tuple(shape)}")
     if dtype is not None and data.dtype != dtype:
-        raise ValueError("PNG file %s decodes to dtype %s, expected %s" % (path, data.dtype, dtype))
+        raise ValueError(f"PNG file {path} decodes to dtype {data.dtype}, expected {dtype}")
     return data
 
 
@@ -121,8 +121,7 @@ class PngSource(FrameSource):
                 value_shape, dtype = shape, dt
             elif shape != value_shape or dt != dtype:
                 raise ValueError(
-                    "PNG file %s decodes to shape %s and dtype %s, but %s to %s and %s: all files must agree"
-                    % (path, shape, dt, self.files[0], value_shape, dtype)
+                    f"PNG file {path} decodes to shape {shape} and dtype {dt}, but {self.files[0]} to {value_shape} and {dtype}: all files must agree"
                 )
         self.shape = (len(self.files),) + value_shape
         self.dtype = dtype

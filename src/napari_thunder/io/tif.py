@@ -15,6 +15,7 @@ import warnings
 import numpy as np
 
 from napari_thunder.validation import check_nplanes
+
 from .source import FrameSource
 
 
@@ -126,13 +127,13 @@ def read_tif_layout(path):
                 raise ValueError("unsupported sample format")
             dtype = np.dtype(page.dtype).newbyteorder(tif.byteorder)
             if len(page_shape) < 2:
-                raise ValueError("page shape %s is not an image" % (page_shape,))
+                raise ValueError(f"page shape {page_shape} is not an image")
             offset = _contiguous_offset(tif, npages, page_shape, dtype)
             ifd_offsets = None if offset is not None else _ifd_offsets(tif, npages)
     except FileNotFoundError:
         raise
     except Exception as err:  # tifffile raises many kinds (TiffFileError, struct.error, ValueError...)
-        raise ValueError("Cannot read TIFF file %s: %s" % (path, err)) from err
+        raise ValueError(f"Cannot read TIFF file {path}: {err}") from err
     return {"npages": npages, "page_shape": page_shape, "dtype": dtype, "offset": offset,
             "ifd_offsets": ifd_offsets}
 
@@ -216,8 +217,7 @@ class TifSource(FrameSource):
                 page_shape, dtype = shape, dt
             elif shape != page_shape or dt != dtype:
                 raise ValueError(
-                    "TIFF file %s has pages of shape %s and dtype %s, but %s has %s and %s: all files must agree"
-                    % (path, shape, dt, self.files[0], page_shape, dtype)
+                    f"TIFF file {path} has pages of shape {shape} and dtype {dt}, but {self.files[0]} has {page_shape} and {dtype}: all files must agree"
                 )
             page_counts.append(npages)
         self.page_shape = page_shape

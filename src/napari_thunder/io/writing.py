@@ -30,21 +30,21 @@ class OutputExistsError(FileExistsError, ValueError):
 def _make_hidden_sibling(parent, name, tag):
     """Create and return a new directory ``parent/.name.tag-XXXXXXXX``."""
     for _ in range(100):
-        candidate = os.path.join(parent, ".%s.%s-%s" % (name, tag, secrets.token_hex(4)))
+        candidate = os.path.join(parent, f".{name}.{tag}-{secrets.token_hex(4)}")
         try:
             os.mkdir(candidate)
         except FileExistsError:
             continue
         return candidate
-    raise FileExistsError("Cannot create a temporary directory in %s" % parent)
+    raise FileExistsError(f"Cannot create a temporary directory in {parent}")
 
 
 def _unused_sibling(parent, name, tag):
     for _ in range(100):
-        candidate = os.path.join(parent, ".%s.%s-%s" % (name, tag, secrets.token_hex(4)))
+        candidate = os.path.join(parent, f".{name}.{tag}-{secrets.token_hex(4)}")
         if not os.path.lexists(candidate):
             return candidate
-    raise FileExistsError("Cannot find a free temporary name in %s" % parent)
+    raise FileExistsError(f"Cannot find a free temporary name in {parent}")
 
 
 def check_output_dir(path, overwrite=False) -> str:
@@ -74,12 +74,12 @@ def check_output_dir(path, overwrite=False) -> str:
     local = strip_file_scheme(path)
     stripped = local.rstrip(os.sep) or local
     if os.path.lexists(stripped) and not os.path.isdir(stripped):
-        raise ValueError("Output path %s is a file: it must be a directory (existing or to create)" % stripped)
+        raise ValueError(f"Output path {stripped} is a file: it must be a directory (existing or to create)")
     if os.path.isdir(stripped) and not overwrite:
-        raise OutputExistsError("Directory %s already exists, and overwrite is false" % stripped)
+        raise OutputExistsError(f"Directory {stripped} already exists, and overwrite is false")
     parent = os.path.dirname(os.path.abspath(stripped))
     if not os.path.isdir(parent):
-        raise FileNotFoundError("Parent directory %s of output %s does not exist" % (parent, stripped))
+        raise FileNotFoundError(f"Parent directory {parent} of output {stripped} does not exist")
     return stripped
 
 
@@ -117,10 +117,10 @@ def atomic_output_dir(path, overwrite=False):
     try:
         yield temp
         if os.path.lexists(target) and not os.path.isdir(target):
-            raise ValueError("Output path %s became a file during the write" % target)
+            raise ValueError(f"Output path {target} became a file during the write")
         if os.path.isdir(target):
             if not overwrite:
-                raise OutputExistsError("Directory %s already exists, and overwrite is false" % target)
+                raise OutputExistsError(f"Directory {target} already exists, and overwrite is false")
             aside = _unused_sibling(parent, name, "old")
             os.rename(target, aside)
             try:
@@ -158,8 +158,7 @@ def check_export_ndim(value_shape, fmt) -> None:
         )
     if fmt == "png" and ndim == 3 and tuple(value_shape)[-1] not in (3, 4):
         raise ValueError(
-            "3D images can be exported to png only as RGB or RGBA (last axis 3 or 4), images have shape %s"
-            % (tuple(value_shape),)
+            f"3D images can be exported to png only as RGB or RGBA (last axis 3 or 4), images have shape {tuple(value_shape)}"
         )
 
 
@@ -257,9 +256,9 @@ class BlockWriter:
 
     def __init__(self, dirpath, fmt, prefix="image"):
         if fmt not in _WRITERS:
-            raise ValueError("fmt must be one of %s, got %r" % (sorted(_WRITERS), fmt))
+            raise ValueError(f"fmt must be one of {sorted(_WRITERS)}, got {fmt!r}")
         if not isinstance(prefix, str) or not prefix or os.sep in prefix:
-            raise ValueError("prefix must be a non-empty file name prefix, got %r" % (prefix,))
+            raise ValueError(f"prefix must be a non-empty file name prefix, got {prefix!r}")
         self.dirpath = os.fspath(dirpath)
         self.fmt = fmt
         self.prefix = prefix
@@ -273,4 +272,4 @@ class BlockWriter:
         return count
 
     def __repr__(self):
-        return "BlockWriter(%r, %r, prefix=%r)" % (self.dirpath, self.fmt, self.prefix)
+        return f"BlockWriter({self.dirpath!r}, {self.fmt!r}, prefix={self.prefix!r})"

@@ -12,7 +12,6 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-
 #: frames folded per pass over the accumulators (they are read and written
 #: once per pass, so folding 8 frames at a time cuts that traffic 8-fold:
 #: ~4x faster on 512x512 frames); integer adds are exact in any order

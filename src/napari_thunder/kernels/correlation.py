@@ -201,7 +201,7 @@ class LocalCorrAccumulator:
         self.cyy = None
         self.cxy = None
 
-    def empty(self) -> "LocalCorrAccumulator":
+    def empty(self) -> LocalCorrAccumulator:
         """A fresh accumulator with the same value_shape and neighborhood."""
         return LocalCorrAccumulator(self.value_shape, self.neighborhood)
 
@@ -229,7 +229,7 @@ class LocalCorrAccumulator:
         self.mean_y += dy
         self.count = n
 
-    def add(self, block, start=0) -> "LocalCorrAccumulator":
+    def add(self, block, start=0) -> LocalCorrAccumulator:
         """Fold a block of frames ``(k,) + value_shape`` in; returns self."""
         block = np.asarray(block)
         if block.shape[1:] != self.value_shape:
@@ -303,7 +303,7 @@ class LocalCorrAccumulator:
             self._merge_moments(m, mx, my, cxx, cyy, cxy)
         return self
 
-    def merge(self, other: "LocalCorrAccumulator") -> "LocalCorrAccumulator":
+    def merge(self, other: LocalCorrAccumulator) -> LocalCorrAccumulator:
         """Combine ``other`` (frames disjoint from ours) into self; returns self."""
         if not isinstance(other, LocalCorrAccumulator):
             raise TypeError(f"can only merge a LocalCorrAccumulator, got {type(other).__name__}")

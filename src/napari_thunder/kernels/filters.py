@@ -20,7 +20,6 @@ import math
 import numpy as np
 import scipy.ndimage as ndi
 
-
 __all__ = [
     "filter_output_dtype",
     "gaussian_block",

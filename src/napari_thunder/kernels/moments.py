@@ -279,7 +279,7 @@ class MomentAccumulator:
         self.high = None
 
     # -- protocol ------------------------------------------------------------
-    def empty(self) -> "MomentAccumulator":
+    def empty(self) -> MomentAccumulator:
         """A fresh accumulator with the same value_shape, dtype and stats."""
         return MomentAccumulator(self.value_shape, self.dtype, self.stats)
 
@@ -288,7 +288,7 @@ class MomentAccumulator:
             return np.dtype(np.float64)
         return _numpy_result_dtype(self.dtype, "sum")
 
-    def add(self, block, start=0) -> "MomentAccumulator":
+    def add(self, block, start=0) -> MomentAccumulator:
         """Fold a block of frames ``(k,) + value_shape`` in; returns self."""
         block = np.asarray(block)
         if block.shape[1:] != self.value_shape:
@@ -339,7 +339,7 @@ class MomentAccumulator:
         self.count += k
         return self
 
-    def merge(self, other: "MomentAccumulator") -> "MomentAccumulator":
+    def merge(self, other: MomentAccumulator) -> MomentAccumulator:
         """Combine ``other`` (frames disjoint from ours) into self; returns self."""
         if not isinstance(other, MomentAccumulator):
             raise TypeError(f"can only merge a MomentAccumulator, got {type(other).__name__}")
@@ -438,14 +438,14 @@ class ReduceAccumulator:
         self.value = None
         self.count = 0
 
-    def empty(self) -> "ReduceAccumulator":
+    def empty(self) -> ReduceAccumulator:
         """A fresh accumulator with the same func."""
         return ReduceAccumulator(self.func, self.value_shape)
 
     def _combine(self, value) -> None:
         self.value = value if self.value is None else self.func(self.value, value)
 
-    def add(self, block, start=0) -> "ReduceAccumulator":
+    def add(self, block, start=0) -> ReduceAccumulator:
         """Fold a block of frames in; returns self."""
         block = np.asarray(block)
         if block.shape[0] == 0:
@@ -458,7 +458,7 @@ class ReduceAccumulator:
         self.count += block.shape[0]
         return self
 
-    def merge(self, other: "ReduceAccumulator") -> "ReduceAccumulator":
+    def merge(self, other: ReduceAccumulator) -> ReduceAccumulator:
         """Combine the later partial ``other`` into self; returns self."""
         if other.count:
             self._combine(other.value)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from napari_thunder.data.layers import images_to_layer_data
-
 
 def add_images_to_viewer(imgs, viewer=None, name=None, **kwargs):
     """Add ``imgs`` to ``viewer`` as an image layer (call on the GUI thread).

@@ -36,7 +36,6 @@ import os
 
 from napari_thunder.io.formats import (
     BINARY_EXTENSIONS,
-    CONF_NAME,
     PNG_EXTENSIONS,
     TIF_EXTENSIONS,
     classify_path,

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import uuid
 import warnings
-from typing import Iterator
+from collections.abc import Iterator
 
 import dask.array as da
 import numpy as np
@@ -61,14 +61,14 @@ class DistributedFrames(Frames):
 
     # -- construction --------------------------------------------------------
     @classmethod
-    def from_source(cls, source, client, npartitions=None) -> "DistributedFrames":
+    def from_source(cls, source, client, npartitions=None) -> DistributedFrames:
         """Lazy frames the workers read from ``source`` (picklable) chunk by chunk."""
         shape = tuple(source.shape)
         lengths = chunking.frame_chunks(client, source.frame_bytes(), shape[0], npartitions)
         return cls(client, local.source_dask_array(source, lengths), source=source)
 
     @classmethod
-    def from_array(cls, array, client, npartitions=None) -> "DistributedFrames":
+    def from_array(cls, array, client, npartitions=None) -> DistributedFrames:
         """Frames holding an ndarray (sent to the cluster now, once) or a dask
         array (kept lazy, rechunked along the image axis)."""
         if isinstance(array, da.Array):
@@ -79,7 +79,7 @@ class DistributedFrames(Frames):
         return cls(client, _persist_ndarray(client, array, lengths))
 
     @classmethod
-    def from_items(cls, items, func, client, npartitions=None) -> "DistributedFrames":
+    def from_items(cls, items, func, client, npartitions=None) -> DistributedFrames:
         """Frames from ``func(item)`` (``(key, ndarray)`` pairs), read by the
         workers, numbered in item order then yield order."""
         futures = client.map(_stack_item, [func] * len(items), list(items), pure=False)
@@ -100,10 +100,10 @@ class DistributedFrames(Frames):
                  for f, (shape, _) in zip(futures, described) if shape[0]]
         return cls(client, chunking.rechunk(client, da.concatenate(parts, axis=0), npartitions))
 
-    def with_array(self, array) -> "DistributedFrames":
+    def with_array(self, array) -> DistributedFrames:
         return DistributedFrames.from_array(array, self.client)
 
-    def _like(self, array) -> "DistributedFrames":
+    def _like(self, array) -> DistributedFrames:
         return DistributedFrames(self.client, array)
 
     # -- description -----------------------------------------------------------
@@ -129,10 +129,10 @@ class DistributedFrames(Frames):
         return [(int(b - k), int(b)) for b, k in zip(stops, self.array.chunks[0])]
 
     # -- lazy transformations --------------------------------------------------
-    def map(self, func, value_shape, dtype) -> "DistributedFrames":
+    def map(self, func, value_shape, dtype) -> DistributedFrames:
         return self._like(local.LocalFrames(self.array).map(func, value_shape, dtype).array)
 
-    def take(self, indices) -> "DistributedFrames":
+    def take(self, indices) -> DistributedFrames:
         indices = np.asarray(indices, dtype=np.intp).reshape(-1)
         n = self.shape[0]
         if indices.size == n and np.array_equal(indices, np.arange(n)):
@@ -149,7 +149,7 @@ class DistributedFrames(Frames):
             picked = self.array[indices]
         return self._like(chunking.rechunk(self.client, picked))
 
-    def filter(self, predicate) -> "DistributedFrames":
+    def filter(self, predicate) -> DistributedFrames:
         keep = [mask for _, _, mask in self.iter_chunks(local._Predicate(predicate))]
         mask = np.concatenate(keep) if keep else np.zeros(0, bool)
         return self.take(np.flatnonzero(mask))

@@ -17,7 +17,8 @@ import copy
 import threading
 import uuid
 from collections import deque
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 

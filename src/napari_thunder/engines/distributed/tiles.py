@@ -52,7 +52,7 @@ class DistributedBlockStore(BlockStore):
     def count(self) -> int:
         return int(np.prod(self.array.numblocks[1:], dtype=np.int64))
 
-    def map(self, func, length, dtype) -> "DistributedBlockStore":
+    def map(self, func, length, dtype) -> DistributedBlockStore:
         tiles = local.LocalBlockStore(self.array, self._tile_shape).map(func, length, dtype)
         return DistributedBlockStore(self.client, tiles.array, self._tile_shape, self.frames_class)
 

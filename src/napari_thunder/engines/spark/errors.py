@@ -15,7 +15,8 @@ from __future__ import annotations
 import base64
 import pickle
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 _EXC_MARK = "NAPARI_THUNDER_EXC:"
 _EXC_END = ":END_NAPARI_THUNDER_EXC"

@@ -12,7 +12,8 @@ their type).
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -70,7 +71,7 @@ class SparkFrames(Frames):
 
     # -- construction --------------------------------------------------------
     @classmethod
-    def from_source(cls, source, sc, npartitions=None) -> "SparkFrames":
+    def from_source(cls, source, sc, npartitions=None) -> SparkFrames:
         """Frames read from ``source`` on the executors.
 
         Parameters
@@ -93,7 +94,7 @@ class SparkFrames(Frames):
         return cls(rdd, source.shape, source.dtype, bounds)
 
     @classmethod
-    def from_array(cls, array, sc, npartitions=None) -> "SparkFrames":
+    def from_array(cls, array, sc, npartitions=None) -> SparkFrames:
         """Frames holding ``array`` (axis 0 = frames; a dask array is computed
         on the driver first), split into ``npartitions`` contiguous slices."""
         if not isinstance(array, np.ndarray):
@@ -107,7 +108,7 @@ class SparkFrames(Frames):
         return cls(rdd, array.shape, array.dtype, bounds, driver_copy=copy)
 
     @classmethod
-    def from_rdd(cls, rdd, dims=None, nrecords=None, dtype=None) -> "SparkFrames":
+    def from_rdd(cls, rdd, dims=None, nrecords=None, dtype=None) -> SparkFrames:
         """Frames from a user RDD of ``(key, ndarray)`` (thunder's ``fromrdd``).
 
         Int keys are promoted to ``(k,)``. When ``dims``, ``dtype`` or
@@ -134,7 +135,7 @@ class SparkFrames(Frames):
         return frames
 
     @classmethod
-    def from_items(cls, sc, items, func, npartitions=None, recount=True) -> "SparkFrames":
+    def from_items(cls, sc, items, func, npartitions=None, recount=True) -> SparkFrames:
         """Frames from ``func(item)`` run on the executors (generic loader).
 
         Parameters
@@ -162,7 +163,7 @@ class SparkFrames(Frames):
         return cls._described(rdd, recount=recount)
 
     @classmethod
-    def _described(cls, rdd, recount: bool) -> "SparkFrames":
+    def _described(cls, rdd, recount: bool) -> SparkFrames:
         """Run the layout job; re-key or sort as needed."""
         layout = _spark_call(lambda: rdd.mapPartitions(_Guard(_Layout())).collect())
         kinds = set().union(*(entry[4] for entry in layout)) if layout else set()
@@ -200,7 +201,7 @@ class SparkFrames(Frames):
         return True
 
     @classmethod
-    def _sorted(cls, rdd, shape, dtype, parts) -> "SparkFrames":
+    def _sorted(cls, rdd, shape, dtype, parts) -> SparkFrames:
         """Sort records by key and number them ``0..n-1`` (a shuffle)."""
         n = shape[0]
         parts = max(1, min(parts, n))
@@ -210,7 +211,7 @@ class SparkFrames(Frames):
         return cls(ordered.mapPartitionsWithIndex(_Rekey(bounds[:-1]), preservesPartitioning=True),
                    shape, dtype, bounds)
 
-    def _new(self, rdd, shape=None, dtype=None, bounds=None) -> "SparkFrames":
+    def _new(self, rdd, shape=None, dtype=None, bounds=None) -> SparkFrames:
         return SparkFrames(rdd, self._shape if shape is None else shape,
                            self._dtype if dtype is None else dtype, bounds)
 
@@ -279,14 +280,14 @@ class SparkFrames(Frames):
         return f"SparkFrames(shape={self._shape}, dtype={self._dtype}, npartitions={self.npartitions()})"
 
     # -- lazy transformations ------------------------------------------------------
-    def map(self, func, value_shape, dtype) -> "SparkFrames":
+    def map(self, func, value_shape, dtype) -> SparkFrames:
         value_shape = tuple(int(s) for s in value_shape)
         rdd = self._rdd.mapPartitions(
             _Guard(_MapBlocks(func, value_shape, dtype, settings.BLOCK_BYTES)), preservesPartitioning=True
         )
         return SparkFrames(rdd, (self._shape[0],) + value_shape, dtype, self._bounds)
 
-    def take(self, indices) -> "SparkFrames":
+    def take(self, indices) -> SparkFrames:
         indices = np.asarray(indices, dtype=np.int64).reshape(-1)
         n = self._shape[0]
         if indices.size and (indices.min() < 0 or indices.max() >= n):
@@ -309,7 +310,7 @@ class SparkFrames(Frames):
         )
         return self._new(rdd, shape, bounds=new_bounds)
 
-    def filter(self, predicate) -> "SparkFrames":
+    def filter(self, predicate) -> SparkFrames:
         """Frames passing ``predicate`` (evaluated once per frame in a job that
         returns only the kept indices), order kept, re-numbered."""
         self._get_bounds()
@@ -318,7 +319,7 @@ class SparkFrames(Frames):
         keep = np.asarray(sorted(k for part in kept for k in part), dtype=np.int64)
         return self.take(keep)
 
-    def repartition(self, npartitions: int) -> "SparkFrames":
+    def repartition(self, npartitions: int) -> SparkFrames:
         """Same frames in ``npartitions`` contiguous partitions (a shuffle)."""
         n = self._shape[0]
         parts = _npartitions(self.context, npartitions, n)
@@ -328,7 +329,7 @@ class SparkFrames(Frames):
         )
         return self._new(rdd, bounds=bounds)
 
-    def persist(self, storage_level=None) -> "SparkFrames":
+    def persist(self, storage_level=None) -> SparkFrames:
         """Keep the records in executor memory (``rdd.persist``)."""
         if storage_level is None:
             self._rdd.cache()
@@ -336,7 +337,7 @@ class SparkFrames(Frames):
             self._rdd.persist(storage_level)
         return self
 
-    def unpersist(self) -> "SparkFrames":
+    def unpersist(self) -> SparkFrames:
         self._rdd.unpersist()
         return self
 
@@ -396,10 +397,10 @@ class SparkFrames(Frames):
         return merge.aggregate(self._rdd, acc, fan_in)
 
     # -- engine changes --------------------------------------------------------------------
-    def with_array(self, array) -> "SparkFrames":
+    def with_array(self, array) -> SparkFrames:
         return SparkFrames.from_array(array, self.context, self.npartitions())
 
-    def to_blocks(self, tile_shape) -> "SparkBlockStore":
+    def to_blocks(self, tile_shape) -> SparkBlockStore:
         """Tiles of all frames, built on the executors (cut blocks into tiles,
         shuffle by tile, assemble)."""
         return SparkBlockStore.from_frames(self, tile_shape)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
-from typing import Any, Iterator
+from typing import Any
 
 from napari_thunder.engines.spark import settings
 from napari_thunder.engines.spark.errors import _Guard, _spark_call

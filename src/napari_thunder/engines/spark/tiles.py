@@ -148,7 +148,7 @@ class SparkBlockStore(BlockStore):
         self._frames_type = frames_type
 
     @classmethod
-    def from_frames(cls, frames, tile_shape) -> "SparkBlockStore":
+    def from_frames(cls, frames, tile_shape) -> SparkBlockStore:
         """Tiles of all ``frames`` (a ``SparkFrames``), built on the executors
         (cut blocks into tiles, shuffle by tile, assemble).
 
@@ -191,7 +191,7 @@ class SparkBlockStore(BlockStore):
     def count(self) -> int:
         return len(_tile_grid(self._shape[1:], self._tile_shape))
 
-    def map(self, func, length, dtype) -> "SparkBlockStore":
+    def map(self, func, length, dtype) -> SparkBlockStore:
         rdd = self._rdd.mapPartitions(_Guard(_MapTile(func, length, dtype)), preservesPartitioning=True)
         return SparkBlockStore(rdd, (int(length),) + self._shape[1:], dtype, self._tile_shape,
                                self._frame_partitions, self._frames_type)
