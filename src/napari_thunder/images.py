@@ -92,7 +92,22 @@ def fromlist(items, accessor=None, keys=None, dims=None, dtype=None, npartitions
         locally. ``keys`` is accepted for compatibility; images are always
         indexed ``0 .. n-1`` in list order.
     npartitions : int, optional
-    engine : None, SparkContext or str
+        Number of partitions (default: the engine's parallelism).
+    engine : None, str, SparkContext or dask.distributed.Client
+        Where the frames live (see :func:`napari_thunder.engines.factory.resolve_engine`):
+        ``None``/``'local'`` the embedded dask engine, a SparkContext or ``'spark://...'``
+        Spark, a Client or ``'tcp://...'`` a dask.distributed cluster.
+
+    Returns
+    -------
+    Images
+
+    Raises
+    ------
+    TypeError
+        If ``accessor`` is given and not callable.
+    ValueError
+        If ``items`` is empty, or the images are not all of one shape and dtype.
     """
     npartitions = validation.check_npartitions(npartitions)
     items = list(items)
@@ -147,12 +162,21 @@ def frompath(path, accessor=None, ext=None, start=None, stop=None, recursive=Fal
     npartitions, dims, dtype, recount, credentials :
         Accepted for compatibility (Spark hints; remote stores are not
         supported).
-    engine : None, SparkContext or str
+    engine : None, str, SparkContext or dask.distributed.Client
+        Where the frames live (see :func:`napari_thunder.engines.factory.resolve_engine`):
+        ``None``/``'local'`` the embedded dask engine, a SparkContext or ``'spark://...'``
+        Spark, a Client or ``'tcp://...'`` a dask.distributed cluster.
+
+    Returns
+    -------
+    Images
 
     Raises
     ------
     FileNotFoundError
         If no file matches.
+    ValueError
+        If ``accessor`` is not callable, or it yields no images.
     """
     from napari_thunder.io.listing import list_files
 
@@ -348,7 +372,20 @@ def fromrandom(shape=(10, 50, 50), npartitions=1, seed=42, engine=None) -> Image
     npartitions : int
         Spark partitions.
     seed : int
-    engine : None, SparkContext or str
+        Seed of image 0; image ``i`` uses ``seed + i``.
+    engine : None, str, SparkContext or dask.distributed.Client
+        Where the frames live (see :func:`napari_thunder.engines.factory.resolve_engine`):
+        ``None``/``'local'`` the embedded dask engine, a SparkContext or ``'spark://...'``
+        Spark, a Client or ``'tcp://...'`` a dask.distributed cluster.
+
+    Returns
+    -------
+    Images
+
+    Raises
+    ------
+    ValueError
+        If ``shape`` has fewer than 3 entries or a negative one.
     """
     shape = tuple(int(s) for s in shape)
     if len(shape) < 3 or any(s < 0 for s in shape):
@@ -370,7 +407,15 @@ def fromexample(name=None, engine=None):
     ----------
     name : str, optional
         Dataset name. ``None`` prints the available names and returns None.
-    engine : None, SparkContext or str
+    engine : None, str, SparkContext or dask.distributed.Client
+        Where the frames live (see :func:`napari_thunder.engines.factory.resolve_engine`):
+        ``None``/``'local'`` the embedded dask engine, a SparkContext or ``'spark://...'``
+        Spark, a Client or ``'tcp://...'`` a dask.distributed cluster.
+
+    Returns
+    -------
+    Images or None
+        The dataset, or None when ``name`` is None.
 
     Raises
     ------

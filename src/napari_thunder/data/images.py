@@ -391,7 +391,24 @@ class Images:
                          self._metadata.drop_axes(block_axes))
 
     def astype(self, dtype) -> Images:
-        """Images cast to ``dtype`` (numpy ``astype`` rules)."""
+        """Images cast to ``dtype`` (numpy ``astype`` rules, unsafe casting).
+
+        Parameters
+        ----------
+        dtype : dtype-like
+            The new data type; values are converted like ``ndarray.astype(dtype)``
+            (floats to ints truncate toward zero, out-of-range values wrap).
+
+        Returns
+        -------
+        Images
+            Same shape and metadata, lazily cast.
+
+        Raises
+        ------
+        TypeError
+            If ``dtype`` is not a numpy data type.
+        """
         dtype = np.dtype(dtype)
         return self._new(self.frames.map(_BlockOp(_astype_block, dtype=dtype),
                                          self.value_shape, dtype))
@@ -850,9 +867,32 @@ class Images:
     def map_as_series(self, func: Callable, value_size=None, block_size="150") -> Images:
         """Apply ``func`` to every pixel's series (length ``n``).
 
-        ``func`` maps a 1-D series to a 1-D series of length ``value_size``
-        (found by running ``func`` on a series of zeros if not given). Returns
-        Images of shape ``(value_size,) + value_shape``.
+        The images are regrouped into blocks of pixel series, ``func`` runs on
+        each series, and the results are regrouped into images.
+
+        Parameters
+        ----------
+        func : callable
+            Maps a 1-D series of length ``n`` to a 1-D series of length
+            ``value_size``.
+        value_size : int, optional
+            Length of ``func``'s output; found by running ``func`` on a series
+            of zeros if not given.
+        block_size : str, int or tuple
+            Size of the blocks of series (``"150"`` = about 150 MB), as in
+            :meth:`toblocks`.
+
+        Returns
+        -------
+        Images
+            Shape ``(value_size,) + value_shape``, dtype of ``func``'s output.
+
+        Raises
+        ------
+        TypeError
+            If ``func`` is not callable.
+        ValueError
+            If ``func`` does not return a 1-D series.
         """
         if not callable(func):
             raise TypeError(f"func must be callable, got {type(func).__name__}")
