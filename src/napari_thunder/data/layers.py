@@ -85,12 +85,27 @@ def _frame_sample(data, nframes):
     return np.stack([np.asarray(f) for f in frames])
 
 
-def contrast_limits_for(data, dtype=None, nframes=CONTRAST_SAMPLE_FRAMES):
-    """Contrast limits for ``data`` without scanning all of it.
+#: percentiles of the sampled pixels that become the contrast limits of results and
+#: samples (:func:`display_limits`): the darkest and brightest half percent are
+#: saturated, so a few hot pixels (or a dtype range far wider than the data, e.g.
+#: dim uint8) do not leave the picture dark
+DISPLAY_PERCENTILES = (0.5, 99.5)
 
-    ``uint8`` -> ``(0, 255)``, ``bool`` -> ``(0, 1)``; any other dtype -> the
-    finite min and max of at most ``nframes`` frames (first, middle, last),
-    widened to a non-empty range.
+#: at most this many pixels are sampled (evenly strided) for percentiles
+DISPLAY_SAMPLE_PIXELS = 2**20
+
+
+def contrast_limits_for(data, dtype=None, nframes=CONTRAST_SAMPLE_FRAMES, percentiles=None, rgb=False):
+    """Contrast limits for ``data`` from a few frames, without scanning all of it.
+
+    The frames sampled are the first, middle and last (at most ``nframes``).
+    Without ``percentiles`` the limits are the finite min and max of those
+    frames, and ``uint8`` is ``(0, 255)``; with ``percentiles`` they are those
+    percentiles of at most :data:`DISPLAY_SAMPLE_PIXELS` evenly strided finite
+    pixels (the min and max if the percentiles coincide). ``bool`` is
+    ``(0, 1)``; RGB keeps the dtype's range (``(0, 255)`` for uint8, ``(0, 1)``
+    for floats within 0..1); no finite value gives ``(0, 1)``; the range is
+    widened to be non-empty.
 
     Parameters
     ----------
@@ -100,6 +115,10 @@ def contrast_limits_for(data, dtype=None, nframes=CONTRAST_SAMPLE_FRAMES):
         Defaults to ``data.dtype``.
     nframes : int
         How many frames to sample at most.
+    percentiles : tuple of float, optional
+        Low and high percentile (0..100); ``None`` for the min and max.
+    rgb : bool
+        The data is shown as colour.
 
     Returns
     -------
@@ -107,20 +126,52 @@ def contrast_limits_for(data, dtype=None, nframes=CONTRAST_SAMPLE_FRAMES):
         ``(low, high)`` with ``low < high``.
     """
     dtype = np.dtype(dtype if dtype is not None else data.dtype)
-    if dtype == np.uint8:
-        return (0.0, 255.0)
     if dtype == np.bool_:
         return (0.0, 1.0)
+    if dtype == np.uint8 and (rgb or percentiles is None):
+        return (0.0, 255.0)
     if 0 in tuple(data.shape):
         return (0.0, 1.0)
-    sample = _frame_sample(data, nframes)
-    finite = sample[np.isfinite(sample)] if sample.dtype.kind in "fc" else sample
-    if finite.size == 0:
+    sample = _frame_sample(data, nframes).reshape(-1)
+    if percentiles is not None:
+        sample = sample[::max(1, sample.size // DISPLAY_SAMPLE_PIXELS)]
+    if sample.dtype.kind in "fc":
+        sample = sample[np.isfinite(sample)].real
+    if sample.size == 0:
         return (0.0, 1.0)
-    low, high = float(finite.min()), float(finite.max())
+    low, high = float(sample.min()), float(sample.max())
+    if rgb and low >= 0 and high <= 1:
+        return (0.0, 1.0)
+    if percentiles is not None:
+        p_low, p_high = (float(v) for v in np.percentile(sample, percentiles))
+        if p_high > p_low:
+            low, high = p_low, p_high
     if not high > low:
         high = low + 1.0
     return (low, high)
+
+
+def display_limits(data, dtype=None, rgb=False, percentiles=DISPLAY_PERCENTILES):
+    """Contrast limits that show ``data`` well, for every dtype: the
+    :data:`DISPLAY_PERCENTILES` of a few frames (see :func:`contrast_limits_for`).
+
+    Parameters
+    ----------
+    data : array-like
+        ndarray or dask array; axis 0 indexes frames when ``ndim > 2``.
+    dtype : numpy dtype, optional
+        Defaults to ``data.dtype``.
+    rgb : bool
+        The data is shown as colour.
+    percentiles : tuple of float
+        Low and high percentile (0..100).
+
+    Returns
+    -------
+    tuple of float
+        ``(low, high)`` with ``low < high``.
+    """
+    return contrast_limits_for(data, dtype, percentiles=percentiles, rgb=rgb)
 
 
 def _looks_rgb(value_shape, dtype) -> bool:
