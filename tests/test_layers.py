@@ -26,12 +26,13 @@ class CountingFrame:
 
 def test_layer_data_is_lazy_and_limits_sample_few_frames():
     from napari_thunder.data.images import Images
-    from napari_thunder.engines import frames_from_source
+    from napari_thunder.engines import resolve_engine
     from napari_thunder.io.source import CallableSource
 
     ref = np.random.default_rng(0).normal(size=(40, 16, 16))
     frame = CountingFrame(ref)
-    imgs = Images(frames_from_source(CallableSource(40, frame, (16, 16), ref.dtype)))
+    source = CallableSource(40, frame, (16, 16), ref.dtype)
+    imgs = Images(resolve_engine(None).frames_from_source(source, None))
     data, kwargs, kind = convert.images_to_layer_data(imgs, name="x")
     assert kind == "image" and kwargs["name"] == "x"
     assert isinstance(data, da.Array) and data.shape == (40, 16, 16)
@@ -87,13 +88,13 @@ def test_spark_images_are_collected(spark_context):
 
 def test_display_array_reads_only_the_frame_shown():
     from napari_thunder.data.images import Images
-    from napari_thunder.engines import frames_from_source
+    from napari_thunder.engines import resolve_engine
     from napari_thunder.io.source import CallableSource
 
     ref = np.random.default_rng(3).normal(size=(30, 8, 9))
     frame = CountingFrame(ref)
     source = CallableSource(30, frame, (8, 9), ref.dtype)
-    frames = frames_from_source(source)
+    frames = resolve_engine(None).frames_from_source(source, None)
     frames.source = source  # what the local engine keeps for file sources
     data, kwargs, _ = convert.images_to_layer_data(Images(frames))
     assert sorted(set(frame.calls)) == [0, 15, 29]        # contrast sample: 3 frames

@@ -11,38 +11,5 @@ from __future__ import annotations
 
 from napari_thunder.engines.factory import Engine, engine_kind, resolve_engine
 
-__all__ = ["Engine", "engine_kind", "frames_from_array", "frames_from_source", "resolve_engine"]
+__all__ = ["Engine", "engine_kind", "resolve_engine"]
 
-
-def frames_from_source(source, engine=None, npartitions=None):
-    """Frames reading ``source`` (a ``FrameSource``) on the engine ``engine`` means.
-
-    Parameters
-    ----------
-    source : napari_thunder.io.source.FrameSource
-    engine : object
-        Any value :func:`resolve_engine` accepts.
-    npartitions : int, optional
-
-    Returns
-    -------
-    napari_thunder.engines.base.Frames
-    """
-    return resolve_engine(engine).frames_from_source(source, npartitions)
-
-
-def frames_from_array(array, engine=None, npartitions=None):
-    """Frames holding ``array`` (ndarray or dask array, axis 0 = frames).
-
-    Parameters
-    ----------
-    array : array-like
-    engine : object
-        Any value :func:`resolve_engine` accepts.
-    npartitions : int, optional
-
-    Returns
-    -------
-    napari_thunder.engines.base.Frames
-    """
-    return resolve_engine(engine).frames_from_array(array, npartitions)
