@@ -91,7 +91,8 @@ def main(argv=None) -> int:
         missed = []
         for name, op in operations.items():
             ours, spark_value, base, local_value = interleaved_best(
-                args.repeat, lambda: op(images.fromtif(folder, engine=sc)), lambda: op(images.fromtif(folder)))
+                args.repeat, lambda: op(images.fromtif(folder, engine=sc)),
+                lambda: op(images.fromtif(folder)))
             def as_tuple(v):
                 return (v if isinstance(v, tuple) else (v,))
             for a, b in zip(as_tuple(spark_value), as_tuple(local_value)):

@@ -44,7 +44,7 @@ def _write_tif(path, stack, compression=None):
 def _write_binary_dir(path, stack):
     os.makedirs(path)
     for i, frame in enumerate(stack):
-        frame.tofile(os.path.join(path, "image-%05d.bin" % i))
+        frame.tofile(os.path.join(path, f"image-{i:05d}.bin"))
     with open(os.path.join(path, "conf.json"), "w", encoding="utf-8") as fh:
         json.dump({"shape": list(stack.shape[1:]), "dtype": str(stack.dtype)}, fh)
     return path

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 
-@pytest.mark.parametrize("argv, target", [([], "mouse"), (["gui"], "mouse"), (["gui", "example:fish"], "fish"),
+@pytest.mark.parametrize("argv, target", [([], "mouse"), (["gui"], "mouse"),
+                                          (["gui", "example:fish"], "fish"),
                                           (["gui", "some/dir"], "some/dir")])
 def test_gui_calls_plugin_run_gui(monkeypatch, run_cli, argv, target):
     calls = []

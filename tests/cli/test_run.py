@@ -15,7 +15,8 @@ def test_run_gaussian_then_mean_matches_api_and_scipy(tmp_path, run_cli, mouse, 
     from napari_thunder import images
 
     out = tmp_path / "out"
-    code, stdout, err = run_cli("run", "example:mouse", "-p", "gaussian_filter:sigma=2", "-p", "mean", "-o", out)
+    code, stdout, err = run_cli("run", "example:mouse", "-p", "gaussian_filter:sigma=2", "-p", "mean",
+                                "-o", out)
     assert code == 0, err
     written = read_tif_dir(out)
     assert written.shape == (1, 64, 64) and written.dtype == np.float64
@@ -193,7 +194,8 @@ def test_writing_progress_per_block(tmp_path, run_cli, mouse, read_tif_dir, monk
 
     monkeypatch.setattr(Images, "_write", spy)
     for name in ("toarray", "iter_chunks"):  # what computing the whole result ahead would use
-        monkeypatch.setattr(Images, name, lambda self, _name=name: pytest.fail(f"{_name}: result materialised"))
+        monkeypatch.setattr(Images, name,
+                            lambda self, _name=name: pytest.fail(f"{_name}: result materialised"))
     out = tmp_path / "out"
     code, _, err = run_cli("run", "example:mouse", "-p", "uniform_filter:size=3", "-o", out,
                            "--npartitions", "4")

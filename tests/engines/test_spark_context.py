@@ -92,7 +92,8 @@ sc2 = get_or_create_context('local[2]', app_name='second', conf={'spark.default.
 out['second'] = [sc2.master, sc2.appName, sc2.defaultParallelism,
                  sc2.parallelize(range(10), 3).map(lambda x: x * x).sum(),
                  sc2.getConf().get('spark.ui.enabled')]
-out['second_images'] = images.fromarray([[[1.0, 2.0]], [[3.0, 5.0]]], engine='local[2]').sum().toarray().tolist()
+second_images = images.fromarray([[[1.0, 2.0]], [[3.0, 5.0]]], engine='local[2]')
+out['second_images'] = second_images.sum().toarray().tolist()
 out['stopped_again'] = stop_context()
 out['stop_when_none'] = stop_context()
 # this JVM started without SPARK_LOCAL_IP: a UI now would listen on all interfaces
@@ -114,7 +115,8 @@ port = free_port()
 sc = get_or_create_context('local[1]', conf={'spark.ui.enabled': True, 'spark.ui.port': port,
                                              'spark.app.name': 'named-by-conf'})
 out = {'port': port, 'ui_url': sc.uiWebUrl, 'app': sc.appName, 'listening': listening(jvm_pid(sc)),
-       'env_after': os.environ.get('SPARK_LOCAL_IP'), 'progress': sc.getConf().get('spark.ui.showConsoleProgress')}
+       'env_after': os.environ.get('SPARK_LOCAL_IP'),
+       'progress': sc.getConf().get('spark.ui.showConsoleProgress')}
 stop_context()
 # the JVM keeps SPARK_LOCAL_IP: a second context may turn its UI on too
 sc = get_or_create_context('local[2]', conf={'spark.ui.enabled': 'true', 'spark.ui.port': port})

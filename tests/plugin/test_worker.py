@@ -27,7 +27,7 @@ class FakeResult:
             for start in range(0, self.shape[0], self.chunk):
                 stop = min(start + self.chunk, self.shape[0])
                 if self.fail_at is not None and start >= self.fail_at:
-                    raise RuntimeError("engine exploded at frame %d" % start)
+                    raise RuntimeError(f"engine exploded at frame {start}")
                 time.sleep(self.delay)
                 self.produced += 1
                 yield start, stop, self.array[start:stop]
