@@ -172,6 +172,7 @@ def test_launch_opens_a_path(qtbot, data_dir):
 
 
 def test_launch_layout_fills_the_screen_and_shows_whole_tab_names(qtbot):
+    from qtpy.QtCore import Qt
     from qtpy.QtWidgets import QApplication, QTabBar
 
     from napari_thunder.plugin import app
@@ -192,7 +193,8 @@ def test_launch_layout_fills_the_screen_and_shows_whole_tab_names(qtbot):
         bars = [b for b in window.findChildren(QTabBar) if b.count() >= 2]
         assert bars
         for bar in bars:
-            assert bar.elideMode() == 3  # Qt.ElideNone: "Gaussian filter", never "G..."
+            # "Gaussian filter", never "G..."
+            assert bar.elideMode() == Qt.TextElideMode.ElideNone
         # the whole mouse is in view: its corners map inside the canvas
         layer = viewer.layers["mouse"]
         assert layer.contrast_limits[1] < float(np.asarray(layer.data[0]).max())  # percentile
