@@ -180,6 +180,24 @@ def test_reading_is_chunk_aligned(tmp_path, spark_context):
     np.testing.assert_array_equal(local.frames.collect(), data)
 
 
+@pytest.mark.distributed
+@pytest.mark.parametrize("npartitions", [None, 3, 22])
+def test_reading_is_chunk_aligned_on_the_cluster(tmp_path, distributed_client, npartitions):
+    """The workers each read whole storage chunks (never a chunk read by two
+    tasks), whatever the partitions asked for."""
+    data = _stack((22, 8, 8))
+    path = tmp_path / "aligned.zarr"
+    images.fromarray(data).tozarr(path, chunks=(4, 8, 8))
+    imgs = images.fromzarr(path, npartitions=npartitions, engine=distributed_client)
+    bounds = imgs.frames.chunk_bounds()
+    assert bounds[0][0] == 0 and bounds[-1][1] == 22
+    assert all(a % 4 == 0 for a, _ in bounds) and all(b % 4 == 0 for _, b in bounds[:-1])
+    if npartitions == 3:
+        assert len(bounds) == 3
+    np.testing.assert_array_equal(imgs.frames.collect(), data)
+    np.testing.assert_allclose(imgs.mean().toarray(), data.mean(axis=0), rtol=1e-12)
+
+
 def test_lazy_until_an_action(tmp_path):
     data = _stack((6, 8, 8))
     path = tmp_path / "lazy.zarr"
