@@ -55,3 +55,43 @@ def test_zarr_errors(tmp_path, run_cli, assert_bad_input):
     assert_bad_input(code, err, "--level")
     code, _, err = run_cli("info", tmp_path / "a.zarr", "--level", "3")
     assert_bad_input(code, err, "level")
+
+
+def test_engine_help_names_the_dask_scheduler_addresses(run_cli):
+    code, stdout, _ = run_cli("run", "--help")
+    assert code == 0
+    text = " ".join(stdout.split())
+    for value in ("tcp://host:8786", "dask://host:8786", "tls://host:8786", "distributed",
+                  "spark:MASTER"):
+        assert value in text
+
+
+@pytest.mark.distributed
+def test_tif_folder_to_zarr_on_the_cluster(tmp_path, run_cli, distributed_client):
+    """The flow of docs/engines.md for a recording larger than memory: a TIF
+    folder converted to OME-Zarr by the cluster's workers (through its
+    scheduler address), then a statistic of the store, equal to tifffile/numpy."""
+    import tifffile
+
+    from napari_thunder import images
+
+    data = np.random.default_rng(3).integers(0, 4000, (12, 20, 18)).astype(np.uint16)
+    folder = tmp_path / "tifs"
+    folder.mkdir()
+    for i, frame in enumerate(data):
+        tifffile.imwrite(folder / f"f{i:03d}.tif", frame)
+    address = distributed_client.scheduler.address
+    out = tmp_path / "rec.zarr"
+    code, stdout, _ = run_cli("run", folder, "-o", out, "--to", "zarr", "--engine", address,
+                              "--no-progress")
+    assert code == 0, stdout
+    assert address in stdout
+    back = images.fromzarr(out)
+    assert back.dtype == np.uint16
+    np.testing.assert_array_equal(back.toarray(), data)
+    std_out = tmp_path / "std.zarr"
+    code, stdout, _ = run_cli("run", out, "-p", "std", "-o", std_out, "--to", "zarr",
+                              "--engine", address.replace("tcp://", "dask://"), "--no-progress")
+    assert code == 0, stdout
+    np.testing.assert_allclose(zarr.open_group(str(std_out), mode="r")["0"][:][0],
+                               data.astype(np.float64).std(axis=0), rtol=1e-10)

@@ -180,6 +180,24 @@ def test_reading_is_chunk_aligned(tmp_path, spark_context):
     np.testing.assert_array_equal(local.frames.collect(), data)
 
 
+@pytest.mark.distributed
+@pytest.mark.parametrize("npartitions", [None, 3, 22])
+def test_reading_is_chunk_aligned_on_the_cluster(tmp_path, distributed_client, npartitions):
+    """The workers each read whole storage chunks (never a chunk read by two
+    tasks), whatever the partitions asked for."""
+    data = _stack((22, 8, 8))
+    path = tmp_path / "aligned.zarr"
+    images.fromarray(data).tozarr(path, chunks=(4, 8, 8))
+    imgs = images.fromzarr(path, npartitions=npartitions, engine=distributed_client)
+    bounds = imgs.frames.chunk_bounds()
+    assert bounds[0][0] == 0 and bounds[-1][1] == 22
+    assert all(a % 4 == 0 for a, _ in bounds) and all(b % 4 == 0 for _, b in bounds[:-1])
+    if npartitions == 3:
+        assert len(bounds) == 3
+    np.testing.assert_array_equal(imgs.frames.collect(), data)
+    np.testing.assert_allclose(imgs.mean().toarray(), data.mean(axis=0), rtol=1e-12)
+
+
 def test_lazy_until_an_action(tmp_path):
     data = _stack((6, 8, 8))
     path = tmp_path / "lazy.zarr"
@@ -314,6 +332,70 @@ def test_sigkill_mid_write_leaves_no_store(tmp_path):
         images.fromzarr(temp)
     with pytest.raises(ValueError, match="unfinished"):
         images.fromzarr(temp, component="0")
+
+
+@pytest.mark.distributed
+def test_sigkill_of_the_client_mid_write_on_the_cluster_leaves_no_store(tmp_path, distributed_client):
+    """A client writing through the cluster is SIGKILLed: the workers finish
+    (or drop) the chunks in flight, but nothing ever appears at the target and
+    the hidden folder never loads; the cluster keeps working."""
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+    import time
+
+    target = tmp_path / "killed.zarr"
+    address = distributed_client.scheduler.address
+    script = textwrap.dedent(f"""
+        import time
+        import numpy as np
+        from napari_thunder import images
+
+        def slow(image):
+            time.sleep(0.05)
+            return image
+
+        if __name__ == "__main__":
+            imgs = images.fromarray(np.ones((300, 32, 32), np.uint16), engine={address!r},
+                                    npartitions=60).map(slow, dims=(32, 32), dtype=np.uint16)
+            imgs.tozarr({str(target)!r}, chunks=1)
+    """)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [os.path.join(os.path.dirname(__file__), "..", "..", "src"), os.environ.get("PYTHONPATH", "")]))
+    proc = subprocess.Popen([sys.executable, "-c", script], env=env)
+    try:
+        deadline = time.time() + 90
+        temp = None
+        while time.time() < deadline and temp is None:  # wait until the workers write chunks
+            for entry in os.listdir(tmp_path):
+                chunks = tmp_path / entry / "0" / "c"
+                if entry.startswith(".killed.zarr.writing-") and chunks.is_dir() \
+                        and len(os.listdir(chunks)) >= 10:
+                    temp = tmp_path / entry
+            time.sleep(0.05)
+        assert temp is not None, "the workers never started writing chunks"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == -signal.SIGKILL
+    # the scheduler drops the dead client's tasks; those running finish their chunks
+    written, stable_since = -1, time.time()
+    while time.time() - stable_since < 1.5 and time.time() < deadline + 30:
+        now = len(os.listdir(temp / "0" / "c"))
+        if now != written:
+            written, stable_since = now, time.time()
+        time.sleep(0.1)
+    assert 10 <= written < 150        # the dead client's pending chunks were dropped, not run
+    assert not target.exists()
+    with pytest.raises(FileNotFoundError):
+        images.fromzarr(target)
+    with pytest.raises(ValueError, match="unfinished"):
+        images.fromzarr(temp)
+    data = _stack((6, 8, 8))
+    np.testing.assert_array_equal(images.fromarray(data, engine=distributed_client).toarray(), data)
 
 
 # ---------------------------------------------------------------------------

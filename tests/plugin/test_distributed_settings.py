@@ -84,11 +84,13 @@ def test_widgets_run_on_the_cluster_with_the_local_results(make_napari_viewer_pr
     assert job.status == "done", job.error
     assert modes == [("distributed", 3)]
     ref = np.stack([ndi.gaussian_filter(f, 1.0) for f in data])
-    np.testing.assert_allclose(viewer.layers["s_gaussian_filter"].data, ref, atol=1e-12)
+    assert job.layer.name == "s gaussian(sigma=1)"
+    np.testing.assert_allclose(viewer.layers["s gaussian(sigma=1)"].data, ref, atol=1e-12)
 
     mean = W.MeanWidget(viewer)
     mean.image.value = layer
     job = mean.run()
     qtbot.waitUntil(lambda: not job.running, timeout=120000)
     assert job.status == "done", job.error
-    np.testing.assert_allclose(viewer.layers["s_mean"].data, data.mean(axis=0), rtol=1e-12)
+    assert job.layer.name == "s mean"
+    np.testing.assert_allclose(viewer.layers["s mean"].data, data.mean(axis=0), rtol=1e-12)

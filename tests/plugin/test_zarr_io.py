@@ -84,6 +84,36 @@ def test_save_layer_as_ome_zarr_and_refuse_overwrite(make_napari_viewer_proxy, t
     np.testing.assert_array_equal(images.fromzarr(out).frames.collect(), data)
 
 
+def test_save_dialog_confirmed_overwrite_replaces_the_store(make_napari_viewer_proxy, tmp_path,
+                                                           monkeypatch):
+    """As the other writers: what napari's Save dialog confirmed is replaced
+    (atomically, nothing left beside it); a script is refused in plain words."""
+    from napari.plugins import _npe2
+    from qtpy.QtWidgets import QFileDialog
+
+    viewer = make_napari_viewer_proxy()
+    viewer.add_image(np.zeros((3, 8, 6), np.uint16), name="z")
+    out = tmp_path / "z.zarr"
+    ext_str, _ = _npe2.file_extensions_string_for_layers(list(viewer.layers))
+    chosen = [e for e in ext_str.split(";;") if e.startswith("Thunder OME-Zarr (")]
+    assert len(chosen) == 1, ext_str
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), chosen[0]))
+    viewer.window._qt_viewer._save_layers_dialog(selected=False)
+    np.testing.assert_array_equal(images.fromzarr(out).toarray(), np.zeros((3, 8, 6)))
+    second = np.arange(3 * 8 * 6, dtype=np.uint16).reshape(3, 8, 6)
+    viewer.layers["z"].data = second
+    viewer.window._qt_viewer._save_layers_dialog(selected=False)
+    back = images.fromzarr(out)
+    assert back.dtype == np.uint16
+    np.testing.assert_array_equal(back.toarray(), second)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["z.zarr"]      # no temporary left
+    with pytest.raises(FileExistsError) as info:
+        viewer.layers.save(str(out), selected=False, plugin=f"{PLUGIN}.write_ome_zarr")
+    assert str(info.value).startswith("z.zarr already exists")
+    assert "choose another name" in str(info.value)
+    np.testing.assert_array_equal(images.fromzarr(out).toarray(), second)
+
+
 def test_round_trip_through_reader_and_writer_keeps_pyramid(tmp_path):
     data = np.arange(3 * 32 * 32, dtype=np.float32).reshape(3, 32, 32)
     images.fromarray(data).with_metadata(scale=(1.0, 0.3, 0.3)).tozarr(tmp_path / "a.zarr", levels=3)

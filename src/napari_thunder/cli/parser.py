@@ -26,8 +26,10 @@ def _add_input(p):
     p.add_argument("--order", default="C", choices=("C", "F"),
                    help="array order of binary files (default: C)")
     p.add_argument("--engine", default="local",
-                   help="local (default: the embedded dask engine), spark:MASTER (e.g. spark:local[2]), "
-                        "local[N] or spark://host:port (Spark)")
+                   help="local (default: the embedded dask engine); spark:MASTER (e.g. spark:local[2]), "
+                        "local[N] or spark://host:port (Spark); tcp://host:8786, tls://host:8786 or "
+                        "dask://host:8786 (a dask.distributed scheduler; its workers read the files), "
+                        "or distributed (a new local dask cluster)")
 
 
 def build_parser():

@@ -10,8 +10,11 @@
 * ``write_ome_zarr(path, data, meta)``: an image layer as an OME-Zarr image
   (NGFF 0.5) with the layer's scale, translate, units and axis labels; a
   multiscale layer is written from its full resolution with the same number
-  of levels (halving y and x). Never overwrites; the store appears only
-  once complete.
+  of levels (halving y and x). As the other plugin writers: an existing
+  store is refused from a script and replaced (atomically) only when
+  napari's *Save layers* dialog already asked the user; the store appears
+  only once complete; in the GUI the writing runs in a thread with a
+  progress bar.
 """
 
 from __future__ import annotations
@@ -128,19 +131,28 @@ class _LayerAttributes:
 
 
 @_reraise_for_napari
-def write_ome_zarr(path, data, meta=None) -> list[str]:
-    """Write an image layer as an OME-Zarr image (never overwrites).
+def write_ome_zarr(path, data, meta=None, overwrite=False) -> list[str]:
+    """Write an image layer as an OME-Zarr image.
+
+    The store appears only once complete (written to a hidden sibling, then
+    renamed). An existing store is replaced only when napari's *Save layers*
+    dialog already asked the user (``overwrite``); from a script it is
+    refused. In the GUI the work runs in a thread with a progress bar.
 
     Parameters
     ----------
     path : str
-        Output folder, e.g. ``'cells.zarr'``; must not exist.
+        Output folder, e.g. ``'cells.zarr'``; must not exist unless
+        ``overwrite``.
     data : array-like or list of arrays
         Layer data (a list for multiscale layers: the first is written and
         the pyramid recomputed with as many levels).
     meta : dict, optional
         Layer attributes (``scale``, ``translate``, ``units``,
         ``axis_labels``, ``rgb``, ``multiscale``, ``name``).
+    overwrite : bool
+        Replace an existing store (set by the wrapper when the save dialog
+        confirmed it).
 
     Returns
     -------
@@ -150,12 +162,13 @@ def write_ome_zarr(path, data, meta=None) -> list[str]:
     Raises
     ------
     FileExistsError
-        ``path`` exists.
+        ``path`` exists (and was not confirmed).
     LayerWriteError
         Axes OME-NGFF cannot describe (RGB layers, more than 5 axes...).
     """
     from napari_thunder import images
     from napari_thunder.data.layers import metadata_from_layer
+    from napari_thunder.plugin.writer import run_with_progress
 
     meta = meta or {}
     multiscale = bool(meta.get("multiscale")) or isinstance(data, (list, tuple))
@@ -165,5 +178,14 @@ def write_ome_zarr(path, data, meta=None) -> list[str]:
         full = full[None]
     imgs = images.fromarray(full)
     imgs = imgs.with_metadata(metadata_from_layer(_LayerAttributes(meta), imgs.shape))
-    imgs.tozarr(os.fspath(path), levels=levels, name=meta.get("name"))
-    return [os.fspath(path)]
+    target = os.fspath(path)
+
+    def work(counter):
+        def progress(done, _total):
+            counter[0] = int(done)
+
+        imgs.tozarr(target, levels=levels, name=meta.get("name"), overwrite=bool(overwrite),
+                    progress=progress)
+
+    run_with_progress(work, int(imgs.shape[0]), f"saving {os.path.basename(target.rstrip(os.sep))}")
+    return [target]

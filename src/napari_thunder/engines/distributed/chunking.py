@@ -68,6 +68,34 @@ def frame_chunks(client, nbytes: int, nframes: int, npartitions=None) -> tuple[i
     return local._frame_chunks(nframes, frames_per_chunk(client, nbytes, nframes))
 
 
+def aligned_chunks(lengths, align: int) -> tuple[int, ...]:
+    """Chunk lengths whose inner boundaries are moved to the nearest multiple
+    of ``align`` (empty chunks dropped), so each chunk reads whole storage
+    chunks of a source stored ``align`` frames per chunk (Zarr).
+
+    Parameters
+    ----------
+    lengths : sequence of int
+        Chunk lengths along the image axis.
+    align : int
+        Frames per storage chunk.
+
+    Returns
+    -------
+    tuple of int
+        The same total; every chunk but the last a multiple of ``align``.
+    """
+    lengths = tuple(int(k) for k in lengths)
+    align = max(1, int(align))
+    total = sum(lengths)
+    if align == 1 or len(lengths) < 2:
+        return lengths
+    stops = np.cumsum(lengths)[:-1]
+    inner = {min(total, int(round(b / align)) * align) for b in stops}
+    bounds = sorted({0, total} | inner)
+    return tuple(int(b - a) for a, b in zip(bounds[:-1], bounds[1:])) or (total,)
+
+
 def frame_bytes(shape, dtype) -> int:
     """Bytes of one frame of a stack of ``shape`` and ``dtype``.
 

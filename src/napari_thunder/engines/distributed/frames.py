@@ -62,9 +62,12 @@ class DistributedFrames(Frames):
     # -- construction --------------------------------------------------------
     @classmethod
     def from_source(cls, source, client, npartitions=None) -> DistributedFrames:
-        """Lazy frames the workers read from ``source`` (picklable) chunk by chunk."""
+        """Lazy frames the workers read from ``source`` (picklable) chunk by
+        chunk; a source stored in chunks of several frames (Zarr,
+        ``source.chunk_frames``) is cut at its storage chunk boundaries."""
         shape = tuple(source.shape)
         lengths = chunking.frame_chunks(client, source.frame_bytes(), shape[0], npartitions)
+        lengths = chunking.aligned_chunks(lengths, getattr(source, "chunk_frames", 1))
         return cls(client, local.source_dask_array(source, lengths), source=source)
 
     @classmethod
