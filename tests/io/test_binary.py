@@ -1,4 +1,4 @@
-"""Flat binary files: conf.json precedence and BinarySource (spec 3.4)."""
+"""Flat binary files: conf.json precedence and BinarySource."""
 
 import json
 import pickle
@@ -14,7 +14,7 @@ def write_raw(path, array):
     return str(path)
 
 
-# -- conf.json ------------------------------------------------------------------------------------------------
+# -- conf.json -----------------------------------------------------------------------------------------------
 def test_read_conf_from_directory_and_from_file_dirname(tmp_path):
     (tmp_path / "conf.json").write_text(json.dumps({"shape": [2, 3], "dtype": "uint8"}))
     write_raw(tmp_path / "a.bin", np.zeros(6, np.uint8))
@@ -77,12 +77,12 @@ def test_bad_dtype_is_rejected(tmp_path):
         resolve_binary_args(tmp_path, shape=(2, 2), dtype="not-a-dtype")
 
 
-# -- BinarySource -----------------------------------------------------------------------------------------------
+# -- BinarySource --------------------------------------------------------------------------------------------
 @pytest.fixture
 def three_files(tmp_path):
     """three int16 files of shape (2, 3, 4), values distinct"""
     stack = np.arange(3 * 24, dtype=np.int16).reshape(3, 2, 3, 4) - 30
-    files = [write_raw(tmp_path / ("f%d.bin" % i), stack[i]) for i in range(3)]
+    files = [write_raw(tmp_path / f"f{i}.bin", stack[i]) for i in range(3)]
     return files, stack
 
 
@@ -107,7 +107,7 @@ def test_fortran_order_reshape(tmp_path):
 @pytest.mark.parametrize("order", ["C", "F"])
 def test_nplanes_two_splits_last_axis_file_major(three_files, tmp_path, order):
     _, stack = three_files
-    files = [write_raw(tmp_path / ("o%d.bin" % i), stack[i].ravel(order=order)) for i in range(3)]
+    files = [write_raw(tmp_path / f"o{i}.bin", stack[i].ravel(order=order)) for i in range(3)]
     src = BinarySource(files, (2, 3, 4), np.int16, order=order, nplanes=2)
     assert src.shape == (6, 2, 3, 2)
     expected = np.stack([stack[f][..., k:k + 2] for f in range(3) for k in (0, 2)])
@@ -118,7 +118,7 @@ def test_nplanes_two_splits_last_axis_file_major(three_files, tmp_path, order):
 @pytest.mark.parametrize("order", ["C", "F"])
 def test_nplanes_one_drops_last_axis(three_files, tmp_path, order):
     _, stack = three_files
-    files = [write_raw(tmp_path / ("o%d.bin" % i), stack[i].ravel(order=order)) for i in range(3)]
+    files = [write_raw(tmp_path / f"o{i}.bin", stack[i].ravel(order=order)) for i in range(3)]
     src = BinarySource(files, (2, 3, 4), np.int16, order=order, nplanes=1)
     assert src.shape == (12, 2, 3)
     expected = np.stack([stack[f][..., k] for f in range(3) for k in range(4)])
@@ -135,7 +135,8 @@ def test_larger_file_uses_leading_bytes(tmp_path):
 def test_short_file_fails_eagerly_naming_file_and_sizes(tmp_path):
     good = write_raw(tmp_path / "good.bin", np.zeros(6, np.uint16))
     short = write_raw(tmp_path / "short.bin", np.zeros(5, np.uint16))
-    with pytest.raises(ValueError, match=r"short\.bin: buffer is smaller than requested size.*12 bytes.*10 bytes"):
+    with pytest.raises(ValueError,
+                       match=r"short\.bin: buffer is smaller than requested size.*12 bytes.*10 bytes"):
         BinarySource([good, short], (2, 3), np.uint16)
 
 

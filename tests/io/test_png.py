@@ -1,4 +1,4 @@
-"""PNG frame sources (spec 3.6)."""
+"""PNG frame sources."""
 
 import pickle
 from pathlib import Path
@@ -28,7 +28,7 @@ def test_16bit_grey(tmp_path):
     images = np.random.default_rng(3).integers(0, 65535, (2, 9, 13), dtype=np.uint16)
     files = []
     for i, img in enumerate(images):
-        files.append(str(tmp_path / ("g%d.png" % i)))
+        files.append(str(tmp_path / f"g{i}.png"))
         Image.fromarray(img).save(files[-1])
     src = PngSource(files)
     assert src.shape == (2, 9, 13) and src.dtype == np.uint16
@@ -40,7 +40,7 @@ def test_colour(tmp_path, mode, channels):
     images = np.random.default_rng(4).integers(0, 255, (2, 6, 5, channels), dtype=np.uint8)
     files = []
     for i, img in enumerate(images):
-        files.append(str(tmp_path / ("c%d.png" % i)))
+        files.append(str(tmp_path / f"c{i}.png"))
         Image.fromarray(img, mode=mode).save(files[-1])
     src = PngSource(files)
     assert src.shape == (2, 6, 5, channels) and src.dtype == np.uint8

@@ -1,6 +1,6 @@
 """Flat binary files: one raw array per file, described by arguments or conf.json.
 
-Spec 3.4. :func:`read_conf` and :func:`resolve_binary_args` run on the driver;
+:func:`read_conf` and :func:`resolve_binary_args` run on the driver;
 :class:`BinarySource` describes the frames and reads only the bytes it needs.
 """
 
@@ -182,15 +182,15 @@ class BinarySource(FrameSource):
         self.nplanes = check_nplanes(nplanes)
         last = self.file_shape[-1]
         if self.nplanes is not None and last % self.nplanes:
-            raise ValueError("Last dimension '%d' must be divisible by nplanes '%d'" % (last, self.nplanes))
+            raise ValueError(f"Last dimension '{last}' must be divisible by nplanes '{self.nplanes}'")
 
         self.file_bytes = int(np.prod(self.file_shape, dtype=np.int64)) * stored.itemsize
         for f in self.files:
             size = os.stat(f).st_size
             if size < self.file_bytes:
                 raise ValueError(
-                    "File %s: buffer is smaller than requested size: expected %d bytes for shape %s of %s, "
-                    "file has %d bytes" % (f, self.file_bytes, self.file_shape, stored, size)
+                    f"File {f}: buffer is smaller than requested size: expected {self.file_bytes} bytes "
+                    f"for shape {self.file_shape} of {stored}, file has {size} bytes"
                 )
 
         if self.nplanes is None:
@@ -213,7 +213,7 @@ class BinarySource(FrameSource):
             offset = first * p * plane_items * self.stored_dtype.itemsize
             flat = np.fromfile(path, dtype=self.stored_dtype, count=count * p * plane_items, offset=offset)
             if flat.size < count * p * plane_items:
-                raise ValueError("buffer is smaller than requested size: expected %d bytes" % self.file_bytes)
+                raise ValueError(f"buffer is smaller than requested size: expected {self.file_bytes} bytes")
             part = flat.reshape(lead + (count * p,), order="F")
             for k in range(count):
                 out[k] = part[..., k * p:(k + 1) * p]
@@ -238,7 +238,7 @@ class BinarySource(FrameSource):
         n = len(self)
         start, stop = int(start), int(stop)
         if not 0 <= start <= stop <= n:
-            raise IndexError("frame range [%d, %d) outside [0, %d)" % (start, stop, n))
+            raise IndexError(f"frame range [{start}, {stop}) outside [0, {n})")
         out = np.empty((stop - start,) + self.value_shape, self.dtype)
         per_file = self.frames_per_file
         i = start
@@ -251,7 +251,7 @@ class BinarySource(FrameSource):
                     flat = np.fromfile(path, dtype=self.stored_dtype, count=int(np.prod(self.file_shape)))
                     if flat.size * self.stored_dtype.itemsize < self.file_bytes:
                         raise ValueError(
-                            "buffer is smaller than requested size: expected %d bytes" % self.file_bytes
+                            f"buffer is smaller than requested size: expected {self.file_bytes} bytes"
                         )
                     out[i - start] = flat.reshape(self.file_shape, order=self.order)
                 else:

@@ -1,4 +1,4 @@
-"""PNG files (one image per file), decoded with Pillow (spec 3.6)."""
+"""PNG files (one image per file), decoded with Pillow."""
 
 from __future__ import annotations
 
@@ -121,7 +121,8 @@ class PngSource(FrameSource):
                 value_shape, dtype = shape, dt
             elif shape != value_shape or dt != dtype:
                 raise ValueError(
-                    f"PNG file {path} decodes to shape {shape} and dtype {dt}, but {self.files[0]} to {value_shape} and {dtype}: all files must agree"
+                    f"PNG file {path} decodes to shape {shape} and dtype {dt}, but {self.files[0]} "
+                    f"to {value_shape} and {dtype}: all files must agree"
                 )
         self.shape = (len(self.files),) + value_shape
         self.dtype = dtype
@@ -131,7 +132,7 @@ class PngSource(FrameSource):
         n = len(self)
         start, stop = int(start), int(stop)
         if not 0 <= start <= stop <= n:
-            raise IndexError("frame range [%d, %d) outside [0, %d)" % (start, stop, n))
+            raise IndexError(f"frame range [{start}, {stop}) outside [0, {n})")
         out = np.empty((stop - start,) + self.value_shape, self.dtype)
         for k, i in enumerate(range(start, stop)):
             out[k] = decode_png(self.files[i], self.value_shape, self.dtype)
