@@ -233,13 +233,20 @@ def frombinary(path, shape=None, dtype=None, ext="bin", start=None, stop=None, r
 
 
 def fromtif(path, ext="tif", start=None, stop=None, recursive=False, nplanes=None,
-            npartitions=None, engine=None, credentials=None, discard_extra=False) -> Images:
-    """Load images from TIF files (single or multipage, any compression
-    tifffile and imagecodecs read, e.g. LZW).
+            npartitions=None, engine=None, credentials=None, discard_extra=False,
+            series=None) -> Images:
+    """Load images from TIF files (single or multipage, ImageJ hyperstacks,
+    OME-TIFF, BigTIFF, any compression tifffile and imagecodecs read).
 
-    A single-page file is one 2-D image; a multipage file is one volume
-    ``(pages, h, w)`` unless ``nplanes`` splits it into images of ``nplanes``
-    pages (1 gives 2-D images).
+    The file's own layout decides the axes (see :mod:`napari_thunder.io.tif`):
+    a time axis (ImageJ ``frames``, OME ``SizeT``) is the image axis, one
+    image per time point; any other file is one image: a single page
+    ``(h, w)``, a multipage file a volume ``(pages, h, w)``, a hyperstack
+    without time its other axes (``(z, c, h, w)``...). Colour samples are the
+    last axis, ``(h, w, 3)``. ``nplanes`` instead cuts every file's pages into
+    images of ``nplanes`` pages (1 gives 2-D images). Axis names, pixel
+    sizes, units, the frame interval and channel names from ImageJ/OME
+    metadata or the resolution tags become :attr:`Images.metadata`.
 
     Parameters
     ----------
@@ -254,6 +261,24 @@ def fromtif(path, ext="tif", start=None, stop=None, recursive=False, nplanes=Non
     discard_extra : bool
         Drop the pages left over when ``nplanes`` does not divide a file's page
         count (with a warning) instead of raising ``ValueError``.
+    series : int, optional
+        The series (OME image, or group of pages of one shape and dtype) of
+        each file to read; 0 by default (what ``tifffile.imread`` returns),
+        with a ``UserWarning`` when a file holds more than one.
+
+    Returns
+    -------
+    Images
+
+    Raises
+    ------
+    FileNotFoundError
+        No file matches.
+    ValueError
+        A file that cannot be read exactly (pages of another shape or dtype
+        than its series, CMYK, a series out of range, a corrupt file), files
+        that do not agree, ``nplanes`` not dividing the pages. The message
+        names the file.
     """
     from napari_thunder.io.listing import list_files
     from napari_thunder.io.tif import TifSource
@@ -262,8 +287,8 @@ def fromtif(path, ext="tif", start=None, stop=None, recursive=False, nplanes=Non
     recursive = validation.check_bool(recursive, "recursive")
     discard_extra = validation.check_bool(discard_extra, "discard_extra")
     files = list_files(path, ext=ext, start=start, stop=stop, recursive=recursive)
-    source = TifSource(files, nplanes=nplanes, discard_extra=discard_extra)
-    return _from_source(source, engine, npartitions)
+    source = TifSource(files, nplanes=nplanes, discard_extra=discard_extra, series=series)
+    return _from_source(source, engine, npartitions).with_metadata(source.metadata)
 
 
 def frompng(path, ext="png", start=None, stop=None, recursive=False, npartitions=None,
