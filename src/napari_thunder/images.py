@@ -293,15 +293,40 @@ def fromtif(path, ext="tif", start=None, stop=None, recursive=False, nplanes=Non
 
 def frompng(path, ext="png", start=None, stop=None, recursive=False, npartitions=None,
             engine=None, credentials=None) -> Images:
-    """Load images from PNG files, one image per file (grey ``(h, w)``,
-    RGB ``(h, w, 3)``, RGBA ``(h, w, 4)``; 16-bit grey as uint16)."""
+    """Load images from PNG files, one image per file.
+
+    Decoded with libpng (imagecodecs), so 16-bit files keep 16 bits: grey
+    ``(h, w)``, grey+alpha ``(h, w, 2)`` (a channel axis), RGB ``(h, w, 3)``
+    and RGBA ``(h, w, 4)`` (colour pictures, ``metadata.rgb``), uint8 or
+    uint16; palette files become RGB(A) uint8.
+
+    Parameters
+    ----------
+    path : str
+        Directory, file, or glob pattern.
+    ext, start, stop, recursive : see :func:`frombinary`
+    npartitions : int, optional
+    engine : None, SparkContext or str
+
+    Returns
+    -------
+    Images
+
+    Raises
+    ------
+    FileNotFoundError
+        No file matches.
+    ValueError
+        A file that is not a PNG, an animated PNG, or files of different
+        sizes or pixel types (the message names the file).
+    """
     from napari_thunder.io.listing import list_files
     from napari_thunder.io.png import PngSource
 
     npartitions = validation.check_npartitions(npartitions)
     files = list_files(path, ext=ext, start=start, stop=stop, recursive=recursive)
     source = PngSource(files)
-    return _from_source(source, engine, npartitions)
+    return _from_source(source, engine, npartitions).with_metadata(source.metadata)
 
 
 def fromzarr(path, level=0, component=None, npartitions=None, engine=None) -> Images:
