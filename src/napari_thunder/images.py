@@ -213,23 +213,39 @@ def frombinary(path, shape=None, dtype=None, ext="bin", start=None, stop=None, r
         Memory order of the files.
     engine : None, SparkContext or str
 
+    Returns
+    -------
+    Images
+        With the ``metadata`` that :meth:`Images.tobinary` stores in
+        ``conf.json`` (axis names, scale, units), when present.
+
     Raises
     ------
     FileNotFoundError
         No file matches.
     ValueError
         No shape given; ``nplanes`` not positive or not dividing the last
-        axis; a file is smaller than the shape requires.
+        axis; a file is smaller than the shape requires; Thunder *Series*
+        binary files (``series-00000-00000.bin``), which hold time courses,
+        not images.
     """
-    from napari_thunder.io.binary import BinarySource, resolve_binary_args
+    from napari_thunder.io.binary import (
+        BinarySource,
+        binary_metadata,
+        check_not_series,
+        resolve_binary_args,
+    )
     from napari_thunder.io.listing import list_files
 
     npartitions = validation.check_npartitions(npartitions)
     recursive = validation.check_bool(recursive, "recursive")
-    shape, dtype = resolve_binary_args(path, shape=shape, dtype=dtype, conf=conf)
     files = list_files(path, ext=ext, start=start, stop=stop, recursive=recursive)
+    check_not_series(files)
+    shape, dtype = resolve_binary_args(path, shape=shape, dtype=dtype, conf=conf)
     source = BinarySource(files, shape, dtype, order=order, nplanes=nplanes)
-    return _from_source(source, engine, npartitions)
+    imgs = _from_source(source, engine, npartitions)
+    meta = binary_metadata(path, conf, imgs.shape, nplanes=nplanes)
+    return imgs if meta is None else imgs.with_metadata(meta)
 
 
 def fromtif(path, ext="tif", start=None, stop=None, recursive=False, nplanes=None,

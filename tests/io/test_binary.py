@@ -180,3 +180,21 @@ def test_read_out_of_range_raises(three_files):
     src = BinarySource(three_files[0], (2, 3, 4), np.int16)
     with pytest.raises(IndexError):
         src.read(2, 4)
+
+
+def test_thunder_series_binary_folder_is_refused(tmp_path):
+    from napari_thunder import images
+
+    np.arange(12, dtype=np.int16).tofile(tmp_path / "series-00000-00000.bin")
+    (tmp_path / "conf.json").write_text('{"shape": [2, 2, 3], "dtype": "int16"}')
+    with pytest.raises(ValueError, match=r"series-00000-00000\.bin is a Thunder Series binary file"):
+        images.frombinary(str(tmp_path))
+
+
+def test_malformed_stored_metadata_names_the_conf(tmp_path):
+    from napari_thunder import images
+
+    np.zeros((2, 3), np.int16).tofile(tmp_path / "image-00000.bin")
+    (tmp_path / "conf.json").write_text('{"shape": [2, 3], "dtype": "int16", "metadata": {"axes": 3}}')
+    with pytest.raises(ValueError, match=r"Invalid 'metadata' in configuration file .*conf\.json"):
+        images.frombinary(str(tmp_path))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 import numpy as np
 
@@ -133,6 +134,62 @@ def resolve_binary_args(path, shape=None, dtype=None, conf="conf.json"):
     if dtype is None:
         dtype = "int16"
     return _as_shape(shape, where_shape), _as_dtype(dtype, where_dtype)
+
+
+#: file names Thunder's ``Series.tobinary`` writes (records of pixel time courses, not images)
+_SERIES_FILE = re.compile(r"^series-\d+-\d+(-\d+)*\.bin$")
+
+
+def check_not_series(files):
+    """Raise ValueError when ``files`` are Thunder *Series* binary files.
+
+    Thunder's ``Series.tobinary`` writes ``series-00000-00000.bin`` files that
+    hold records (a pixel's time course each), not images; read as images
+    they would give one image of the whole pixel x time matrix.
+
+    Parameters
+    ----------
+    files : sequence of str
+    """
+    for path in files:
+        if _SERIES_FILE.match(os.path.basename(path)):
+            raise ValueError(
+                f"{path} is a Thunder Series binary file (records of time courses, "
+                f"named series-XXXXX-XXXXX.bin), not an image: images.frombinary reads image "
+                f"files only; load the folder with a Series loader"
+            )
+
+
+def binary_metadata(path, conf, shape, nplanes=None):
+    """The ``metadata`` that ``Images.tobinary`` stores in ``conf.json`` (a key
+    Thunder ignores), when it describes images of ``shape``; else None.
+
+    Parameters
+    ----------
+    path, conf : see :func:`read_conf`
+    shape : tuple of int
+        Shape of the loaded stack, axis 0 included.
+    nplanes : int, optional
+        With ``nplanes`` the stored metadata do not describe the images.
+
+    Raises
+    ------
+    ValueError
+        A ``metadata`` entry that is malformed (the message names the file).
+    """
+    from napari_thunder.metadata import ImageMetadata
+
+    stored = read_conf(path, conf).get("metadata")
+    if stored is None or nplanes is not None:
+        return None
+    try:
+        meta = ImageMetadata.from_dict(stored)
+    except ValueError as err:
+        raise ValueError(f"Invalid 'metadata' in configuration file {_conf_location(path, conf)}: "
+                         f"{err}") from err
+    if meta.ndim != len(shape):
+        return None
+    return meta.check_shape(shape)
 
 
 class BinarySource(FrameSource):
