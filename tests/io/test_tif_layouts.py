@@ -350,3 +350,35 @@ def test_scanimage_like_pages_are_frames_with_interleaved_channels(tmp_path, des
     assert math.isclose(meta.scale[0], period)
     # nplanes: every page (all 6, none dropped) in file order
     np.testing.assert_array_equal(_values(images.fromtif(path, nplanes=1)), movie)
+
+
+# -- folders: the layout of a file is reused for files of the same structure ---------------------------
+def test_layout_reused_only_for_byte_identical_structure(tmp_path, monkeypatch):
+    import napari_thunder.io.tif as tif_module
+
+    frames = _u16((5, 6, 7))
+    for i, frame in enumerate(frames):
+        tifffile.imwrite(str(tmp_path / f"f{i}.tif"), frame, photometric="minisblack")
+    # same size, same pixel offset, but another dtype tag (int16): must not reuse the uint16 layout
+    tifffile.imwrite(str(tmp_path / "f5.tif"), frames[0].view(np.int16), photometric="minisblack")
+    parsed = []
+    real = tif_module.read_tif_layout
+    monkeypatch.setattr(tif_module, "read_tif_layout",
+                        lambda p, series=None: parsed.append(p) or real(p, series))
+    files = sorted(str(p) for p in tmp_path.glob("f[0-4].tif"))
+    src = TifSource(files)
+    assert len(parsed) == 1                       # files 1..4 matched file 0's structure
+    np.testing.assert_array_equal(src.read(0, 5), frames)
+    with pytest.raises(ValueError, match=r"f5\.tif has pages of shape \(6, 7\) and dtype int16"):
+        TifSource(files + [str(tmp_path / "f5.tif")])
+
+
+def test_layout_not_reused_when_descriptions_differ(tmp_path):
+    a, b = _u16((6, 7)), _u16((6, 7))
+    tifffile.imwrite(str(tmp_path / "a.tif"), a, photometric="minisblack", imagej=True,
+                     resolution=(2.0, 2.0), metadata={"unit": "um"})
+    tifffile.imwrite(str(tmp_path / "b.tif"), b, photometric="minisblack", imagej=True,
+                     resolution=(4.0, 4.0), metadata={"unit": "um"})
+    imgs = images.fromtif(str(tmp_path))
+    np.testing.assert_array_equal(_values(imgs), np.stack([a, b]))
+    assert imgs.metadata.scale[1:] == (0.5, 0.5)     # the first file's

@@ -624,6 +624,51 @@ def tif_write_options(metadata, value_shape, dtype):
     return options
 
 
+#: at most this many bytes of TIFF structure are compared to reuse a layout
+_MAX_STRUCTURE_BYTES = 1 << 20
+
+
+class _LayoutCache:
+    """Reuses the layout of the last file read for files that differ from it
+    only in their pixel values.
+
+    A file of the same size whose bytes outside the pixel data (header, IFDs,
+    tag values) are identical to those of a file already read has exactly
+    the same layout: every offset and tag is in those bytes. Comparing them
+    costs one small read instead of a tifffile parse; any difference falls
+    back to :func:`read_tif_layout`.
+    """
+
+    def __init__(self):
+        self.key = None
+        self.layout = None
+
+    @staticmethod
+    def _structure(path, size, offset, nbytes):
+        with open(path, "rb") as fh:
+            head = fh.read(offset)
+            fh.seek(offset + nbytes)
+            tail = fh.read(size - offset - nbytes)
+        return head + b"|" + tail
+
+    def layout_of(self, path, series):
+        size = os.stat(path).st_size
+        if self.key is not None and self.key[0] == size:
+            _, offset, nbytes, structure = self.key
+            with contextlib.suppress(OSError):
+                if self._structure(path, size, offset, nbytes) == structure:
+                    return dict(self.layout)
+        layout = read_tif_layout(path, series=series)
+        self.key = self.layout = None
+        offset = layout["offset"]
+        if offset is not None and layout["nseries"] == 1:
+            nbytes = layout["npages"] * math.prod(layout["page_shape"]) * layout["dtype"].itemsize
+            if size - nbytes <= _MAX_STRUCTURE_BYTES:
+                self.key = (size, offset, nbytes, self._structure(path, size, offset, nbytes))
+                self.layout = dict(layout)
+        return layout
+
+
 class TifSource(FrameSource):
     """Frames stored in TIFF files.
 
@@ -687,8 +732,9 @@ class TifSource(FrameSource):
         frames_per_file = []
         first = None
         warned = False
+        cache = _LayoutCache()
         for file_index, path in enumerate(self.files):
-            layout = read_tif_layout(path, series=series)
+            layout = cache.layout_of(path, series)
             if series is None and layout["nseries"] > 1 and not warned:
                 warned = True
                 warnings.warn(
