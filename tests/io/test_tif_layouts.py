@@ -382,3 +382,19 @@ def test_layout_not_reused_when_descriptions_differ(tmp_path):
     imgs = images.fromtif(str(tmp_path))
     np.testing.assert_array_equal(_values(imgs), np.stack([a, b]))
     assert imgs.metadata.scale[1:] == (0.5, 0.5)     # the first file's
+
+
+# -- every engine reads the same layouts -------------------------------------------------------------------
+def test_hyperstack_and_planar_rgb_on_every_engine(tmp_path, engine):
+    data = _u16((4, 2, 3, 8, 9))
+    path = str(tmp_path / "ij.tif")
+    tifffile.imwrite(path, data, imagej=True, metadata={"axes": "TZCYX"})
+    imgs = images.fromtif(path, engine=engine)
+    assert imgs.metadata.names == ("t", "z", "c", "y", "x")
+    np.testing.assert_array_equal(_values(imgs), data)
+    np.testing.assert_allclose(_values(imgs.mean())[0], data.mean(axis=0))
+    rgb = _u16((6, 7, 3))
+    planar = str(tmp_path / "planar.tif")
+    tifffile.imwrite(planar, np.moveaxis(rgb, -1, 0), photometric="rgb", planarconfig="separate",
+                     compression="zlib")
+    np.testing.assert_array_equal(_values(images.fromtif(planar, engine=engine))[0], rgb)
