@@ -184,7 +184,7 @@ class _ReadAndAccess:
 
 def frombinary(path, shape=None, dtype=None, ext="bin", start=None, stop=None, recursive=False,
                nplanes=None, npartitions=None, conf="conf.json", order="C", engine=None,
-               credentials=None) -> Images:
+               credentials=None, stack=False) -> Images:
     """Load images from flat binary files (one image per file).
 
     Parameters
@@ -212,6 +212,11 @@ def frombinary(path, shape=None, dtype=None, ext="bin", start=None, stop=None, r
     order : {'C', 'F'}
         Memory order of the files.
     engine : None, SparkContext or str
+    stack : bool
+        Each file holds any number of images of ``shape`` back to back (a
+        headerless movie such as suite2p's ``data.bin``: ``shape=(Ly, Lx)``,
+        ``dtype='int16'``); the file sizes give the image counts and must be
+        whole multiples of one image. Not with ``nplanes``.
 
     Returns
     -------
@@ -231,6 +236,7 @@ def frombinary(path, shape=None, dtype=None, ext="bin", start=None, stop=None, r
     """
     from napari_thunder.io.binary import (
         BinarySource,
+        BinaryStackSource,
         binary_metadata,
         check_not_series,
         resolve_binary_args,
@@ -242,7 +248,12 @@ def frombinary(path, shape=None, dtype=None, ext="bin", start=None, stop=None, r
     files = list_files(path, ext=ext, start=start, stop=stop, recursive=recursive)
     check_not_series(files)
     shape, dtype = resolve_binary_args(path, shape=shape, dtype=dtype, conf=conf)
-    source = BinarySource(files, shape, dtype, order=order, nplanes=nplanes)
+    if validation.check_bool(stack, "stack"):
+        if nplanes is not None:
+            raise ValueError("stack=True reads whole images of shape from each file: nplanes does not apply")
+        source = BinaryStackSource(files, shape, dtype, order=order)
+    else:
+        source = BinarySource(files, shape, dtype, order=order, nplanes=nplanes)
     imgs = _from_source(source, engine, npartitions)
     meta = binary_metadata(path, conf, imgs.shape, nplanes=nplanes)
     return imgs if meta is None else imgs.with_metadata(meta)

@@ -198,3 +198,51 @@ def test_malformed_stored_metadata_names_the_conf(tmp_path):
     (tmp_path / "conf.json").write_text('{"shape": [2, 3], "dtype": "int16", "metadata": {"axes": 3}}')
     with pytest.raises(ValueError, match=r"Invalid 'metadata' in configuration file .*conf\.json"):
         images.frombinary(str(tmp_path))
+
+
+def test_headerless_movie_suite2p_layout(tmp_path):
+    from napari_thunder import images
+
+    movie = np.random.default_rng(4).integers(-2000, 2000, (7, 5, 6)).astype(np.int16)   # (n, Ly, Lx)
+    movie.tofile(tmp_path / "data.bin")
+    imgs = images.frombinary(str(tmp_path / "data.bin"), shape=(5, 6), dtype="int16", stack=True)
+    assert imgs.shape == (7, 5, 6) and imgs.dtype == np.int16
+    np.testing.assert_array_equal(imgs.toarray(), movie)
+    np.testing.assert_allclose(imgs.mean().toarray(), movie.mean(axis=0))
+    with pytest.raises(ValueError, match=r"data\.bin has 420 bytes, not a whole number of frames"):
+        images.frombinary(str(tmp_path / "data.bin"), shape=(4, 6), dtype="int16", stack=True)
+    with pytest.raises(ValueError, match="nplanes does not apply"):
+        images.frombinary(str(tmp_path / "data.bin"), shape=(5, 6), stack=True, nplanes=1)
+
+
+def test_stack_files_of_different_lengths_fortran_order(tmp_path):
+    from napari_thunder.io.binary import BinaryStackSource
+
+    frames = np.random.default_rng(5).random((5, 3, 4)).astype(">f4")
+    # (np.concatenate gives native byte order: big-endian again before writing)
+    np.concatenate([f.ravel(order="F") for f in frames[:2]]).astype(">f4").tofile(tmp_path / "a.bin")
+    np.concatenate([f.ravel(order="F") for f in frames[2:]]).astype(">f4").tofile(tmp_path / "b.bin")
+    src = BinaryStackSource([str(tmp_path / "a.bin"), str(tmp_path / "b.bin")], (3, 4), ">f4", order="F")
+    assert src.shape == (5, 3, 4) and src.dtype == np.float32
+    np.testing.assert_array_equal(src.read(0, 5), frames)
+    np.testing.assert_array_equal(src.read(1, 4), frames[1:4])   # across the two files
+
+
+def test_cli_load_input_headerless_binary_and_tif_series(tmp_path):
+    import tifffile
+
+    from napari_thunder.cli.errors import CLIError
+    from napari_thunder.cli.inputs import load_input
+
+    movie = np.arange(4 * 3 * 5, dtype=np.int16).reshape(4, 3, 5)
+    movie.tofile(tmp_path / "data.bin")
+    imgs, how = load_input(str(tmp_path / "data.bin"), "binary", shape=(3, 5), dtype="int16")
+    np.testing.assert_array_equal(imgs.toarray(), movie)
+    assert "stack=True" in how
+    with pytest.raises(CLIError, match="binary inputs only"):
+        load_input(str(tmp_path / "data.bin"), "tif", shape=(3, 5))
+    with tifffile.TiffWriter(str(tmp_path / "two.tif")) as tif:
+        tif.write(np.zeros((4, 4), np.uint8), photometric="minisblack")
+        tif.write(np.ones((2, 3), np.float32), photometric="minisblack")
+    imgs, how = load_input(str(tmp_path / "two.tif"), series=1)
+    assert imgs.shape == (1, 2, 3) and imgs.dtype == np.float32 and how == "fromtif(series=1)"

@@ -317,3 +317,78 @@ class BinarySource(FrameSource):
                 raise ValueError(f"Cannot read binary file {path}: {err}") from err
             i += count
         return out
+
+
+class BinaryStackSource(FrameSource):
+    """Frames stored back to back in raw files, any number per file (a
+    headerless movie such as suite2p's ``data.bin``: ``(n, Ly, Lx)`` int16).
+
+    Parameters
+    ----------
+    files : sequence of str
+        Files in frame order.
+    shape : sequence of int
+        Shape of ONE frame.
+    dtype : dtype-like
+        Data type of the stored values (frames are returned in native byte
+        order).
+    order : {'C', 'F'}
+        Memory layout of each frame.
+
+    Raises
+    ------
+    ValueError
+        A file whose size is not a whole number of frames, or an empty file
+        (message names the file, its size and the frame size).
+    FileNotFoundError
+        A file does not exist.
+    """
+
+    def __init__(self, files, shape, dtype, order="C"):
+        if isinstance(files, (str, os.PathLike)):
+            files = [files]
+        self.files = [os.fspath(f) for f in files]
+        if not self.files:
+            raise ValueError("files must hold at least one file")
+        self.frame_shape = _as_shape(shape, "shape")
+        self.stored_dtype = _as_dtype(dtype, "dtype")
+        self.dtype = self.stored_dtype.newbyteorder("=")
+        self.order = check_memory_order(order)
+        self.image_bytes = int(np.prod(self.frame_shape, dtype=np.int64)) * self.stored_dtype.itemsize
+        self.frames_per_file = []
+        for f in self.files:
+            size = os.stat(f).st_size
+            count, extra = divmod(size, self.image_bytes)
+            if extra or count == 0:
+                raise ValueError(
+                    f"File {f} has {size} bytes, not a whole number of frames of shape "
+                    f"{self.frame_shape} and dtype {self.stored_dtype} ({self.image_bytes} bytes each)"
+                )
+            self.frames_per_file.append(count)
+        self.file_starts = np.concatenate([[0], np.cumsum(self.frames_per_file)]).astype(np.int64)
+        self.shape = (int(self.file_starts[-1]),) + self.frame_shape
+
+    def read(self, start, stop):
+        """Frames ``[start, stop)`` as a new C-contiguous ndarray (only their bytes are read)."""
+        n = len(self)
+        start, stop = int(start), int(stop)
+        if not 0 <= start <= stop <= n:
+            raise IndexError(f"frame range [{start}, {stop}) outside [0, {n})")
+        out = np.empty((stop - start,) + self.value_shape, self.dtype)
+        items = int(np.prod(self.frame_shape, dtype=np.int64))
+        i = start
+        while i < stop:
+            file_index = int(np.searchsorted(self.file_starts, i, side="right")) - 1
+            first = i - int(self.file_starts[file_index])
+            count = min(self.frames_per_file[file_index] - first, stop - i)
+            path = self.files[file_index]
+            flat = np.fromfile(path, dtype=self.stored_dtype, count=count * items,
+                               offset=first * self.image_bytes)
+            if flat.size != count * items:
+                raise ValueError(f"Cannot read binary file {path}: it ends before frame {first + count}")
+            frames = flat.reshape((count,) + self.frame_shape[::-1]).transpose(
+                (0,) + tuple(range(len(self.frame_shape), 0, -1))) if self.order == "F" \
+                else flat.reshape((count,) + self.frame_shape)
+            out[i - start:i - start + count] = frames
+            i += count
+        return out
