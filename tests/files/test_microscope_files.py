@@ -171,7 +171,7 @@ def _tiffcp(*args):
 
 @needs_tiffcp
 @pytest.mark.parametrize("options", [["-c", "lzw"], ["-c", "zip"], ["-t"], ["-B"], ["-8"],
-                                     ["-p", "separate"], ["-c", "lzw:2"]])
+                                     ["-p", "separate"], ["-c", "lzw:2"], ["-c", "jpeg"]])
 def test_tiffcp_rewrites_read_like_tifffile(tmp_path, options):
     rgb = RNG.integers(0, 255, (3, 40, 36, 3), dtype=np.uint8)
     source = str(tmp_path / "src.tif")
@@ -184,7 +184,8 @@ def test_tiffcp_rewrites_read_like_tifffile(tmp_path, options):
     imgs = images.fromtif(out, nplanes=1)
     assert imgs.shape == (3, 40, 36, 3) and imgs.metadata.rgb
     np.testing.assert_array_equal(_values(imgs), reference)
-    np.testing.assert_array_equal(_values(imgs), rgb)
+    if options != ["-c", "jpeg"]:   # lossy: equal to tifffile's decoding only
+        np.testing.assert_array_equal(_values(imgs), rgb)
 
 
 @needs_tiffcp

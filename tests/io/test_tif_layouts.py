@@ -398,3 +398,26 @@ def test_hyperstack_and_planar_rgb_on_every_engine(tmp_path, engine):
     tifffile.imwrite(planar, np.moveaxis(rgb, -1, 0), photometric="rgb", planarconfig="separate",
                      compression="zlib")
     np.testing.assert_array_equal(_values(images.fromtif(planar, engine=engine))[0], rgb)
+
+
+# -- ImageJ files that do not hold what they say ------------------------------------------------------------
+def test_truncated_big_imagej_file_names_the_file(tmp_path):
+    data = _u16((6, 3, 10, 12))
+    full = tmp_path / "full.tif"
+    tifffile.imwrite(str(full), data, imagej=True, truncate=True, metadata={"axes": "TZYX"})
+    cut = tmp_path / "cut.tif"
+    cut.write_bytes(full.read_bytes()[:-1000])
+    with pytest.raises(ValueError, match=r"cut\.tif"):
+        images.fromtif(str(cut))
+
+
+def test_imagej_description_claiming_more_planes_than_pages_is_refused(tmp_path):
+    path = tmp_path / "claims.tif"
+    tifffile.imwrite(str(path), _u16((6, 10, 12)), imagej=True, metadata={"axes": "ZYX"})
+    raw = bytearray(path.read_bytes())
+    for key in (b"images=6", b"slices=6"):
+        at = raw.find(key)
+        raw[at:at + len(key)] = key[:-1] + b"9"
+    path.write_bytes(bytes(raw))
+    with pytest.raises(ValueError, match=r"claims\.tif.*6 pages for its 9 planes"):
+        images.fromtif(str(path))
