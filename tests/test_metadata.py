@@ -144,3 +144,61 @@ def test_json_round_trip():
     assert ImageMetadata.from_dict(meta.to_dict()) == meta
     with pytest.raises(ValueError, match="axes"):
         ImageMetadata.from_dict({"axes": "x"})
+
+
+# -- metadata from files and back to files -----------------------------------------------------------------
+def _scaled_volume(dtype=np.uint16):
+    data = (np.arange(4 * 3 * 6 * 5) % 251).astype(dtype).reshape(4, 3, 6, 5)
+    return images.fromarray(data).with_metadata(
+        scale=(0.25, 2.0, 0.4, 0.3), units=("second", "micrometer", "micrometer", "micrometer")), data
+
+
+@pytest.mark.parametrize("dtype", [np.uint16, np.float32, np.int64])
+def test_totif_writes_metadata_fromtif_reads_it_back(tmp_path, dtype):
+    import tifffile
+
+    imgs, data = _scaled_volume(dtype)
+    imgs.totif(str(tmp_path / "out"))
+    back = images.fromtif(str(tmp_path / "out"))
+    np.testing.assert_array_equal(back.toarray(), data)
+    assert back.metadata.names == ("t", "z", "y", "x")
+    expected_scale = (0.25, 2.0, 0.4, 0.3) if dtype != np.int64 else (1.0, 1.0, 0.4, 0.3)
+    np.testing.assert_allclose(back.metadata.scale, expected_scale)
+    assert back.metadata.units[2:] == ("micrometer", "micrometer")
+    # what tifffile itself sees in one file
+    with tifffile.TiffFile(str(tmp_path / "out" / "image-00000.tif")) as tif:
+        assert tif.series[0].axes == "ZYX"
+        assert tif.is_ome == (dtype != np.int64)
+        np.testing.assert_array_equal(tif.asarray(), data[0])
+
+
+def test_totif_channels_and_rgb(tmp_path):
+    import tifffile
+
+    data = np.arange(2 * 3 * 6 * 5, dtype=np.uint16).reshape(2, 3, 6, 5)
+    imgs = images.fromarray(data).with_metadata(names=("t", "c", "y", "x"), channel_names=("a", "b", "c"))
+    imgs.totif(str(tmp_path / "chan"))
+    back = images.fromtif(str(tmp_path / "chan"))
+    assert back.metadata.names == ("t", "c", "y", "x") and back.metadata.channel_names == ("a", "b", "c")
+    np.testing.assert_array_equal(back.toarray(), data)
+    rgb = np.arange(2 * 6 * 5 * 3, dtype=np.uint16).reshape(2, 6, 5, 3)
+    images.fromarray(rgb).with_metadata(rgb=True, names=("t", "y", "x", "c")).totif(str(tmp_path / "rgb"))
+    with tifffile.TiffFile(str(tmp_path / "rgb" / "image-00001.tif")) as tif:
+        assert tif.pages[0].photometric == 2   # RGB
+    back = images.fromtif(str(tmp_path / "rgb"))
+    assert back.metadata.rgb
+    np.testing.assert_array_equal(back.toarray(), rgb)
+
+
+def test_tobinary_writes_metadata_frombinary_reads_it_back(tmp_path):
+    import json
+
+    imgs, data = _scaled_volume()
+    imgs.tobinary(str(tmp_path / "bin"))
+    conf = json.loads((tmp_path / "bin" / "conf.json").read_text())
+    assert conf["shape"] == [3, 6, 5] and conf["dtype"] == "uint16"   # what Thunder reads
+    back = images.frombinary(str(tmp_path / "bin"))
+    assert back.metadata == imgs.metadata
+    np.testing.assert_array_equal(back.toarray(), data)
+    # with nplanes the stored metadata do not describe the images
+    assert images.frombinary(str(tmp_path / "bin"), nplanes=1).metadata.is_default()

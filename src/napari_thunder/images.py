@@ -208,7 +208,7 @@ class _ReadAndAccess:
 
 def frombinary(path, shape=None, dtype=None, ext="bin", start=None, stop=None, recursive=False,
                nplanes=None, npartitions=None, conf="conf.json", order="C", engine=None,
-               credentials=None) -> Images:
+               credentials=None, stack=False) -> Images:
     """Load images from flat binary files (one image per file).
 
     Parameters
@@ -236,6 +236,17 @@ def frombinary(path, shape=None, dtype=None, ext="bin", start=None, stop=None, r
     order : {'C', 'F'}
         Memory order of the files.
     engine : None, SparkContext or str
+    stack : bool
+        Each file holds any number of images of ``shape`` back to back (a
+        headerless movie such as suite2p's ``data.bin``: ``shape=(Ly, Lx)``,
+        ``dtype='int16'``); the file sizes give the image counts and must be
+        whole multiples of one image. Not with ``nplanes``.
+
+    Returns
+    -------
+    Images
+        With the ``metadata`` that :meth:`Images.tobinary` stores in
+        ``conf.json`` (axis names, scale, units), when present.
 
     Raises
     ------
@@ -243,27 +254,50 @@ def frombinary(path, shape=None, dtype=None, ext="bin", start=None, stop=None, r
         No file matches.
     ValueError
         No shape given; ``nplanes`` not positive or not dividing the last
-        axis; a file is smaller than the shape requires.
+        axis; a file is smaller than the shape requires; Thunder *Series*
+        binary files (``series-00000-00000.bin``), which hold time courses,
+        not images.
     """
-    from napari_thunder.io.binary import BinarySource, resolve_binary_args
+    from napari_thunder.io.binary import (
+        BinarySource,
+        BinaryStackSource,
+        binary_metadata,
+        check_not_series,
+        resolve_binary_args,
+    )
     from napari_thunder.io.listing import list_files
 
     npartitions = validation.check_npartitions(npartitions)
     recursive = validation.check_bool(recursive, "recursive")
-    shape, dtype = resolve_binary_args(path, shape=shape, dtype=dtype, conf=conf)
     files = list_files(path, ext=ext, start=start, stop=stop, recursive=recursive)
-    source = BinarySource(files, shape, dtype, order=order, nplanes=nplanes)
-    return _from_source(source, engine, npartitions)
+    check_not_series(files)
+    shape, dtype = resolve_binary_args(path, shape=shape, dtype=dtype, conf=conf)
+    if validation.check_bool(stack, "stack"):
+        if nplanes is not None:
+            raise ValueError("stack=True reads whole images of shape from each file: nplanes does not apply")
+        source = BinaryStackSource(files, shape, dtype, order=order)
+    else:
+        source = BinarySource(files, shape, dtype, order=order, nplanes=nplanes)
+    imgs = _from_source(source, engine, npartitions)
+    meta = binary_metadata(path, conf, imgs.shape, nplanes=nplanes)
+    return imgs if meta is None else imgs.with_metadata(meta)
 
 
 def fromtif(path, ext="tif", start=None, stop=None, recursive=False, nplanes=None,
-            npartitions=None, engine=None, credentials=None, discard_extra=False) -> Images:
-    """Load images from TIF files (single or multipage, any compression
-    tifffile and imagecodecs read, e.g. LZW).
+            npartitions=None, engine=None, credentials=None, discard_extra=False,
+            series=None) -> Images:
+    """Load images from TIF files (single or multipage, ImageJ hyperstacks,
+    OME-TIFF, BigTIFF, any compression tifffile and imagecodecs read).
 
-    A single-page file is one 2-D image; a multipage file is one volume
-    ``(pages, h, w)`` unless ``nplanes`` splits it into images of ``nplanes``
-    pages (1 gives 2-D images).
+    The file's own layout decides the axes (see :mod:`napari_thunder.io.tif`):
+    a time axis (ImageJ ``frames``, OME ``SizeT``) is the image axis, one
+    image per time point; any other file is one image: a single page
+    ``(h, w)``, a multipage file a volume ``(pages, h, w)``, a hyperstack
+    without time its other axes (``(z, c, h, w)``...). Colour samples are the
+    last axis, ``(h, w, 3)``. ``nplanes`` instead cuts every file's pages into
+    images of ``nplanes`` pages (1 gives 2-D images). Axis names, pixel
+    sizes, units, the frame interval and channel names from ImageJ/OME
+    metadata or the resolution tags become :attr:`Images.metadata`.
 
     Parameters
     ----------
@@ -278,6 +312,24 @@ def fromtif(path, ext="tif", start=None, stop=None, recursive=False, nplanes=Non
     discard_extra : bool
         Drop the pages left over when ``nplanes`` does not divide a file's page
         count (with a warning) instead of raising ``ValueError``.
+    series : int, optional
+        The series (OME image, or group of pages of one shape and dtype) of
+        each file to read; 0 by default (what ``tifffile.imread`` returns),
+        with a ``UserWarning`` when a file holds more than one.
+
+    Returns
+    -------
+    Images
+
+    Raises
+    ------
+    FileNotFoundError
+        No file matches.
+    ValueError
+        A file that cannot be read exactly (pages of another shape or dtype
+        than its series, CMYK, a series out of range, a corrupt file), files
+        that do not agree, ``nplanes`` not dividing the pages. The message
+        names the file.
     """
     from napari_thunder.io.listing import list_files
     from napari_thunder.io.tif import TifSource
@@ -286,21 +338,46 @@ def fromtif(path, ext="tif", start=None, stop=None, recursive=False, nplanes=Non
     recursive = validation.check_bool(recursive, "recursive")
     discard_extra = validation.check_bool(discard_extra, "discard_extra")
     files = list_files(path, ext=ext, start=start, stop=stop, recursive=recursive)
-    source = TifSource(files, nplanes=nplanes, discard_extra=discard_extra)
-    return _from_source(source, engine, npartitions)
+    source = TifSource(files, nplanes=nplanes, discard_extra=discard_extra, series=series)
+    return _from_source(source, engine, npartitions).with_metadata(source.metadata)
 
 
 def frompng(path, ext="png", start=None, stop=None, recursive=False, npartitions=None,
             engine=None, credentials=None) -> Images:
-    """Load images from PNG files, one image per file (grey ``(h, w)``,
-    RGB ``(h, w, 3)``, RGBA ``(h, w, 4)``; 16-bit grey as uint16)."""
+    """Load images from PNG files, one image per file.
+
+    Decoded with libpng (imagecodecs), so 16-bit files keep 16 bits: grey
+    ``(h, w)``, grey+alpha ``(h, w, 2)`` (a channel axis), RGB ``(h, w, 3)``
+    and RGBA ``(h, w, 4)`` (colour pictures, ``metadata.rgb``), uint8 or
+    uint16; palette files become RGB(A) uint8.
+
+    Parameters
+    ----------
+    path : str
+        Directory, file, or glob pattern.
+    ext, start, stop, recursive : see :func:`frombinary`
+    npartitions : int, optional
+    engine : None, SparkContext or str
+
+    Returns
+    -------
+    Images
+
+    Raises
+    ------
+    FileNotFoundError
+        No file matches.
+    ValueError
+        A file that is not a PNG, an animated PNG, or files of different
+        sizes or pixel types (the message names the file).
+    """
     from napari_thunder.io.listing import list_files
     from napari_thunder.io.png import PngSource
 
     npartitions = validation.check_npartitions(npartitions)
     files = list_files(path, ext=ext, start=start, stop=stop, recursive=recursive)
     source = PngSource(files)
-    return _from_source(source, engine, npartitions)
+    return _from_source(source, engine, npartitions).with_metadata(source.metadata)
 
 
 def fromzarr(path, level=0, component=None, npartitions=None, engine=None) -> Images:

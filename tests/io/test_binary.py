@@ -1,4 +1,4 @@
-"""Flat binary files: conf.json precedence and BinarySource (spec 3.4)."""
+"""Flat binary files: conf.json precedence and BinarySource."""
 
 import json
 import pickle
@@ -14,7 +14,7 @@ def write_raw(path, array):
     return str(path)
 
 
-# -- conf.json ------------------------------------------------------------------------------------------------
+# -- conf.json -----------------------------------------------------------------------------------------------
 def test_read_conf_from_directory_and_from_file_dirname(tmp_path):
     (tmp_path / "conf.json").write_text(json.dumps({"shape": [2, 3], "dtype": "uint8"}))
     write_raw(tmp_path / "a.bin", np.zeros(6, np.uint8))
@@ -77,12 +77,12 @@ def test_bad_dtype_is_rejected(tmp_path):
         resolve_binary_args(tmp_path, shape=(2, 2), dtype="not-a-dtype")
 
 
-# -- BinarySource -----------------------------------------------------------------------------------------------
+# -- BinarySource --------------------------------------------------------------------------------------------
 @pytest.fixture
 def three_files(tmp_path):
     """three int16 files of shape (2, 3, 4), values distinct"""
     stack = np.arange(3 * 24, dtype=np.int16).reshape(3, 2, 3, 4) - 30
-    files = [write_raw(tmp_path / ("f%d.bin" % i), stack[i]) for i in range(3)]
+    files = [write_raw(tmp_path / f"f{i}.bin", stack[i]) for i in range(3)]
     return files, stack
 
 
@@ -107,7 +107,7 @@ def test_fortran_order_reshape(tmp_path):
 @pytest.mark.parametrize("order", ["C", "F"])
 def test_nplanes_two_splits_last_axis_file_major(three_files, tmp_path, order):
     _, stack = three_files
-    files = [write_raw(tmp_path / ("o%d.bin" % i), stack[i].ravel(order=order)) for i in range(3)]
+    files = [write_raw(tmp_path / f"o{i}.bin", stack[i].ravel(order=order)) for i in range(3)]
     src = BinarySource(files, (2, 3, 4), np.int16, order=order, nplanes=2)
     assert src.shape == (6, 2, 3, 2)
     expected = np.stack([stack[f][..., k:k + 2] for f in range(3) for k in (0, 2)])
@@ -118,7 +118,7 @@ def test_nplanes_two_splits_last_axis_file_major(three_files, tmp_path, order):
 @pytest.mark.parametrize("order", ["C", "F"])
 def test_nplanes_one_drops_last_axis(three_files, tmp_path, order):
     _, stack = three_files
-    files = [write_raw(tmp_path / ("o%d.bin" % i), stack[i].ravel(order=order)) for i in range(3)]
+    files = [write_raw(tmp_path / f"o{i}.bin", stack[i].ravel(order=order)) for i in range(3)]
     src = BinarySource(files, (2, 3, 4), np.int16, order=order, nplanes=1)
     assert src.shape == (12, 2, 3)
     expected = np.stack([stack[f][..., k] for f in range(3) for k in range(4)])
@@ -135,7 +135,8 @@ def test_larger_file_uses_leading_bytes(tmp_path):
 def test_short_file_fails_eagerly_naming_file_and_sizes(tmp_path):
     good = write_raw(tmp_path / "good.bin", np.zeros(6, np.uint16))
     short = write_raw(tmp_path / "short.bin", np.zeros(5, np.uint16))
-    with pytest.raises(ValueError, match=r"short\.bin: buffer is smaller than requested size.*12 bytes.*10 bytes"):
+    with pytest.raises(ValueError,
+                       match=r"short\.bin: buffer is smaller than requested size.*12 bytes.*10 bytes"):
         BinarySource([good, short], (2, 3), np.uint16)
 
 
@@ -179,3 +180,69 @@ def test_read_out_of_range_raises(three_files):
     src = BinarySource(three_files[0], (2, 3, 4), np.int16)
     with pytest.raises(IndexError):
         src.read(2, 4)
+
+
+def test_thunder_series_binary_folder_is_refused(tmp_path):
+    from napari_thunder import images
+
+    np.arange(12, dtype=np.int16).tofile(tmp_path / "series-00000-00000.bin")
+    (tmp_path / "conf.json").write_text('{"shape": [2, 2, 3], "dtype": "int16"}')
+    with pytest.raises(ValueError, match=r"series-00000-00000\.bin is a Thunder Series binary file"):
+        images.frombinary(str(tmp_path))
+
+
+def test_malformed_stored_metadata_names_the_conf(tmp_path):
+    from napari_thunder import images
+
+    np.zeros((2, 3), np.int16).tofile(tmp_path / "image-00000.bin")
+    (tmp_path / "conf.json").write_text('{"shape": [2, 3], "dtype": "int16", "metadata": {"axes": 3}}')
+    with pytest.raises(ValueError, match=r"Invalid 'metadata' in configuration file .*conf\.json"):
+        images.frombinary(str(tmp_path))
+
+
+def test_headerless_movie_suite2p_layout(tmp_path):
+    from napari_thunder import images
+
+    movie = np.random.default_rng(4).integers(-2000, 2000, (7, 5, 6)).astype(np.int16)   # (n, Ly, Lx)
+    movie.tofile(tmp_path / "data.bin")
+    imgs = images.frombinary(str(tmp_path / "data.bin"), shape=(5, 6), dtype="int16", stack=True)
+    assert imgs.shape == (7, 5, 6) and imgs.dtype == np.int16
+    np.testing.assert_array_equal(imgs.toarray(), movie)
+    np.testing.assert_allclose(imgs.mean().toarray(), movie.mean(axis=0))
+    with pytest.raises(ValueError, match=r"data\.bin has 420 bytes, not a whole number of frames"):
+        images.frombinary(str(tmp_path / "data.bin"), shape=(4, 6), dtype="int16", stack=True)
+    with pytest.raises(ValueError, match="nplanes does not apply"):
+        images.frombinary(str(tmp_path / "data.bin"), shape=(5, 6), stack=True, nplanes=1)
+
+
+def test_stack_files_of_different_lengths_fortran_order(tmp_path):
+    from napari_thunder.io.binary import BinaryStackSource
+
+    frames = np.random.default_rng(5).random((5, 3, 4)).astype(">f4")
+    # (np.concatenate gives native byte order: big-endian again before writing)
+    np.concatenate([f.ravel(order="F") for f in frames[:2]]).astype(">f4").tofile(tmp_path / "a.bin")
+    np.concatenate([f.ravel(order="F") for f in frames[2:]]).astype(">f4").tofile(tmp_path / "b.bin")
+    src = BinaryStackSource([str(tmp_path / "a.bin"), str(tmp_path / "b.bin")], (3, 4), ">f4", order="F")
+    assert src.shape == (5, 3, 4) and src.dtype == np.float32
+    np.testing.assert_array_equal(src.read(0, 5), frames)
+    np.testing.assert_array_equal(src.read(1, 4), frames[1:4])   # across the two files
+
+
+def test_cli_load_input_headerless_binary_and_tif_series(tmp_path):
+    import tifffile
+
+    from napari_thunder.cli.errors import CLIError
+    from napari_thunder.cli.inputs import load_input
+
+    movie = np.arange(4 * 3 * 5, dtype=np.int16).reshape(4, 3, 5)
+    movie.tofile(tmp_path / "data.bin")
+    imgs, how = load_input(str(tmp_path / "data.bin"), "binary", shape=(3, 5), dtype="int16")
+    np.testing.assert_array_equal(imgs.toarray(), movie)
+    assert "stack=True" in how
+    with pytest.raises(CLIError, match="binary inputs only"):
+        load_input(str(tmp_path / "data.bin"), "tif", shape=(3, 5))
+    with tifffile.TiffWriter(str(tmp_path / "two.tif")) as tif:
+        tif.write(np.zeros((4, 4), np.uint8), photometric="minisblack")
+        tif.write(np.ones((2, 3), np.float32), photometric="minisblack")
+    imgs, how = load_input(str(tmp_path / "two.tif"), series=1)
+    assert imgs.shape == (1, 2, 3) and imgs.dtype == np.float32 and how == "fromtif(series=1)"

@@ -1,4 +1,4 @@
-"""File listing rules (spec 3.3, decisions 4 and 6)."""
+"""File listing rules."""
 
 import os
 
@@ -55,7 +55,8 @@ def test_recursive_walks_subdirectories(tree):
 
 def test_glob_pattern_does_not_apply_ext(tree):
     # Thunder's rule: ext is not applied to explicit files/patterns (conf.json comes along)
-    assert names(list_files(str(tree / "*"), ext="bin"), tree) == ["a.tif", "b.tiff", "c.bin", "conf.json", "d.TIF"]
+    assert names(list_files(str(tree / "*"), ext="bin"), tree) == [
+        "a.tif", "b.tiff", "c.bin", "conf.json", "d.TIF"]
     assert names(list_files(str(tree / "sub" / "*.bin")), tree) == [os.path.join("sub", "g.bin")]
 
 

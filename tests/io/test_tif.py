@@ -1,4 +1,4 @@
-"""TIFF frame sources on the real test files and on files written with tifffile (spec 3.5)."""
+"""TIFF frame sources on the real test files and on files written with tifffile."""
 
 import pickle
 import warnings
@@ -21,7 +21,7 @@ def sums(frames):
     return [int(s) for s in frames.reshape(len(frames), -1).sum(axis=1, dtype=np.int64)]
 
 
-# -- real files (values from shared/data/README.md) -------------------------------------------------------------
+# -- real files (values from shared/data/README.md) ----------------------------------------------------------
 def test_single_page_lzw_files():
     src = TifSource(SINGLE)
     assert src.shape == (3, 70, 75) and src.dtype == np.uint8
@@ -50,7 +50,8 @@ def test_nplanes_on_real_multipage(nplanes, shape):
 
 
 def test_nplanes_two_does_not_divide_three_pages():
-    with pytest.raises(ValueError, match=r"nplanes '2' does not evenly divide '3' pages in file .*dotdotdot_lzw\.tif"):
+    with pytest.raises(ValueError,
+                       match=r"nplanes '2' does not evenly divide '3' pages in file .*dotdotdot_lzw\.tif"):
         TifSource([str(MULTI / "dotdotdot_lzw.tif")], nplanes=2)
 
 
@@ -81,7 +82,7 @@ def test_header_reader():
     assert read_tif_header(str(MULTI / "dotdot_lzw.tif")) == (2, (70, 75), np.dtype(np.uint8))
 
 
-# -- files written with tifffile -----------------------------------------------------------------------------------
+# -- files written with tifffile -----------------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", [np.uint16, np.float32, np.int32, np.float64])
 @pytest.mark.parametrize("compression", [None, "zlib", "lzw"])
 def test_multipage_written_by_tifffile(tmp_path, dtype, compression):
@@ -89,7 +90,7 @@ def test_multipage_written_by_tifffile(tmp_path, dtype, compression):
     volumes = (rng.random((3, 4, 9, 11)) * 1000).astype(dtype)
     files = []
     for i, vol in enumerate(volumes):
-        files.append(str(tmp_path / ("v%d.tif" % i)))
+        files.append(str(tmp_path / f"v{i}.tif"))
         tifffile.imwrite(files[-1], vol, photometric="minisblack", compression=compression)
     src = TifSource(files)
     assert src.shape == (3, 4, 9, 11) and src.dtype == dtype
@@ -104,7 +105,7 @@ def test_rgb_single_page(tmp_path):
     rgb = np.random.default_rng(2).integers(0, 255, (2, 8, 10, 3), dtype=np.uint8)
     files = []
     for i in range(2):
-        files.append(str(tmp_path / ("c%d.tif" % i)))
+        files.append(str(tmp_path / f"c{i}.tif"))
         tifffile.imwrite(files[-1], rgb[i], photometric="rgb")
     src = TifSource(files)
     assert src.shape == (2, 8, 10, 3)
@@ -142,7 +143,7 @@ def test_no_warning_when_nplanes_divides(tmp_path):
 
 @pytest.mark.parametrize("nplanes", [0, -1])
 def test_nplanes_must_be_positive(nplanes):
-    with pytest.raises(ValueError, match="nplanes must be positive if passed, got %d" % nplanes):
+    with pytest.raises(ValueError, match=f"nplanes must be positive if passed, got {nplanes}"):
         TifSource(SINGLE, nplanes=nplanes)
 
 
@@ -157,7 +158,7 @@ def test_files_must_agree_on_page_shape_and_dtype(tmp_path):
         TifSource([a, c])
 
 
-# -- bad files -------------------------------------------------------------------------------------------------------
+# -- bad files -----------------------------------------------------------------------------------------------
 def test_not_a_tiff_names_the_file(tmp_path):
     path = tmp_path / "fake.tif"
     path.write_bytes(b"this is not a tiff file at all")
@@ -215,7 +216,7 @@ def test_read_out_of_range_raises():
         TifSource(SINGLE).read(0, 4)
 
 
-# -- uncompressed contiguous files: read with one seek -------------------------------------------------------------
+# -- uncompressed contiguous files: read with one seek -------------------------------------------------------
 def test_contiguous_fast_path_matches_page_decoding(tmp_path):
     vol = np.random.default_rng(9).integers(0, 60000, (7, 12, 10), dtype=np.uint16)
     path = str(tmp_path / "flat.tif")

@@ -67,7 +67,8 @@ def _load_example(name, fmt, nplanes, engine, npartitions):
     return getattr(images, loader)(folder, engine=engine, **kwargs), f"example {name!r}"
 
 
-def load_input(spec, fmt="auto", nplanes=None, order="C", engine=None, npartitions=None, level=0):
+def load_input(spec, fmt="auto", nplanes=None, order="C", engine=None, npartitions=None, level=0,
+               shape=None, dtype=None, series=None):
     """Load ``spec`` (path, pattern or ``example:NAME``) as ``Images``.
 
     Parameters
@@ -86,6 +87,14 @@ def load_input(spec, fmt="auto", nplanes=None, order="C", engine=None, npartitio
         Partitions of the loaded data.
     level : int
         Resolution level of an OME-Zarr input (0 = full resolution).
+    shape, dtype : optional
+        Binary inputs without ``conf.json`` (a headerless movie such as
+        suite2p's ``data.bin``): the shape and dtype of ONE image; every file
+        then holds any number of images back to back (``frombinary(...,
+        stack=True)``). ``fmt`` must be ``'binary'`` (a ``.bin`` file without
+        ``conf.json`` is not recognised by name).
+    series : int, optional
+        The series of a TIFF input (default 0).
 
     Returns
     -------
@@ -117,6 +126,12 @@ def load_input(spec, fmt="auto", nplanes=None, order="C", engine=None, npartitio
         raise CLIError("--nplanes applies to tif and binary inputs only")
     if level != 0 and fmt != "zarr":
         raise CLIError("--level applies to zarr inputs only")
+    if (shape is not None or dtype is not None) and fmt != "binary":
+        raise CLIError("--shape and --dtype apply to binary inputs only")
+    if shape is not None and nplanes is not None:
+        raise CLIError("--shape reads whole images from each binary file: --nplanes does not apply")
+    if series is not None and fmt != "tif":
+        raise CLIError("--series applies to tif inputs only")
     from napari_thunder import images
 
     kwargs = {"engine": engine}
@@ -125,9 +140,17 @@ def load_input(spec, fmt="auto", nplanes=None, order="C", engine=None, npartitio
     if nplanes is not None:
         kwargs["nplanes"] = nplanes
     if fmt == "tif":
+        if series is not None:
+            return images.fromtif(spec, series=series, **kwargs), f"fromtif(series={series})"
         return images.fromtif(spec, **kwargs), "fromtif"
     if fmt == "zarr":
         return images.fromzarr(spec, level=level, **kwargs), f"fromzarr(level={level})"
     if fmt == "binary":
+        if shape is not None:
+            dtype = "int16" if dtype is None else dtype
+            imgs = images.frombinary(spec, shape=shape, dtype=dtype, order=order, stack=True, **kwargs)
+            return imgs, f"frombinary(shape={tuple(shape)}, dtype={dtype!r}, order={order!r}, stack=True)"
+        if dtype is not None:
+            raise CLIError("--dtype needs --shape (or a conf.json beside the files)")
         return images.frombinary(spec, order=order, **kwargs), f"frombinary(order={order!r})"
     return images.frompng(spec, **kwargs), "frompng"

@@ -1050,8 +1050,13 @@ class Images:
 
         if fmt in ("tif", "png"):
             writing.check_export_ndim(self.value_shape, fmt)
+        tif_options = None
+        if fmt == "tif":
+            from napari_thunder.io.tif import tif_write_options
+
+            tif_options = tif_write_options(self._metadata, self.value_shape, self.dtype)
         with writing.atomic_output_dir(path, overwrite=overwrite) as tmp:
-            writer = writing.BlockWriter(tmp, fmt, prefix)
+            writer = writing.BlockWriter(tmp, fmt, prefix, tif_options=tif_options)
             if progress is None:
                 self.frames.foreach_block(writer)
             else:  # blocks come back in frame order as they are written
@@ -1060,7 +1065,8 @@ class Images:
                     done += stop - start
                     progress(done, total)
             if fmt == "bin":
-                writing.write_binary_conf(tmp, self.value_shape, self.dtype)
+                meta = None if self._metadata.is_default() else self._metadata.to_dict()
+                writing.write_binary_conf(tmp, self.value_shape, self.dtype, metadata=meta)
 
     def tobinary(self, path, prefix: str = "image", overwrite: bool = False, progress=None) -> None:
         """Write one flat binary file per image into the directory ``path``.

@@ -1,6 +1,6 @@
 """Flat binary files: one raw array per file, described by arguments or conf.json.
 
-Spec 3.4. :func:`read_conf` and :func:`resolve_binary_args` run on the driver;
+:func:`read_conf` and :func:`resolve_binary_args` run on the driver;
 :class:`BinarySource` describes the frames and reads only the bytes it needs.
 """
 
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 import numpy as np
 
@@ -135,6 +136,62 @@ def resolve_binary_args(path, shape=None, dtype=None, conf="conf.json"):
     return _as_shape(shape, where_shape), _as_dtype(dtype, where_dtype)
 
 
+#: file names Thunder's ``Series.tobinary`` writes (records of pixel time courses, not images)
+_SERIES_FILE = re.compile(r"^series-\d+-\d+(-\d+)*\.bin$")
+
+
+def check_not_series(files):
+    """Raise ValueError when ``files`` are Thunder *Series* binary files.
+
+    Thunder's ``Series.tobinary`` writes ``series-00000-00000.bin`` files that
+    hold records (a pixel's time course each), not images; read as images
+    they would give one image of the whole pixel x time matrix.
+
+    Parameters
+    ----------
+    files : sequence of str
+    """
+    for path in files:
+        if _SERIES_FILE.match(os.path.basename(path)):
+            raise ValueError(
+                f"{path} is a Thunder Series binary file (records of time courses, "
+                f"named series-XXXXX-XXXXX.bin), not an image: images.frombinary reads image "
+                f"files only; load the folder with a Series loader"
+            )
+
+
+def binary_metadata(path, conf, shape, nplanes=None):
+    """The ``metadata`` that ``Images.tobinary`` stores in ``conf.json`` (a key
+    Thunder ignores), when it describes images of ``shape``; else None.
+
+    Parameters
+    ----------
+    path, conf : see :func:`read_conf`
+    shape : tuple of int
+        Shape of the loaded stack, axis 0 included.
+    nplanes : int, optional
+        With ``nplanes`` the stored metadata do not describe the images.
+
+    Raises
+    ------
+    ValueError
+        A ``metadata`` entry that is malformed (the message names the file).
+    """
+    from napari_thunder.metadata import ImageMetadata
+
+    stored = read_conf(path, conf).get("metadata")
+    if stored is None or nplanes is not None:
+        return None
+    try:
+        meta = ImageMetadata.from_dict(stored)
+    except ValueError as err:
+        raise ValueError(f"Invalid 'metadata' in configuration file {_conf_location(path, conf)}: "
+                         f"{err}") from err
+    if meta.ndim != len(shape):
+        return None
+    return meta.check_shape(shape)
+
+
 class BinarySource(FrameSource):
     """Frames stored as raw arrays, one file each (optionally cut in planes).
 
@@ -182,15 +239,15 @@ class BinarySource(FrameSource):
         self.nplanes = check_nplanes(nplanes)
         last = self.file_shape[-1]
         if self.nplanes is not None and last % self.nplanes:
-            raise ValueError("Last dimension '%d' must be divisible by nplanes '%d'" % (last, self.nplanes))
+            raise ValueError(f"Last dimension '{last}' must be divisible by nplanes '{self.nplanes}'")
 
         self.file_bytes = int(np.prod(self.file_shape, dtype=np.int64)) * stored.itemsize
         for f in self.files:
             size = os.stat(f).st_size
             if size < self.file_bytes:
                 raise ValueError(
-                    "File %s: buffer is smaller than requested size: expected %d bytes for shape %s of %s, "
-                    "file has %d bytes" % (f, self.file_bytes, self.file_shape, stored, size)
+                    f"File {f}: buffer is smaller than requested size: expected {self.file_bytes} bytes "
+                    f"for shape {self.file_shape} of {stored}, file has {size} bytes"
                 )
 
         if self.nplanes is None:
@@ -213,7 +270,7 @@ class BinarySource(FrameSource):
             offset = first * p * plane_items * self.stored_dtype.itemsize
             flat = np.fromfile(path, dtype=self.stored_dtype, count=count * p * plane_items, offset=offset)
             if flat.size < count * p * plane_items:
-                raise ValueError("buffer is smaller than requested size: expected %d bytes" % self.file_bytes)
+                raise ValueError(f"buffer is smaller than requested size: expected {self.file_bytes} bytes")
             part = flat.reshape(lead + (count * p,), order="F")
             for k in range(count):
                 out[k] = part[..., k * p:(k + 1) * p]
@@ -238,7 +295,7 @@ class BinarySource(FrameSource):
         n = len(self)
         start, stop = int(start), int(stop)
         if not 0 <= start <= stop <= n:
-            raise IndexError("frame range [%d, %d) outside [0, %d)" % (start, stop, n))
+            raise IndexError(f"frame range [{start}, {stop}) outside [0, {n})")
         out = np.empty((stop - start,) + self.value_shape, self.dtype)
         per_file = self.frames_per_file
         i = start
@@ -251,12 +308,87 @@ class BinarySource(FrameSource):
                     flat = np.fromfile(path, dtype=self.stored_dtype, count=int(np.prod(self.file_shape)))
                     if flat.size * self.stored_dtype.itemsize < self.file_bytes:
                         raise ValueError(
-                            "buffer is smaller than requested size: expected %d bytes" % self.file_bytes
+                            f"buffer is smaller than requested size: expected {self.file_bytes} bytes"
                         )
                     out[i - start] = flat.reshape(self.file_shape, order=self.order)
                 else:
                     out[i - start:i - start + count] = self._plane_block(path, first, count)
             except ValueError as err:
                 raise ValueError(f"Cannot read binary file {path}: {err}") from err
+            i += count
+        return out
+
+
+class BinaryStackSource(FrameSource):
+    """Frames stored back to back in raw files, any number per file (a
+    headerless movie such as suite2p's ``data.bin``: ``(n, Ly, Lx)`` int16).
+
+    Parameters
+    ----------
+    files : sequence of str
+        Files in frame order.
+    shape : sequence of int
+        Shape of ONE frame.
+    dtype : dtype-like
+        Data type of the stored values (frames are returned in native byte
+        order).
+    order : {'C', 'F'}
+        Memory layout of each frame.
+
+    Raises
+    ------
+    ValueError
+        A file whose size is not a whole number of frames, or an empty file
+        (message names the file, its size and the frame size).
+    FileNotFoundError
+        A file does not exist.
+    """
+
+    def __init__(self, files, shape, dtype, order="C"):
+        if isinstance(files, (str, os.PathLike)):
+            files = [files]
+        self.files = [os.fspath(f) for f in files]
+        if not self.files:
+            raise ValueError("files must hold at least one file")
+        self.frame_shape = _as_shape(shape, "shape")
+        self.stored_dtype = _as_dtype(dtype, "dtype")
+        self.dtype = self.stored_dtype.newbyteorder("=")
+        self.order = check_memory_order(order)
+        self.image_bytes = int(np.prod(self.frame_shape, dtype=np.int64)) * self.stored_dtype.itemsize
+        self.frames_per_file = []
+        for f in self.files:
+            size = os.stat(f).st_size
+            count, extra = divmod(size, self.image_bytes)
+            if extra or count == 0:
+                raise ValueError(
+                    f"File {f} has {size} bytes, not a whole number of frames of shape "
+                    f"{self.frame_shape} and dtype {self.stored_dtype} ({self.image_bytes} bytes each)"
+                )
+            self.frames_per_file.append(count)
+        self.file_starts = np.concatenate([[0], np.cumsum(self.frames_per_file)]).astype(np.int64)
+        self.shape = (int(self.file_starts[-1]),) + self.frame_shape
+
+    def read(self, start, stop):
+        """Frames ``[start, stop)`` as a new C-contiguous ndarray (only their bytes are read)."""
+        n = len(self)
+        start, stop = int(start), int(stop)
+        if not 0 <= start <= stop <= n:
+            raise IndexError(f"frame range [{start}, {stop}) outside [0, {n})")
+        out = np.empty((stop - start,) + self.value_shape, self.dtype)
+        items = int(np.prod(self.frame_shape, dtype=np.int64))
+        i = start
+        while i < stop:
+            file_index = int(np.searchsorted(self.file_starts, i, side="right")) - 1
+            first = i - int(self.file_starts[file_index])
+            count = min(self.frames_per_file[file_index] - first, stop - i)
+            path = self.files[file_index]
+            flat = np.fromfile(path, dtype=self.stored_dtype, count=count * items,
+                               offset=first * self.image_bytes)
+            if flat.size != count * items:
+                raise ValueError(f"Cannot read binary file {path}: it ends before frame {first + count}")
+            frames = flat.reshape((count,) + self.frame_shape[::-1]).transpose(
+                (0,) + tuple(range(len(self.frame_shape), 0, -1))) if self.order == "F" \
+                else flat.reshape((count,) + self.frame_shape)
+            out[i - start:i - start + count] = frames
             i += count
         return out

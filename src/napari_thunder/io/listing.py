@@ -1,7 +1,7 @@
 """Turn a path, a wildcard pattern or a list of them into a sorted file list.
 
-Follows the Thunder listing rules (spec 3.3) with the project's decisions
-(spec section 10, items 4 and 6); see :func:`list_files`.
+Follows Thunder's listing rules, with case-insensitive extensions and
+hidden entries skipped; see :func:`list_files`.
 """
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ def strip_file_scheme(path) -> str:
         scheme = match.group(1).lower()
         if scheme != "file":
             raise NotImplementedError(
-                f'Reading from "{scheme}://" paths is not supported (path {path}); only local paths and file:// are'
+                f'Reading from "{scheme}://" paths is not supported (path {path}); '
+                "only local paths and file:// are"
             )
         path = path[len(match.group(0)):]
         if not path:
@@ -108,7 +109,8 @@ def _list_one(path, ext, recursive) -> list[str]:
     else:
         found = [p for p in glob.glob(local) if not os.path.isdir(p)]
     if not found:
-        raise FileNotFoundError('Cannot find files of type "{}" in {}'.format(ext if ext is not None else "*", local))
+        shown = ext if ext is not None else "*"
+        raise FileNotFoundError(f'Cannot find files of type "{shown}" in {local}')
     return [os.path.abspath(p) for p in found]
 
 
@@ -171,6 +173,6 @@ def list_files(path, ext=None, start=None, stop=None, recursive=False) -> list[s
         files = files[start or 0: stop or total]
         if not files:
             raise ValueError(
-                "start=%r, stop=%r select no file out of the %d found in %s" % (start, stop, total, path)
+                f"start={start!r}, stop={stop!r} select no file out of the {total} found in {path}"
             )
     return files

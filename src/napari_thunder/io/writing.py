@@ -167,11 +167,14 @@ def write_binary_frame(frame, filepath) -> None:
     np.ascontiguousarray(frame).tofile(filepath)
 
 
-def write_tif_frame(frame, filepath) -> None:
+def write_tif_frame(frame, filepath, options=None) -> None:
     """Write a frame as a TIFF file with its exact dtype.
 
     A 3-D frame is written as a multipage file, pages along the first axis
     (``photometric='minisblack'``, so a last axis of 3 is not taken as RGB).
+    ``options``, when given, are the ``tifffile.imwrite`` keyword arguments
+    instead (:func:`napari_thunder.io.tif.tif_write_options`: metadata,
+    colour).
     """
     import tifffile
 
@@ -180,7 +183,8 @@ def write_tif_frame(frame, filepath) -> None:
         raise ValueError(
             "Only 2D or 3D images can be exported to tif, images are %d-dimensional." % frame.ndim
         )
-    tifffile.imwrite(filepath, frame, photometric="minisblack")
+    kwargs = {"photometric": "minisblack"} if options is None else dict(options)
+    tifffile.imwrite(filepath, frame, **kwargs)
 
 
 def bytescale(frame) -> np.ndarray:
@@ -221,9 +225,12 @@ def write_png_frame(frame, filepath) -> None:
     Image.fromarray(data, mode=mode).save(filepath, format="PNG")
 
 
-def write_binary_conf(dirpath, value_shape, dtype) -> None:
-    """Write ``conf.json`` (shape and dtype) and an empty ``SUCCESS`` file."""
+def write_binary_conf(dirpath, value_shape, dtype, metadata=None) -> None:
+    """Write ``conf.json`` (shape and dtype, plus ``metadata``, a dict, when
+    given: a key Thunder ignores) and an empty ``SUCCESS`` file."""
     conf = {"shape": [int(s) for s in value_shape], "dtype": str(np.dtype(dtype))}
+    if metadata is not None:
+        conf["metadata"] = metadata
     with open(os.path.join(dirpath, "conf.json"), "w", encoding="utf-8") as fh:
         fh.write(json.dumps(conf, indent=2))
     with open(os.path.join(dirpath, "SUCCESS"), "w", encoding="utf-8"):
@@ -252,9 +259,12 @@ class BlockWriter:
         Output format.
     prefix : str
         File name prefix.
+    tif_options : dict, optional
+        ``tifffile.imwrite`` keyword arguments of every TIFF file (see
+        :func:`write_tif_frame`).
     """
 
-    def __init__(self, dirpath, fmt, prefix="image"):
+    def __init__(self, dirpath, fmt, prefix="image", tif_options=None):
         if fmt not in _WRITERS:
             raise ValueError(f"fmt must be one of {sorted(_WRITERS)}, got {fmt!r}")
         if not isinstance(prefix, str) or not prefix or os.sep in prefix:
@@ -262,12 +272,14 @@ class BlockWriter:
         self.dirpath = os.fspath(dirpath)
         self.fmt = fmt
         self.prefix = prefix
+        self.tif_options = tif_options
 
     def __call__(self, block, start):
         write, ext = _WRITERS[self.fmt]
+        extra = (self.tif_options,) if self.fmt == "tif" and self.tif_options is not None else ()
         count = 0
         for k, frame in enumerate(block):
-            write(frame, os.path.join(self.dirpath, frame_filename(self.prefix, int(start) + k, ext)))
+            write(frame, os.path.join(self.dirpath, frame_filename(self.prefix, int(start) + k, ext)), *extra)
             count += 1
         return count
 

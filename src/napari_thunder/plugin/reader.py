@@ -11,9 +11,13 @@ What is read how:
 =====================================  ==========================================
 path                                   loaded as
 =====================================  ==========================================
-``x.tif`` / ``x.tiff``, one page       ``fromtif`` -> one 2-D image ``(h, w)``
-``x.tif``, several pages               ``fromtif(nplanes=1)`` -> ``(pages, h, w)``
-``x.tif`` written shaped ``(n, z, ..)``  ``fromtif(nplanes=z)`` -> ``(n, z, h, w)``
+``x.tif`` / ``x.tiff``                 ``fromtif`` (its own layout, as the API and
+                                       the CLI read it): ``(h, w)``, a volume
+                                       ``(pages, h, w)``, ImageJ/OME hyperstacks
+                                       ``(t, z, c, h, w)`` with one layer per
+                                       channel, colour ``(h, w, 3)``, and the
+                                       file's pixel sizes and units as ``scale``
+                                       and ``units``
 ``x.png``                              ``frompng`` -> ``(h, w)`` (RGB(A) kept)
 ``x.bin`` with ``conf.json`` beside    ``frombinary`` -> its planes
 folder with ``conf.json``              ``frombinary(folder)``
@@ -31,7 +35,6 @@ napari error notification naming the file, and adds no layer.
 
 from __future__ import annotations
 
-import math
 import os
 
 from napari_thunder.io.formats import (
@@ -95,29 +98,6 @@ def get_reader(path):
     return read_path
 
 
-def _tif_nplanes(path):
-    """``nplanes`` for one TIF file: None (single page), 1 (a stack of 2-D
-    pages) or the pages per image recorded by tifffile's shape metadata."""
-    from napari_thunder.io.tif import read_tif_header
-
-    npages, page_shape, _ = read_tif_header(path)
-    if npages <= 1:
-        return None
-    try:
-        import tifffile
-
-        with tifffile.TiffFile(path) as tif:
-            series_shape = tuple(int(s) for s in tif.series[0].shape)
-    except Exception:
-        return 1
-    spatial = len(page_shape)  # 2, or 3 for RGB(A) pages
-    leading = series_shape[:-spatial]
-    if len(leading) >= 2 and math.prod(leading) == npages:
-        per_image = math.prod(leading[1:])
-        return per_image if per_image > 1 else 1
-    return 1
-
-
 def load_images(path, engine=None, npartitions=None):
     """Load ``path`` with the ``images`` API the way the reader does.
 
@@ -144,7 +124,7 @@ def load_images(path, engine=None, npartitions=None):
     kind = classify_path(path)
     opts = {"engine": engine, "npartitions": npartitions}
     if kind == "tif":
-        return images.fromtif(path, nplanes=_tif_nplanes(path), **opts)
+        return images.fromtif(path, **opts)
     if kind == "tif_dir":
         return images.fromtif(path, **opts)
     if kind in ("png", "png_dir"):
