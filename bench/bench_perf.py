@@ -365,7 +365,7 @@ def bench_writers(report, sizes, workdir):
         def run():
             os.makedirs(out)
             for i, frame in enumerate(a):
-                write(frame, os.path.join(out, "image-%05d.%s" % (i, ext)))
+                write(frame, os.path.join(out, f"image-{i:05d}.{ext}"))
         return run
 
     def tif_frame(frame, path):
@@ -423,7 +423,7 @@ def write_ooc_stack(workdir, nbytes):
         index = 0
         for block in _ooc_frames(n):
             for frame in block:
-                frame.tofile(os.path.join(bin_dir, "image-%05d.bin" % index))
+                frame.tofile(os.path.join(bin_dir, f"image-{index:05d}.bin"))
                 index += 1
                 yield frame
 
