@@ -478,3 +478,153 @@ def median2_frames(block, out):  # pragma: no cover - compiled
             row = dst[r]
             for x in range(w):
                 row[x] = max(min(hi[x], hi[x + 1]), max(lo[x], lo[x + 1]))
+
+
+# ----------------------------------------------------------------------
+# exact integer moments, cache-blocked
+# ----------------------------------------------------------------------
+#: pixels per tile of the integer moment loops: the tile's accumulators
+#: (4 + 8 bytes a pixel) stay in the L1 cache while every frame of the
+#: block streams through, so memory traffic is the input alone
+MOMENT_TILE = 4096
+#: frames summed into one 32-bit tile accumulator before it is flushed to the
+#: int64 totals (65535 * 32768 < 2**31: no overflow, signed or unsigned)
+_TILE_FRAMES_32 = 32768
+
+
+@numba.njit(cache=True, nogil=True)
+def _flush(acc, total, j0, w):  # pragma: no cover - compiled
+    for j in range(w):
+        total[j0 + j] += acc[j]
+
+
+@numba.njit(cache=True, nogil=True)
+def unsigned_moments(flat, s1, s2, squares):  # pragma: no cover - compiled
+    """``s1 += flat.sum(0)`` and, if ``squares``, ``s2 += (flat**2).sum(0)``
+    for unsigned 8/16-bit ``flat`` (k, p), exactly (int64 totals).
+
+    Per tile of ``MOMENT_TILE`` pixels, four frames at a time are added into
+    uint32 (sums) and uint64 (squares) tile accumulators that stay in cache.
+    """
+    k, p = flat.shape
+    acc1 = np.empty(MOMENT_TILE, np.uint32)
+    acc2 = np.empty(MOMENT_TILE, np.uint64)
+    for j0 in range(0, p, MOMENT_TILE):
+        w = min(MOMENT_TILE, p - j0)
+        for f0 in range(0, k, _TILE_FRAMES_32):
+            f1 = min(k, f0 + _TILE_FRAMES_32)
+            a1 = acc1[:w]
+            a2 = acc2[:w]
+            a1[:] = 0
+            a2[:] = 0
+            i = f0
+            while i + 4 <= f1:
+                r0 = flat[i, j0:j0 + w]
+                r1 = flat[i + 1, j0:j0 + w]
+                r2 = flat[i + 2, j0:j0 + w]
+                r3 = flat[i + 3, j0:j0 + w]
+                if squares:
+                    for j in range(w):
+                        x0 = np.uint64(r0[j])
+                        x1 = np.uint64(r1[j])
+                        x2 = np.uint64(r2[j])
+                        x3 = np.uint64(r3[j])
+                        a2[j] += (x0 * x0 + x1 * x1) + (x2 * x2 + x3 * x3)
+                        a1[j] += np.uint32((x0 + x1) + (x2 + x3))
+                else:
+                    for j in range(w):
+                        a1[j] += (np.uint32(r0[j]) + np.uint32(r1[j])) \
+                            + (np.uint32(r2[j]) + np.uint32(r3[j]))
+                i += 4
+            while i < f1:
+                row = flat[i, j0:j0 + w]
+                for j in range(w):
+                    x = np.uint64(row[j])
+                    a1[j] += np.uint32(x)
+                    a2[j] += x * x
+                i += 1
+            _flush(a1, s1, j0, w)
+            if squares:
+                _flush(a2, s2, j0, w)
+
+
+@numba.njit(cache=True, nogil=True)
+def signed_moments(flat, s1, s2, squares):  # pragma: no cover - compiled
+    """As :func:`unsigned_moments` for signed 8/16-bit ``flat`` (int32 and
+    int64 tile accumulators)."""
+    k, p = flat.shape
+    acc1 = np.empty(MOMENT_TILE, np.int32)
+    acc2 = np.empty(MOMENT_TILE, np.int64)
+    for j0 in range(0, p, MOMENT_TILE):
+        w = min(MOMENT_TILE, p - j0)
+        for f0 in range(0, k, _TILE_FRAMES_32):
+            f1 = min(k, f0 + _TILE_FRAMES_32)
+            a1 = acc1[:w]
+            a2 = acc2[:w]
+            a1[:] = 0
+            a2[:] = 0
+            i = f0
+            while i + 4 <= f1:
+                r0 = flat[i, j0:j0 + w]
+                r1 = flat[i + 1, j0:j0 + w]
+                r2 = flat[i + 2, j0:j0 + w]
+                r3 = flat[i + 3, j0:j0 + w]
+                if squares:
+                    for j in range(w):
+                        x0 = np.int64(r0[j])
+                        x1 = np.int64(r1[j])
+                        x2 = np.int64(r2[j])
+                        x3 = np.int64(r3[j])
+                        a2[j] += (x0 * x0 + x1 * x1) + (x2 * x2 + x3 * x3)
+                        a1[j] += np.int32((x0 + x1) + (x2 + x3))
+                else:
+                    for j in range(w):
+                        a1[j] += (np.int32(r0[j]) + np.int32(r1[j])) \
+                            + (np.int32(r2[j]) + np.int32(r3[j]))
+                i += 4
+            while i < f1:
+                row = flat[i, j0:j0 + w]
+                for j in range(w):
+                    x = np.int64(row[j])
+                    a1[j] += np.int32(x)
+                    a2[j] += x * x
+                i += 1
+            _flush(a1, s1, j0, w)
+            if squares:
+                _flush(a2, s2, j0, w)
+
+
+@numba.njit(cache=True, nogil=True)
+def min_max(flat, low, high, do_low, do_high, first):  # pragma: no cover - compiled
+    """Running ``low = minimum(low, flat.min(0))`` / ``high = maximum(...)``
+    per tile of ``MOMENT_TILE`` pixels (``first``: start from ``flat[0]``).
+    For integer ``flat`` only (no NaN rules to follow)."""
+    k, p = flat.shape
+    for j0 in range(0, p, MOMENT_TILE):
+        w = min(MOMENT_TILE, p - j0)
+        lo = low[j0:j0 + w]
+        hi = high[j0:j0 + w]
+        start = 0
+        if first:
+            row = flat[0, j0:j0 + w]
+            for j in range(w):
+                lo[j] = row[j]
+                hi[j] = row[j]
+            start = 1
+        i = start
+        while i + 2 <= k:
+            r0 = flat[i, j0:j0 + w]
+            r1 = flat[i + 1, j0:j0 + w]
+            if do_low:
+                for j in range(w):
+                    lo[j] = min(lo[j], min(r0[j], r1[j]))
+            if do_high:
+                for j in range(w):
+                    hi[j] = max(hi[j], max(r0[j], r1[j]))
+            i += 2
+        while i < k:
+            row = flat[i, j0:j0 + w]
+            for j in range(w):
+                lo[j] = min(lo[j], row[j])
+                hi[j] = max(hi[j], row[j])
+            i += 1
