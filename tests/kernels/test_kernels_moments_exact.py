@@ -39,8 +39,9 @@ def path(request, monkeypatch):
 @pytest.mark.parametrize("dtype", INT_DTYPES)
 @pytest.mark.parametrize("merge", [True, False])
 def test_integer_stats_match_numpy(path, dtype, merge):
-    # 4099 pixels: more than one tile plus a remainder; 23 frames: not a multiple of 4
-    stack = _stack(dtype, (23, 1, 4099))
+    # 66002 pixels: more than one tile of the compiled loops plus a remainder;
+    # 23 frames: not a multiple of 4
+    stack = _stack(dtype, (23, 2, 33001))
     acc = _fold([stack[:9], stack[9:10], stack[10:]], dtype, moments.STATS, merge)
     wide = stack.astype(np.float64)
     np.testing.assert_array_equal(acc.finalize("sum"), stack.sum(axis=0))
@@ -133,3 +134,13 @@ def test_compiled_and_numpy_paths_give_the_same_bits(monkeypatch):
     plain = run()
     for a, b in zip(compiled, plain):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("stats", [("mean",), ("sum",), ("mean", "sum", "min")])
+def test_repeated_adds_without_squares(path, stats):
+    stack = _stack(np.uint16, (20, 3, 5), seed=8)
+    acc = moments.MomentAccumulator((3, 5), np.uint16, stats)
+    for i in range(0, 20, 3):
+        acc = acc.add(stack[i:i + 3])
+    for stat in stats:
+        np.testing.assert_array_equal(acc.finalize(stat), getattr(stack, stat)(axis=0))

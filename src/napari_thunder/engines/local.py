@@ -18,7 +18,7 @@ import dask
 import dask.array as da
 import numpy as np
 
-from napari_thunder.engines.base import BlockStore, Frames, _AddTo
+from napari_thunder.engines.base import BlockStore, Frames
 
 #: upper bound for the bytes of one chunk of input frames
 MAX_CHUNK_BYTES = 64 * 2**20
@@ -297,21 +297,58 @@ class LocalFrames(Frames):
             pool.shutdown(wait=False, cancel_futures=True)
 
     def aggregate(self, acc):
-        """Fold every chunk into a fresh accumulator (in the worker threads)
-        and merge the partials in frame order on the calling thread.
+        """Fold every chunk into accumulators and merge them in frame order.
 
-        The first partial becomes the running total itself (it is a fresh
-        accumulator owned here), so no copy of its arrays is made.
+        The chunks are split into one contiguous run per worker thread; each
+        worker folds its run, chunk after chunk, into ONE fresh accumulator
+        (``add`` in place: no per-chunk accumulator to allocate, fill and
+        merge on the calling thread), then the few partials are merged in
+        frame order. A worker holds one chunk at a time. The split depends
+        only on the chunking and the worker count, so results are the same
+        from run to run.
         """
-        total = None
-        for _, _, part in self.iter_chunks(_AddTo(acc)):
-            total = part if total is None else total.merge(part)
-        return acc.empty() if total is None else total
+        bounds = self.chunk_bounds()
+        if self.shape[0] == 0:
+            return acc.empty()
+        if self.reader is not None:
+            blocks = [_Direct(self.reader, a, b) for a, b in bounds]
+        else:
+            blocks = list(self.array.to_delayed(optimize_graph=True).reshape(-1))
+        runs = _contiguous_runs(bounds, worker_count())
+
+        def fold(run):
+            part = acc.empty()
+            for i in run:
+                data = np.asarray(blocks[i].compute(scheduler="sync"))
+                part = part.add(data, bounds[i][0])
+            return part
+
+        if len(runs) == 1:
+            return fold(runs[0])
+        with ThreadPoolExecutor(max_workers=len(runs), thread_name_prefix="napari-thunder") as pool:
+            parts = list(pool.map(fold, runs))
+        total = parts[0]
+        for part in parts[1:]:
+            total = total.merge(part)
+        return total
 
     def to_blocks(self, tile_shape) -> LocalBlockStore:
         tile_shape = tuple(int(t) for t in tile_shape)
         n = self.shape[0]
         return LocalBlockStore(self.array.rechunk((max(n, 1),) + tile_shape), tile_shape)
+
+
+def _contiguous_runs(bounds, nworkers: int) -> list[list[int]]:
+    """Chunk indices split into at most ``nworkers`` contiguous runs of about
+    equal frame counts (every run non-empty)."""
+    nchunks = len(bounds)
+    nruns = max(1, min(int(nworkers), nchunks))
+    total = bounds[-1][1] - bounds[0][0]
+    runs = [[] for _ in range(nruns)]
+    for i, (a, b) in enumerate(bounds):
+        middle = (a + b) / 2 - bounds[0][0]
+        runs[min(nruns - 1, int(middle * nruns / max(total, 1)))].append(i)
+    return [run for run in runs if run]
 
 
 class _Direct:

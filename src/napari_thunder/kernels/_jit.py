@@ -484,9 +484,10 @@ def median2_frames(block, out):  # pragma: no cover - compiled
 # exact integer moments, cache-blocked
 # ----------------------------------------------------------------------
 #: pixels per tile of the integer moment loops: the tile's accumulators
-#: (4 + 8 bytes a pixel) stay in the L1 cache while every frame of the
-#: block streams through, so memory traffic is the input alone
-MOMENT_TILE = 4096
+#: (4 + 8 bytes a pixel, 768 KiB) stay in the L2 cache while every frame of
+#: the block streams through (128 KiB runs of each frame: long enough for the
+#: hardware prefetchers), so memory traffic is the input alone
+MOMENT_TILE = 65536
 #: frames summed into one 32-bit tile accumulator before it is flushed to the
 #: int64 totals (65535 * 32768 < 2**31: no overflow, signed or unsigned)
 _TILE_FRAMES_32 = 32768
@@ -596,7 +597,7 @@ def signed_moments(flat, s1, s2, squares):  # pragma: no cover - compiled
 
 @numba.njit(cache=True, nogil=True)
 def min_max(flat, low, high, do_low, do_high, first):  # pragma: no cover - compiled
-    """Running ``low = minimum(low, flat.min(0))`` / ``high = maximum(...)``
+    """Running ``low = minimum(low, flat.min(0))`` and ``high = maximum(...)``
     per tile of ``MOMENT_TILE`` pixels (``first``: start from ``flat[0]``).
     For integer ``flat`` only (no NaN rules to follow)."""
     k, p = flat.shape

@@ -431,12 +431,16 @@ class MomentAccumulator:
             flat = flat.view(np.uint8)
         flat = np.ascontiguousarray(flat)
         k, p = flat.shape
-        limit = _exact_group_limit(self.dtype) if self._need_m2 else k
+        # plain sums never overflow int64 (2**63 / 65535 frames); squares do
+        limit = _exact_group_limit(self.dtype) if self._need_m2 else None
         i = 0
         while i < k:
-            if self.gcount >= limit:
-                self._spill()
-            take = min(k - i, limit - self.gcount)
+            if limit is None:
+                take = k
+            else:
+                if self.gcount >= limit:
+                    self._spill()
+                take = min(k - i, limit - self.gcount)
             if self.g1 is None:
                 self.g1 = np.zeros(p, dtype=np.int64)
                 if self._need_m2:
