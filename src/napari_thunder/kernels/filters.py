@@ -59,7 +59,7 @@ _SCIPY_WORK_DTYPE = {np.dtype(np.float16): np.dtype(np.float32), np.dtype(np.boo
 
 #: blocks with fewer values are filtered by scipy: loading numba (about 0.2 s
 #: once per process) would cost more than the compiled loops save
-_JIT_MIN_VALUES = 2**20
+_JIT_MIN_VALUES = 2**18
 #: dtypes of the compiled gaussian/uniform filters (their casts match scipy's)
 _JIT_FILTER_DTYPES = frozenset(np.dtype(t) for t in (np.int8, np.uint8, np.int16, np.uint16,
                                                      np.float32, np.float64))
