@@ -144,3 +144,23 @@ def test_repeated_adds_without_squares(path, stats):
         acc = acc.add(stack[i:i + 3])
     for stat in stats:
         np.testing.assert_array_equal(acc.finalize(stat), getattr(stack, stat)(axis=0))
+
+
+def test_compiled_finalize_equals_numpy_bits(monkeypatch):
+    pytest.importorskip("numba")
+    stack = _stack(np.uint16, (40, 3, 7), seed=9)
+    acc = _fold([stack], np.uint16, ("var", "std"))
+    monkeypatch.setattr(moments, "_JIT_MIN_VALUES", 1)
+    compiled = acc.finalize("var"), acc.finalize("std")
+    monkeypatch.setitem(moments._JIT_STATE, "module", None)
+    plain = acc.finalize("var"), acc.finalize("std")
+    for a, b in zip(compiled, plain):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_finalize_results_are_not_views_of_the_state():
+    stack = _stack(np.int16, (6, 2, 3), seed=10)
+    acc = _fold([stack], np.int16, ("sum", "mean"))
+    total = acc.finalize("sum")
+    total[...] = 0
+    np.testing.assert_array_equal(acc.finalize("sum"), stack.sum(axis=0))

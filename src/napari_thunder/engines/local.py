@@ -268,7 +268,11 @@ class LocalFrames(Frames):
             return out
         into = _CopyInto(out)
         reader = self.chunk_reader
-        if isinstance(reader, _MappedReader):
+        if reader is not None and self.nchunks == 1:
+            # one chunk (a small result, e.g. a statistic): no thread pool
+            block = np.asarray(reader(0, self.shape[0]))
+            into(block, 0)
+        elif isinstance(reader, _MappedReader):
             # each worker reads a chunk, transforms it piece by piece and
             # writes the pieces into ``out``: the temporaries stay small
             # (reused by malloc instead of mapped, page-faulted and unmapped

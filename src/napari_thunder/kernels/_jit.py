@@ -629,3 +629,15 @@ def min_max(flat, low, high, do_low, do_high, first):  # pragma: no cover - comp
                 lo[j] = min(lo[j], row[j])
                 hi[j] = max(hi[j], row[j])
             i += 1
+
+
+@numba.njit(cache=True, nogil=True)
+def exact_variance(n, s1, s2, out, root):  # pragma: no cover - compiled
+    """``out = ((n*S2 - S1**2) / n) / n`` per pixel (the numpy path's
+    operations: an exact int64, then two float64 divisions), clipped at 0;
+    its square root if ``root``. One pass, no temporaries."""
+    for j in range(out.size):
+        v = np.float64(s2[j] * n - s1[j] * s1[j]) / n / n
+        if v < 0.0:
+            v = 0.0
+        out[j] = np.sqrt(v) if root else v

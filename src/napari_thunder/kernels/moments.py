@@ -572,16 +572,21 @@ class MomentAccumulator:
             raise ValueError(f"cannot compute {stat} of zero frames (empty accumulator)")
         out_dtype = _numpy_result_dtype(self.dtype, stat)
         if self._exact and stat in ("mean", "var", "std", "sum"):
+            jit = _jit_module() if self.g1 is not None and self.g1.size >= _JIT_MIN_VALUES // 4 else None
             if stat == "sum":
-                result = self._exact_sums()
+                result = self._exact_sums().astype(out_dtype)  # a new array
             elif stat == "mean":
                 result = self._exact_sums() / self.count
+            elif self.base is None and jit is not None:
+                result = np.empty(self.g1.size, dtype=np.float64)
+                jit.exact_variance(self.gcount, self.g1, self.g2, result, stat == "std")
             else:
                 result = self._exact_moments()[1] / self.count
                 np.maximum(result, 0.0, out=result)
                 if stat == "std":
                     np.sqrt(result, out=result)
-            return np.asarray(result, dtype=out_dtype).reshape(self.value_shape).copy()
+            # every result above is a new array: no defensive copy
+            return np.asarray(result, dtype=out_dtype).reshape(self.value_shape)
         if stat == "mean":
             mean = self.mean if self.sum64 is None else self.sum64 / self.count
             result = mean
