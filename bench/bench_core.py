@@ -8,9 +8,9 @@ Run from the repository root::
 Every figure is a ratio against a baseline measured in the same run (the
 machine is shared and noisy), printed as::
 
-    name: ours X s, baseline Y s, ratio R (target T)
+    name: ours X s, peer Y s, ratio R (target T)
 
-with ``ratio = baseline time / our time`` (higher is better) and the best of
+with ``ratio = peer time / our time`` (higher is better) and the best of
 ``--repeat`` runs for each side. The script exits 1 if a target is missed.
 
 Cases
@@ -49,16 +49,15 @@ def best_time(func, repeat: int) -> float:
 
 
 class Report:
-    """Collects ``name: ours, baseline, ratio (target)`` lines and misses."""
+    """Collects ``name: ours, peer, ratio (target)`` lines and misses."""
 
     def __init__(self):
         self.missed = []
 
     def line(self, name, ours, baseline, target=None, note=""):
         ratio = baseline / ours if ours > 0 else float("inf")
-        target_text = f"{target:g}x" if target is not None else "none, informational"
-        text = (f"{name}: ours {ours:.4f} s, baseline {baseline:.4f} s, ratio {ratio:.2f} "
-                f"(target {target_text})")
+        target_text = f"{target:g}" if target is not None else "none, informational"
+        text = f"{name}: ours {ours:.4f} s, peer {baseline:.4f} s, ratio {ratio:.2f} (target {target_text})"
         if note:
             text += f"  [{note}]"
         if target is not None and ratio < target:

@@ -26,7 +26,8 @@ def reference_localcorr(stack, neighborhood):
     """Thunder's algorithm: blur every frame (float64, box 2n+1, reflect), then per pixel
     np.corrcoef(own series, blurred series)[0, 1]."""
     size = 2 * neighborhood + 1
-    blurred = np.stack([ndi.uniform_filter(frame.astype(np.float64), size, mode="reflect") for frame in stack])
+    blurred = np.stack([ndi.uniform_filter(frame.astype(np.float64), size, mode="reflect")
+                        for frame in stack])
     out = np.empty(stack.shape[1:])
     for index in np.ndindex(*stack.shape[1:]):
         series = stack[(slice(None),) + index].astype(np.float64)
@@ -142,7 +143,8 @@ def test_box_sum_equals_scaled_uniform_filter(shape, neighborhood):
     rng = np.random.default_rng(11)
     frames = rng.standard_normal(shape)
     size = 2 * neighborhood + 1
-    expected = np.stack([ndi.uniform_filter(f, size, mode="reflect") for f in frames]) * size ** (len(shape) - 1)
+    expected = (np.stack([ndi.uniform_filter(f, size, mode="reflect") for f in frames])
+                * size ** (len(shape) - 1))
     got = correlation.box_sum(frames.copy(), neighborhood)
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
 

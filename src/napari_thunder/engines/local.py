@@ -18,7 +18,7 @@ import dask
 import dask.array as da
 import numpy as np
 
-from napari_thunder.engines.base import BlockStore, Frames, _AddTo
+from napari_thunder.engines.base import BlockStore, Frames
 
 #: upper bound for the bytes of one chunk of input frames
 MAX_CHUNK_BYTES = 64 * 2**20
@@ -150,6 +150,11 @@ class LocalFrames(Frames):
         #: without dask (set for untransformed sources and arrays: actions
         #: then skip dask's per-chunk graph handling, ~0.4 ms a chunk)
         self.reader = reader
+        #: ``reader`` followed by the block functions of the ``map`` calls
+        #: since (None without a reader): actions read and transform each
+        #: chunk directly, without dask's per-chunk graph handling (which,
+        #: for a map dropping axes, also copies every input chunk)
+        self.chunk_reader = reader
         self.source = None
 
     # -- construction ------------------------------------------------------
@@ -220,7 +225,12 @@ class LocalFrames(Frames):
             _apply_block, self.array, block_func=func, chunks=chunks, dtype=np.dtype(dtype),
             meta=np.empty((0,) * out_ndim, dtype=np.dtype(dtype)), **kwargs,
         )
-        return LocalFrames(out)
+        frames = LocalFrames(out)
+        if isinstance(self.chunk_reader, _MappedReader):
+            frames.chunk_reader = self.chunk_reader.then(func)
+        elif self.chunk_reader is not None:
+            frames.chunk_reader = _MappedReader(self.chunk_reader, (func,))
+        return frames
 
     def take(self, indices) -> LocalFrames:
         indices = np.asarray(indices, dtype=np.intp).reshape(-1)
@@ -257,8 +267,23 @@ class LocalFrames(Frames):
         if self.shape[0] == 0:
             return out
         into = _CopyInto(out)
-        for _ in self.iter_chunks(into):
-            pass
+        reader = self.chunk_reader
+        if reader is not None and self.nchunks == 1:
+            # one chunk (a small result, e.g. a statistic): no thread pool
+            block = np.asarray(reader(0, self.shape[0]))
+            into(block, 0)
+        elif isinstance(reader, _MappedReader):
+            # each worker reads a chunk, transforms it piece by piece and
+            # writes the pieces into ``out``: the temporaries stay small
+            # (reused by malloc instead of mapped, page-faulted and unmapped
+            # for every chunk), and ``out`` is written while in cache
+            with ThreadPoolExecutor(max_workers=worker_count(), thread_name_prefix="napari-thunder") as pool:
+                out_frame = out[:1].nbytes
+                list(pool.map(lambda ab: reader.read_into(into, ab[0], ab[1], out_frame),
+                              self.chunk_bounds()))
+        else:
+            for _ in self.iter_chunks(into):
+                pass
         if into.mismatch:  # a block of another dtype/shape: let dask assemble them
             return np.asarray(self.array.compute(scheduler="threads", num_workers=worker_count()))
         return out
@@ -275,8 +300,8 @@ class LocalFrames(Frames):
         bounds = self.chunk_bounds()
         if self.shape[0] == 0:
             return
-        if self.reader is not None:
-            blocks = [_Direct(self.reader, a, b) for a, b in bounds]
+        if self.chunk_reader is not None:
+            blocks = [_Direct(self.chunk_reader, a, b) for a, b in bounds]
         else:
             blocks = self.array.to_delayed(optimize_graph=True).reshape(-1)
         nworkers = worker_count()
@@ -297,21 +322,97 @@ class LocalFrames(Frames):
             pool.shutdown(wait=False, cancel_futures=True)
 
     def aggregate(self, acc):
-        """Fold every chunk into a fresh accumulator (in the worker threads)
-        and merge the partials in frame order on the calling thread.
+        """Fold every chunk into accumulators and merge them in frame order.
 
-        The first partial becomes the running total itself (it is a fresh
-        accumulator owned here), so no copy of its arrays is made.
+        The chunks are split into one contiguous run per worker thread; each
+        worker folds its run, chunk after chunk, into ONE fresh accumulator
+        (``add`` in place: no per-chunk accumulator to allocate, fill and
+        merge on the calling thread), then the few partials are merged in
+        frame order. A worker holds one chunk at a time. The split depends
+        only on the chunking and the worker count, so results are the same
+        from run to run.
         """
-        total = None
-        for _, _, part in self.iter_chunks(_AddTo(acc)):
-            total = part if total is None else total.merge(part)
-        return acc.empty() if total is None else total
+        bounds = self.chunk_bounds()
+        if self.shape[0] == 0:
+            return acc.empty()
+        if self.chunk_reader is not None:
+            blocks = [_Direct(self.chunk_reader, a, b) for a, b in bounds]
+        else:
+            blocks = list(self.array.to_delayed(optimize_graph=True).reshape(-1))
+        runs = _contiguous_runs(bounds, worker_count())
+
+        def fold(run):
+            part = acc.empty()
+            for i in run:
+                data = np.asarray(blocks[i].compute(scheduler="sync"))
+                part = part.add(data, bounds[i][0])
+            return part
+
+        if len(runs) == 1:
+            return fold(runs[0])
+        with ThreadPoolExecutor(max_workers=len(runs), thread_name_prefix="napari-thunder") as pool:
+            parts = list(pool.map(fold, runs))
+        total = parts[0]
+        for part in parts[1:]:
+            total = total.merge(part)
+        return total
 
     def to_blocks(self, tile_shape) -> LocalBlockStore:
         tile_shape = tuple(int(t) for t in tile_shape)
         n = self.shape[0]
         return LocalBlockStore(self.array.rechunk((max(n, 1),) + tile_shape), tile_shape)
+
+
+def _contiguous_runs(bounds, nworkers: int) -> list[list[int]]:
+    """Chunk indices split into at most ``nworkers`` contiguous runs of about
+    equal frame counts (every run non-empty)."""
+    nchunks = len(bounds)
+    nruns = max(1, min(int(nworkers), nchunks))
+    total = bounds[-1][1] - bounds[0][0]
+    runs = [[] for _ in range(nruns)]
+    for i, (a, b) in enumerate(bounds):
+        middle = (a + b) / 2 - bounds[0][0]
+        runs[min(nruns - 1, int(middle * nruns / max(total, 1)))].append(i)
+    return [run for run in runs if run]
+
+
+#: input bytes transformed at a time by :meth:`_MappedReader.read_into`
+PIECE_BYTES = 4 * 2**20
+
+
+class _MappedReader:
+    """``funcs`` applied in turn (``f(block, start)``) to the frames read by
+    ``root(start, stop)``."""
+
+    def __init__(self, root, funcs):
+        self.root = root
+        self.funcs = tuple(funcs)
+
+    def then(self, func) -> _MappedReader:
+        """This reader followed by one more block function."""
+        return _MappedReader(self.root, self.funcs + (func,))
+
+    def _apply(self, block, start):
+        for func in self.funcs:
+            block = func(block, start)
+        return block
+
+    def __call__(self, start, stop):
+        return self._apply(self.root(start, stop), start)
+
+    def read_into(self, into, start, stop, out_frame_bytes) -> None:
+        """Read frames ``[start, stop)`` once, transform them a few frames at
+        a time (the block functions work frame by frame) and hand each piece
+        to ``into(piece, piece_start)``. Outputs much smaller than the input
+        (projections) are computed on the whole chunk at once."""
+        data = self.root(start, stop)
+        frame_bytes = max(1, data[:1].nbytes)
+        if 4 * out_frame_bytes < frame_bytes:
+            into(self._apply(data, start), start)
+            return
+        step = max(1, PIECE_BYTES // frame_bytes)
+        for offset in range(0, len(data), step):
+            into(self._apply(data[offset:offset + step], start + offset), start + offset)
 
 
 class _Direct:

@@ -222,3 +222,422 @@ def box_sum_2d(frames, n, tmp, out):  # pragma: no cover - compiled
                     for d in range(1, width):
                         s += line[_reflect(c - n + d, w)]
                     acc[c] = s
+
+
+# ----------------------------------------------------------------------
+# per-frame filters (2-D frames), the same arithmetic as scipy.ndimage
+# ----------------------------------------------------------------------
+# scipy.ndimage filters a 2-D frame one axis after the other (axis 0 first),
+# each 1-D pass reading its input as float64 and writing into the output
+# array (so between the passes values are cast to the output dtype). The
+# loops below do the same floating-point operations in the same order for
+# every pixel, but vectorised across pixels: along axis 0 a pass works on
+# whole rows, along axis 1 on a reflect-padded copy of a row. Casts to
+# integer dtypes truncate toward zero through int64 (what C's cast does for
+# values in range; out-of-range unsigned values wrap as on x86).
+
+
+@numba.njit(cache=True, nogil=True)
+def _store_row(src, dst, to_int):  # pragma: no cover - compiled
+    """``dst[:] = src`` (float64 row) with scipy's cast into ``dst``'s dtype."""
+    if to_int:
+        for c in range(src.size):
+            dst[c] = np.int64(src[c])
+    else:
+        for c in range(src.size):
+            dst[c] = src[c]
+
+
+@numba.njit(cache=True, nogil=True)
+def _pad_row(row, n_before, n_after, buf):  # pragma: no cover - compiled
+    """``buf = row`` in float64 with ``n_before``/``n_after`` reflected values."""
+    w = row.size
+    for c in range(w):
+        buf[n_before + c] = row[c]
+    for c in range(n_before):
+        buf[c] = row[_reflect(c - n_before, w)]
+    for c in range(n_after):
+        buf[n_before + w + c] = row[_reflect(w + c, w)]
+
+
+@numba.njit(cache=True, nogil=True)
+def _correlate_rows(src, dst, weights, sign, to_int, acc):  # pragma: no cover - compiled
+    """Symmetric (``sign`` 1) or antisymmetric (-1) 1-D correlation of the 2-D
+    ``src`` along axis 0 into ``dst``: per pixel ``x[0] * w[0]`` then
+    ``+ (x[-j] +/- x[+j]) * w[-j]`` for ``j = n .. 1`` (scipy's order)."""
+    h, w = src.shape
+    n = weights.size // 2
+    w0 = weights[n]
+    for r in range(h):
+        centre = src[r]
+        for c in range(w):
+            acc[c] = np.float64(centre[c]) * w0
+        for j in range(n, 0, -1):
+            before = src[_reflect(r - j, h)]
+            after = src[_reflect(r + j, h)]
+            wj = weights[n - j]
+            if sign > 0:
+                for c in range(w):
+                    acc[c] += (np.float64(before[c]) + np.float64(after[c])) * wj
+            else:
+                for c in range(w):
+                    acc[c] += (np.float64(before[c]) - np.float64(after[c])) * wj
+        _store_row(acc, dst[r], to_int)
+
+
+@numba.njit(cache=True, nogil=True)
+def _correlate_cols(src, dst, weights, sign, to_int, acc, buf):  # pragma: no cover - compiled
+    """As :func:`_correlate_rows`, along axis 1 (each row padded once)."""
+    h, w = src.shape
+    n = weights.size // 2
+    w0 = weights[n]
+    for r in range(h):
+        _pad_row(src[r], n, n, buf)
+        centre = buf[n:n + w]
+        for c in range(w):
+            acc[c] = centre[c] * w0
+        for j in range(n, 0, -1):
+            before = buf[n - j:n - j + w]
+            after = buf[n + j:n + j + w]
+            wj = weights[n - j]
+            if sign > 0:
+                for c in range(w):
+                    acc[c] += (before[c] + after[c]) * wj
+            else:
+                for c in range(w):
+                    acc[c] += (before[c] - after[c]) * wj
+        _store_row(acc, dst[r], to_int)
+
+
+@numba.njit(cache=True, nogil=True)
+def correlate_frames(block, out, w_rows, sign_rows, w_cols, sign_cols, to_int):  # pragma: no cover
+    """Separable (anti)symmetric correlation of every 2-D frame of ``block``
+    into ``out`` (same dtype): axis 0 with ``w_rows`` (skipped when empty),
+    result cast to ``out``'s dtype, then axis 1 with ``w_cols`` (skipped when
+    empty), as ``scipy.ndimage.correlate1d`` twice."""
+    m, h, w = block.shape
+    acc = np.empty(w)
+    buf = np.empty(w + w_cols.size + 1)
+    for f in range(m):
+        if w_rows.size:
+            _correlate_rows(block[f], out[f], w_rows, sign_rows, to_int, acc)
+            if w_cols.size:
+                _correlate_cols(out[f], out[f], w_cols, sign_cols, to_int, acc, buf)
+        elif w_cols.size:
+            _correlate_cols(block[f], out[f], w_cols, sign_cols, to_int, acc, buf)
+        else:
+            out[f] = block[f]
+
+
+@numba.njit(cache=True, nogil=True)
+def _uniform_rows(src, dst, size, to_int, acc, mean):  # pragma: no cover - compiled
+    """scipy's running box filter of width ``size`` along axis 0, all columns
+    at once: the window sum of the first ``size`` (padded) values, then
+    ``+= entering - leaving``, each output the running sum divided by ``size``."""
+    h, w = src.shape
+    before = size // 2
+    for c in range(w):
+        acc[c] = 0.0
+    for i in range(size):
+        row = src[_reflect(i - before, h)]
+        for c in range(w):
+            acc[c] += np.float64(row[c])
+    for c in range(w):
+        mean[c] = acc[c] / size
+    _store_row(mean, dst[0], to_int)
+    for r in range(1, h):
+        leaving = src[_reflect(r - 1 - before, h)]
+        entering = src[_reflect(r - 1 - before + size, h)]
+        for c in range(w):
+            acc[c] += np.float64(entering[c]) - np.float64(leaving[c])
+            mean[c] = acc[c] / size
+        _store_row(mean, dst[r], to_int)
+
+
+@numba.njit(cache=True, nogil=True)
+def _uniform_cols(src, dst, size, to_int, acc, buf, step):  # pragma: no cover - compiled
+    """As :func:`_uniform_rows`, along axis 1: the increments of a padded row
+    are computed vectorised, the running sum in sequence, the division
+    vectorised again."""
+    h, w = src.shape
+    before = size // 2
+    after = size - before - 1
+    for r in range(h):
+        _pad_row(src[r], before, after, buf)
+        for c in range(w - 1):
+            step[c] = buf[c + size] - buf[c]
+        t = 0.0
+        for i in range(size):
+            t += buf[i]
+        acc[0] = t
+        for c in range(1, w):
+            t += step[c - 1]
+            acc[c] = t
+        for c in range(w):
+            acc[c] /= size
+        _store_row(acc, dst[r], to_int)
+
+
+@numba.njit(cache=True, nogil=True)
+def uniform_frames(block, out, size_rows, size_cols, to_int):  # pragma: no cover - compiled
+    """Box (mean) filter of every 2-D frame as ``scipy.ndimage.uniform_filter``
+    (a width of 1 skips that axis)."""
+    m, h, w = block.shape
+    acc = np.empty(w)
+    buf = np.empty(w + size_cols)
+    step = np.empty(w)
+    for f in range(m):
+        if size_rows > 1:
+            _uniform_rows(block[f], out[f], size_rows, to_int, acc, step)
+            if size_cols > 1:
+                _uniform_cols(out[f], out[f], size_cols, to_int, acc, buf, step)
+        elif size_cols > 1:
+            _uniform_cols(block[f], out[f], size_cols, to_int, acc, buf, step)
+        else:
+            out[f] = block[f]
+
+
+@numba.njit(cache=True, nogil=True)
+def _pad_row_same(row, n_before, n_after, buf):  # pragma: no cover - compiled
+    """``buf = row`` (same dtype) with reflected borders."""
+    w = row.size
+    for c in range(w):
+        buf[n_before + c] = row[c]
+    for c in range(n_before):
+        buf[c] = row[_reflect(c - n_before, w)]
+    for c in range(n_after):
+        buf[n_before + w + c] = row[_reflect(w + c, w)]
+
+
+@numba.njit(cache=True, nogil=True)
+def median3_frames(block, out):  # pragma: no cover - compiled
+    """3x3 median (reflect borders) of every 2-D frame of integers.
+
+    Each column of three rows is sorted (``lo <= mid <= hi``); the median of
+    the nine values is then the median of (the largest of the three ``lo``,
+    the median of the three ``mid``, the smallest of the three ``hi``). Only
+    comparisons: the result is one of the input values, as scipy's.
+    """
+    m, h, w = block.shape
+    a = np.empty(w + 2, block.dtype)
+    b = np.empty(w + 2, block.dtype)
+    c = np.empty(w + 2, block.dtype)
+    lo = np.empty(w + 2, block.dtype)
+    mid = np.empty(w + 2, block.dtype)
+    hi = np.empty(w + 2, block.dtype)
+    for f in range(m):
+        src = block[f]
+        dst = out[f]
+        for r in range(h):
+            _pad_row_same(src[_reflect(r - 1, h)], 1, 1, a)
+            _pad_row_same(src[r], 1, 1, b)
+            _pad_row_same(src[_reflect(r + 1, h)], 1, 1, c)
+            for x in range(w + 2):
+                p, q, s = a[x], b[x], c[x]
+                t = min(p, q)
+                q = max(p, q)
+                p = t
+                t = min(q, s)
+                s = max(q, s)
+                q = t
+                t = min(p, q)
+                q = max(p, q)
+                p = t
+                lo[x] = p
+                mid[x] = q
+                hi[x] = s
+            row = dst[r]
+            for x in range(w):
+                u = max(max(lo[x], lo[x + 1]), lo[x + 2])
+                v = min(min(hi[x], hi[x + 1]), hi[x + 2])
+                p, q, s = mid[x], mid[x + 1], mid[x + 2]
+                med = max(min(p, q), min(max(p, q), s))
+                # median of (u, med, v)
+                row[x] = max(min(u, med), min(max(u, med), v))
+
+
+@numba.njit(cache=True, nogil=True)
+def median2_frames(block, out):  # pragma: no cover - compiled
+    """2x2 median of every 2-D frame of integers, scipy's rank 2 of the four
+    values of rows ``r-1, r`` and columns ``x-1, x`` (reflect borders): the
+    second largest, ``max(min(hi), max(lo))`` of the two sorted columns."""
+    m, h, w = block.shape
+    a = np.empty(w + 1, block.dtype)
+    b = np.empty(w + 1, block.dtype)
+    lo = np.empty(w + 1, block.dtype)
+    hi = np.empty(w + 1, block.dtype)
+    for f in range(m):
+        src = block[f]
+        dst = out[f]
+        for r in range(h):
+            _pad_row_same(src[_reflect(r - 1, h)], 1, 0, a)
+            _pad_row_same(src[r], 1, 0, b)
+            for x in range(w + 1):
+                lo[x] = min(a[x], b[x])
+                hi[x] = max(a[x], b[x])
+            row = dst[r]
+            for x in range(w):
+                row[x] = max(min(hi[x], hi[x + 1]), max(lo[x], lo[x + 1]))
+
+
+# ----------------------------------------------------------------------
+# exact integer moments, cache-blocked
+# ----------------------------------------------------------------------
+#: pixels per tile of the integer moment loops: the tile's accumulators
+#: (4 + 8 bytes a pixel, 768 KiB) stay in the L2 cache while every frame of
+#: the block streams through (128 KiB runs of each frame: long enough for the
+#: hardware prefetchers), so memory traffic is the input alone
+MOMENT_TILE = 65536
+#: frames summed into one 32-bit tile accumulator before it is flushed to the
+#: int64 totals (65535 * 32768 < 2**31: no overflow, signed or unsigned)
+_TILE_FRAMES_32 = 32768
+
+
+@numba.njit(cache=True, nogil=True)
+def _flush(acc, total, j0, w):  # pragma: no cover - compiled
+    for j in range(w):
+        total[j0 + j] += acc[j]
+
+
+@numba.njit(cache=True, nogil=True)
+def unsigned_moments(flat, s1, s2, squares):  # pragma: no cover - compiled
+    """``s1 += flat.sum(0)`` and, if ``squares``, ``s2 += (flat**2).sum(0)``
+    for unsigned 8/16-bit ``flat`` (k, p), exactly (int64 totals).
+
+    Per tile of ``MOMENT_TILE`` pixels, four frames at a time are added into
+    uint32 (sums) and uint64 (squares) tile accumulators that stay in cache.
+    """
+    k, p = flat.shape
+    acc1 = np.empty(MOMENT_TILE, np.uint32)
+    acc2 = np.empty(MOMENT_TILE, np.uint64)
+    for j0 in range(0, p, MOMENT_TILE):
+        w = min(MOMENT_TILE, p - j0)
+        for f0 in range(0, k, _TILE_FRAMES_32):
+            f1 = min(k, f0 + _TILE_FRAMES_32)
+            a1 = acc1[:w]
+            a2 = acc2[:w]
+            a1[:] = 0
+            a2[:] = 0
+            i = f0
+            while i + 4 <= f1:
+                r0 = flat[i, j0:j0 + w]
+                r1 = flat[i + 1, j0:j0 + w]
+                r2 = flat[i + 2, j0:j0 + w]
+                r3 = flat[i + 3, j0:j0 + w]
+                if squares:
+                    for j in range(w):
+                        x0 = np.uint64(r0[j])
+                        x1 = np.uint64(r1[j])
+                        x2 = np.uint64(r2[j])
+                        x3 = np.uint64(r3[j])
+                        a2[j] += (x0 * x0 + x1 * x1) + (x2 * x2 + x3 * x3)
+                        a1[j] += np.uint32((x0 + x1) + (x2 + x3))
+                else:
+                    for j in range(w):
+                        a1[j] += (np.uint32(r0[j]) + np.uint32(r1[j])) \
+                            + (np.uint32(r2[j]) + np.uint32(r3[j]))
+                i += 4
+            while i < f1:
+                row = flat[i, j0:j0 + w]
+                for j in range(w):
+                    x = np.uint64(row[j])
+                    a1[j] += np.uint32(x)
+                    a2[j] += x * x
+                i += 1
+            _flush(a1, s1, j0, w)
+            if squares:
+                _flush(a2, s2, j0, w)
+
+
+@numba.njit(cache=True, nogil=True)
+def signed_moments(flat, s1, s2, squares):  # pragma: no cover - compiled
+    """As :func:`unsigned_moments` for signed 8/16-bit ``flat`` (int32 and
+    int64 tile accumulators)."""
+    k, p = flat.shape
+    acc1 = np.empty(MOMENT_TILE, np.int32)
+    acc2 = np.empty(MOMENT_TILE, np.int64)
+    for j0 in range(0, p, MOMENT_TILE):
+        w = min(MOMENT_TILE, p - j0)
+        for f0 in range(0, k, _TILE_FRAMES_32):
+            f1 = min(k, f0 + _TILE_FRAMES_32)
+            a1 = acc1[:w]
+            a2 = acc2[:w]
+            a1[:] = 0
+            a2[:] = 0
+            i = f0
+            while i + 4 <= f1:
+                r0 = flat[i, j0:j0 + w]
+                r1 = flat[i + 1, j0:j0 + w]
+                r2 = flat[i + 2, j0:j0 + w]
+                r3 = flat[i + 3, j0:j0 + w]
+                if squares:
+                    for j in range(w):
+                        x0 = np.int64(r0[j])
+                        x1 = np.int64(r1[j])
+                        x2 = np.int64(r2[j])
+                        x3 = np.int64(r3[j])
+                        a2[j] += (x0 * x0 + x1 * x1) + (x2 * x2 + x3 * x3)
+                        a1[j] += np.int32((x0 + x1) + (x2 + x3))
+                else:
+                    for j in range(w):
+                        a1[j] += (np.int32(r0[j]) + np.int32(r1[j])) \
+                            + (np.int32(r2[j]) + np.int32(r3[j]))
+                i += 4
+            while i < f1:
+                row = flat[i, j0:j0 + w]
+                for j in range(w):
+                    x = np.int64(row[j])
+                    a1[j] += np.int32(x)
+                    a2[j] += x * x
+                i += 1
+            _flush(a1, s1, j0, w)
+            if squares:
+                _flush(a2, s2, j0, w)
+
+
+@numba.njit(cache=True, nogil=True)
+def min_max(flat, low, high, do_low, do_high, first):  # pragma: no cover - compiled
+    """Running ``low = minimum(low, flat.min(0))`` and ``high = maximum(...)``
+    per tile of ``MOMENT_TILE`` pixels (``first``: start from ``flat[0]``).
+    For integer ``flat`` only (no NaN rules to follow)."""
+    k, p = flat.shape
+    for j0 in range(0, p, MOMENT_TILE):
+        w = min(MOMENT_TILE, p - j0)
+        lo = low[j0:j0 + w]
+        hi = high[j0:j0 + w]
+        start = 0
+        if first:
+            row = flat[0, j0:j0 + w]
+            for j in range(w):
+                lo[j] = row[j]
+                hi[j] = row[j]
+            start = 1
+        i = start
+        while i + 2 <= k:
+            r0 = flat[i, j0:j0 + w]
+            r1 = flat[i + 1, j0:j0 + w]
+            if do_low:
+                for j in range(w):
+                    lo[j] = min(lo[j], min(r0[j], r1[j]))
+            if do_high:
+                for j in range(w):
+                    hi[j] = max(hi[j], max(r0[j], r1[j]))
+            i += 2
+        while i < k:
+            row = flat[i, j0:j0 + w]
+            for j in range(w):
+                lo[j] = min(lo[j], row[j])
+                hi[j] = max(hi[j], row[j])
+            i += 1
+
+
+@numba.njit(cache=True, nogil=True)
+def exact_variance(n, s1, s2, out, root):  # pragma: no cover - compiled
+    """``out = ((n*S2 - S1**2) / n) / n`` per pixel (the numpy path's
+    operations: an exact int64, then two float64 divisions), clipped at 0;
+    its square root if ``root``. One pass, no temporaries."""
+    for j in range(out.size):
+        v = np.float64(s2[j] * n - s1[j] * s1[j]) / n / n
+        if v < 0.0:
+            v = 0.0
+        out[j] = np.sqrt(v) if root else v

@@ -1,4 +1,4 @@
-"""Local correlation as a mergeable accumulator (spec section 4, decision 1).
+"""Local correlation as a mergeable accumulator.
 
 ``localcorr(neighborhood=n)`` is, per pixel, the Pearson correlation between
 the pixel's series and the series of the mean of its neighbourhood (a centred

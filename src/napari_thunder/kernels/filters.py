@@ -11,10 +11,29 @@ wrapper; ``start`` does not matter for per-frame work.
 Filters keep the input dtype: scipy writes into an output
 array of the input dtype, so integer results are truncated toward zero exactly
 as ``scipy.ndimage.<filter>(frame)`` does on its own.
+
+Compiled filters
+----------------
+When numba is installed, blocks of 2-D frames of at least ``_JIT_MIN_VALUES``
+values in 8/16-bit integers, float32 or float64 are filtered by compiled loops
+(:mod:`._jit`) instead of scipy: the gaussian and box filters do the same
+floating-point operations in the same order as scipy's ``correlate1d`` and
+``uniform_filter1d`` (axis 0, cast into the output dtype, then axis 1), so
+the results are the same bits, only vectorised across pixels; the 2x2 and
+3x3 medians of integer frames are computed with min/max networks (a median is
+one of the input values, so the result is exact). Other cases (volumes,
+other dtypes, other median sizes) use scipy. ``NAPARI_THUNDER_NO_JIT=1``
+turns the compiled loops off.
+
+Why not a library such as OpenCV (``sepFilter2D`` with ``BORDER_REFLECT``,
+which is scipy's 'reflect')? It rounds integer results to nearest and works
+in float32 for small integer types, so its results differ from scipy's by one
+unit in many pixels; the goal here is the same bits as scipy.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -37,6 +56,52 @@ __all__ = [
 
 # dtypes scipy.ndimage cannot write into; computed in a wider type and cast back
 _SCIPY_WORK_DTYPE = {np.dtype(np.float16): np.dtype(np.float32), np.dtype(np.bool_): np.dtype(np.uint8)}
+
+#: blocks with fewer values are filtered by scipy: loading numba (about 0.2 s
+#: once per process) would cost more than the compiled loops save
+_JIT_MIN_VALUES = 2**18
+#: dtypes of the compiled gaussian/uniform filters (their casts match scipy's)
+_JIT_FILTER_DTYPES = frozenset(np.dtype(t) for t in (np.int8, np.uint8, np.int16, np.uint16,
+                                                     np.float32, np.float64))
+#: dtypes of the compiled medians (integers: no NaN, no signed zeros)
+_JIT_MEDIAN_DTYPES = frozenset(np.dtype(t) for t in (np.int8, np.uint8, np.int16, np.uint16,
+                                                     np.int32, np.uint32, np.int64, np.uint64))
+#: scipy skips the gaussian pass along an axis with a sigma this small
+_SIGMA_SKIP = 1e-15
+
+
+def _jit_for(block: np.ndarray, dtypes):
+    """The compiled loops module for a block of 2-D frames, or None (numba
+    missing or disabled, a small block, volumes, another dtype)."""
+    if block.ndim != 3 or block.dtype not in dtypes or block.size < _JIT_MIN_VALUES:
+        return None
+    from napari_thunder.kernels.moments import _jit_module
+
+    return _jit_module()
+
+
+@functools.lru_cache(maxsize=64)
+def _gaussian_taps(sigma: float, order: int):
+    """``(weights, sign)`` of scipy's 1-D gaussian correlation for one axis.
+
+    The weights are read back from scipy itself: ``gaussian_filter1d`` of a
+    unit impulse (zeros around it) returns every weight exactly (each output
+    is ``1.0 * w`` plus exact zeros). ``sign`` is 1 for scipy's symmetric
+    branch, -1 for its antisymmetric one; None when the response is neither
+    (the caller then uses scipy).
+    """
+    radius = int(4.0 * float(sigma) + 0.5)
+    impulse = np.zeros(2 * radius + 1)
+    impulse[radius] = 1.0
+    response = ndi.gaussian_filter1d(impulse, sigma, order=order, mode="constant", truncate=4.0)
+    # response[radius + k] is the weight applied to the value k before the centre
+    weights = np.ascontiguousarray(response[::-1])
+    left, right = response[:radius][::-1], response[radius + 1:]
+    if np.array_equal(left, right):
+        return weights, 1
+    if np.array_equal(left, -right):
+        return weights, -1
+    return None, None
 
 
 def _per_axis(value, ndim: int) -> tuple:
@@ -91,6 +156,18 @@ def gaussian_block(block: np.ndarray, sigma, order=0) -> np.ndarray:
     ndim = np.ndim(block) - 1
     sigma = _per_axis(sigma, ndim)
     order = _per_axis(order, ndim)
+    block = np.asarray(block)
+    jit = _jit_for(block, _JIT_FILTER_DTYPES)
+    if jit is not None:
+        taps = [(np.empty(0), 1) if s <= _SIGMA_SKIP else _gaussian_taps(float(s), int(o))
+                for s, o in zip(sigma, order)]
+        if all(w is not None for w, _ in taps):
+            block = np.ascontiguousarray(block)
+            out = np.empty_like(block)
+            (w_rows, sign_rows), (w_cols, sign_cols) = taps
+            jit.correlate_frames(block, out, w_rows, sign_rows, w_cols, sign_cols,
+                                 bool(np.issubdtype(block.dtype, np.integer)))
+            return out
 
     def apply(frame, out):
         ndi.gaussian_filter(frame, sigma, order=order, output=out, mode="reflect", truncate=4.0)
@@ -123,6 +200,14 @@ def uniform_block(block: np.ndarray, size) -> np.ndarray:
     if _plane_by_plane(size):
         # each z-plane in 2-D == width 1 along z (scipy skips that axis)
         size = size[:2] + (1,)
+    block = np.asarray(block)
+    jit = _jit_for(block, _JIT_FILTER_DTYPES)
+    if jit is not None:
+        block = np.ascontiguousarray(block)
+        out = np.empty_like(block)
+        jit.uniform_frames(block, out, int(size[0]), int(size[1]),
+                           bool(np.issubdtype(block.dtype, np.integer)))
+        return out
 
     def apply(frame, out):
         ndi.uniform_filter(frame, size, output=out, mode="reflect")
@@ -151,6 +236,13 @@ def median_block(block: np.ndarray, size) -> np.ndarray:
     if _plane_by_plane(size):
         # each z-plane in 2-D == a (s0, s1, 1) footprint
         size = size[:2] + (1,)
+    block = np.asarray(block)
+    jit = _jit_for(block, _JIT_MEDIAN_DTYPES)
+    if jit is not None and tuple(size) in ((3, 3), (2, 2)):
+        block = np.ascontiguousarray(block)
+        out = np.empty_like(block)
+        (jit.median3_frames if size[0] == 3 else jit.median2_frames)(block, out)
+        return out
 
     def apply(frame, out):
         ndi.median_filter(frame, size=size, output=out, mode="reflect")
@@ -178,7 +270,7 @@ def max_projection_block(block: np.ndarray, axis) -> np.ndarray:
 
 
 def max_min_projection_block(block: np.ndarray, axis) -> np.ndarray:
-    """``max + min`` of every frame along image ``axis`` (spec decision 10).
+    """``max + min`` of every frame along image ``axis``.
 
     The sum is taken in the input dtype, as Thunder does: small integer types
     wrap around on overflow (e.g. uint8 ``200 + 100 -> 44``); floats are exact
@@ -230,7 +322,7 @@ def subtract_block(block: np.ndarray, value) -> np.ndarray:
 
 
 def squeeze_axes(value_shape) -> tuple[int, ...]:
-    """Image axes removed by ``Images.squeeze`` (spec section 4).
+    """Image axes removed by ``Images.squeeze``.
 
     Every length-1 image axis, except that an image whose axes are all of
     length 1 keeps its first axis: ``(3, 1) -> (1,)`` removed,

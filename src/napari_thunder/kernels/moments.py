@@ -1,4 +1,4 @@
-"""Mergeable accumulators for statistics across frames (spec sections 4, 5).
+"""Mergeable accumulators for statistics across frames.
 
 Both classes follow the accumulator protocol of
 :mod:`napari_thunder.engines.base`:
@@ -16,22 +16,28 @@ stack), so they are cheap to pickle between Spark executors and the driver, and
 
 Numerics of :class:`MomentAccumulator`
 -------------------------------------
-Mean and second central moment ``M2`` are kept in float64 and merged with
-Chan et al.'s pairwise formulas. Inside a block the frames are processed in
-small tiles (a few frames x a few thousand pixels, well under 16 MB of float64
-at any time). For integer inputs of at most 16 bits (and bool) the tile sums
-``S1 = sum(x)`` and ``S2 = sum(x**2)`` are exact in float64 for groups of up
-to 1024 frames, so each group's ``M2 = (k*S2 - S1**2) / k`` is exact up to
-the final rounding; other dtypes use a two-pass (centre, then square) scheme
-per tile. Either way there is no catastrophic cancellation for data with a
-large offset and a small variance.
+For integer inputs of at most 16 bits (and bool) the state is exact: int64
+sums ``S1 = sum(x)`` and ``S2 = sum(x**2)`` per pixel, added block after
+block and partial after partial (integer additions: any order gives the same
+bits). Mean, ``M2 = (n*S2 - S1**2) / n`` and var/std are formed from them
+once, in :meth:`MomentAccumulator.finalize`: an exact integer rounded once,
+so more accurate than numpy's two-pass float result. ``n*S2`` must stay
+below 2**62, so after ``_exact_group_limit`` frames (32768 for 16-bit data)
+the integer group is turned into float64 moments and merged with Chan et
+al.'s formulas into the earlier ones.
+
+Other dtypes keep mean and ``M2`` in float64, merged with Chan's formulas;
+inside a block the frames are processed in small tiles (a few frames x a few
+thousand pixels, well under 16 MB of float64 at any time), each tile centred
+on its own mean (two passes, no catastrophic cancellation for data with a
+large offset and a small variance).
 
 When numba is installed, 8/16-bit integer blocks of at least
-``_JIT_MIN_VALUES`` values get those exact integer sums (and the plain sums of
-``sum``/``mean``) from compiled loops in :mod:`._jit`: one pass over the
-block, int64 accumulators, the same bits as the numpy path (every
-intermediate is an exact integer). Set ``NAPARI_THUNDER_NO_JIT=1`` to use
-numpy only.
+``_JIT_MIN_VALUES`` values get their integer sums (and min/max) from
+compiled, cache-blocked loops in :mod:`._jit`: one pass over the block, the
+accumulators of a tile of pixels held in cache while every frame streams
+through, the same bits as the numpy path (every intermediate is an exact
+integer). Set ``NAPARI_THUNDER_NO_JIT=1`` to use numpy only.
 """
 
 from __future__ import annotations
@@ -118,6 +124,54 @@ def _small_integer_sums(flat: np.ndarray) -> np.ndarray:
             np.add.reduce(tile, axis=0, out=out)
             np.add(total[j0:j1], out, out=total[j0:j1], casting="unsafe")
     return total
+
+
+def _exact_group_limit(dtype: np.dtype) -> int:
+    """Frames of one exact integer group: ``n * S2`` and ``S1**2`` (at most
+    ``n**2 * max|x|**2``) stay below 2**62 in int64."""
+    if dtype == np.bool_:
+        largest = 1
+    else:
+        info = np.iinfo(dtype)
+        largest = max(abs(int(info.min)), int(info.max))
+    return max(1, int((2**31 - 1) // largest))
+
+
+def _integer_block_sums(flat: np.ndarray, s1: np.ndarray, s2, jit) -> None:
+    """``s1 += flat.sum(0)`` and (``s2`` not None) ``s2 += (flat**2).sum(0)``,
+    exactly, in int64, for <=16-bit integers or bools (as uint8)."""
+    if jit is not None:
+        kernel = jit.signed_moments if flat.dtype.kind == "i" else jit.unsigned_moments
+        kernel(flat, s1, s1 if s2 is None else s2, s2 is not None)
+        return
+    s1 += _small_integer_sums(flat)
+    if s2 is None:
+        return
+    k, p = flat.shape
+    buf = np.empty((min(_TILE_FRAMES, k), min(_TILE_PIXELS, p)), dtype=np.float64)
+    part = np.empty(min(_TILE_PIXELS, p), dtype=np.float64)
+    # float64 sums of at most _EXACT_GROUP squares of 16-bit values are exact
+    for g0 in range(0, k, _EXACT_GROUP):
+        g1 = min(g0 + _EXACT_GROUP, k)
+        for j0 in range(0, p, _TILE_PIXELS):
+            j1 = min(j0 + _TILE_PIXELS, p)
+            out = part[: j1 - j0]
+            out.fill(0.0)
+            for i0 in range(g0, g1, _TILE_FRAMES):
+                i1 = min(i0 + _TILE_FRAMES, g1)
+                tile = buf[: i1 - i0, : j1 - j0]
+                np.copyto(tile, flat[i0:i1, j0:j1], casting="unsafe")
+                out += np.einsum("ij,ij->j", tile, tile)
+            s2[j0:j1] += out.astype(np.int64)
+
+
+def _group_moments(n: int, s1: np.ndarray, s2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Float64 mean and M2 of an exact integer group: ``M2 = (n*S2 - S1**2) / n``
+    formed in int64 (exact, below 2**62) and rounded once."""
+    mean = s1 / n
+    m2 = s2 * n
+    m2 -= s1 * s1
+    return mean, m2 / n
 
 
 def _numpy_result_dtype(dtype: np.dtype, stat: str) -> np.dtype:
@@ -277,6 +331,17 @@ class MomentAccumulator:
         self.total = None  # exact sum in numpy's sum dtype (float64 for floats)
         self.low = None
         self.high = None
+        #: exact integer state (<=16-bit integers and bools): int64 sums of
+        #: the frames of the current group (and of their squares for var/std)
+        self._exact = _exact_integer_path(self.dtype) and (
+            self._need_m2 or self._need_mean or self._need_sum or "mean" in stats)
+        self.g1 = None
+        self.g2 = None
+        self.gcount = 0
+        #: earlier groups (only past ``_exact_group_limit`` frames): their
+        #: int64 sums and float64 ``(count, mean, m2)``
+        self.base_s1 = None
+        self.base = None
 
     # -- protocol ------------------------------------------------------------
     def empty(self) -> MomentAccumulator:
@@ -299,11 +364,13 @@ class MomentAccumulator:
         if k == 0:
             return self
         flat = block.reshape(k, -1)
+        if self._exact:
+            self._add_exact(flat)
+            self._add_min_max(flat)
+            self.count += k
+            return self
         block_sum = None
-        int_sum = None  # exact int64 sums of <=16-bit integers
-        if (self._need_sum or self._need_mean) and _exact_integer_path(flat.dtype):
-            jit = _jit_loops(flat)
-            int_sum = _integer_sums(flat, jit) if jit is not None else _small_integer_sums(flat)
+        int_sum = None
         if self._need_sum:
             if int_sum is not None:
                 block_sum = int_sum.astype(self._sum_dtype())
@@ -330,14 +397,124 @@ class MomentAccumulator:
                 self.mean, self.m2 = mean, m2
             else:
                 _chan_merge(self.count, self.mean, self.m2, k, mean, m2)
-        if "min" in self.stats:
-            low = np.min(flat, axis=0)
-            self.low = low if self.low is None else np.minimum(self.low, low, out=self.low)
-        if "max" in self.stats:
-            high = np.max(flat, axis=0)
-            self.high = high if self.high is None else np.maximum(self.high, high, out=self.high)
+        self._add_min_max(flat)
         self.count += k
         return self
+
+    def _add_min_max(self, flat: np.ndarray) -> None:
+        """Fold the block's per-pixel min/max (when asked for) in."""
+        do_low, do_high = "min" in self.stats, "max" in self.stats
+        if not (do_low or do_high):
+            return
+        jit = _jit_loops(flat) if flat.dtype.kind in "iu" else None
+        if jit is not None:
+            first = (do_low and self.low is None) or (do_high and self.high is None)
+            p = flat.shape[1]
+            low = self.low if self.low is not None else np.empty(p, flat.dtype)
+            high = self.high if self.high is not None else np.empty(p, flat.dtype)
+            jit.min_max(np.ascontiguousarray(flat), low, high, do_low, do_high, first)
+            self.low = low if do_low else None
+            self.high = high if do_high else None
+            return
+        if do_low:
+            low = np.min(flat, axis=0)
+            self.low = low if self.low is None else np.minimum(self.low, low, out=self.low)
+        if do_high:
+            high = np.max(flat, axis=0)
+            self.high = high if self.high is None else np.maximum(self.high, high, out=self.high)
+
+    # -- exact integer state --------------------------------------------------
+    def _add_exact(self, flat: np.ndarray) -> None:
+        """Add the int64 sums (and sums of squares) of ``flat`` to the group,
+        starting a new group whenever the current one is full."""
+        if flat.dtype == np.bool_:
+            flat = flat.view(np.uint8)
+        flat = np.ascontiguousarray(flat)
+        k, p = flat.shape
+        # plain sums never overflow int64 (2**63 / 65535 frames); squares do
+        limit = _exact_group_limit(self.dtype) if self._need_m2 else None
+        i = 0
+        while i < k:
+            if limit is None:
+                take = k
+            else:
+                if self.gcount >= limit:
+                    self._spill()
+                take = min(k - i, limit - self.gcount)
+            if self.g1 is None:
+                self.g1 = np.zeros(p, dtype=np.int64)
+                if self._need_m2:
+                    self.g2 = np.zeros(p, dtype=np.int64)
+            piece = flat[i:i + take]
+            _integer_block_sums(piece, self.g1, self.g2, _jit_loops(piece))
+            self.gcount += take
+            i += take
+
+    def _spill(self) -> None:
+        """Move the current integer group into the float64 base moments."""
+        if self.gcount == 0:
+            return
+        mean, m2 = _group_moments(self.gcount, self.g1, self.g2)
+        self._merge_base(self.gcount, mean, m2, self.g1)
+        self.g1 = None
+        self.g2 = None
+        self.gcount = 0
+
+    def _merge_base(self, n: int, mean, m2, s1) -> None:
+        """Chan-merge float moments (and add int sums) into the base."""
+        if self.base is None:
+            self.base = (n, mean.copy(), m2.copy())
+            self.base_s1 = s1.copy()
+            return
+        count, b_mean, b_m2 = self.base
+        _chan_merge(count, b_mean, b_m2, n, mean, m2)
+        self.base = (count + n, b_mean, b_m2)
+        self.base_s1 += s1
+
+    def _exact_sums(self) -> np.ndarray:
+        """int64 sums of every frame folded in."""
+        if self.base_s1 is None:
+            return self.g1
+        if self.g1 is None:
+            return self.base_s1
+        return self.base_s1 + self.g1
+
+    def _exact_moments(self) -> tuple[np.ndarray, np.ndarray]:
+        """Float64 mean and M2 of every frame folded in."""
+        if self.base is None:
+            return _group_moments(self.gcount, self.g1, self.g2)
+        count, mean, m2 = self.base
+        mean, m2 = mean.copy(), m2.copy()
+        if self.gcount:
+            g_mean, g_m2 = _group_moments(self.gcount, self.g1, self.g2)
+            _chan_merge(count, mean, m2, self.gcount, g_mean, g_m2)
+        return mean, m2
+
+    def _merge_exact(self, other: MomentAccumulator) -> None:
+        """Combine the exact state of ``other`` into self (both non-empty)."""
+        if other.base is not None:
+            o_count, o_mean, o_m2 = other.base
+            if self._need_m2:
+                self._spill()
+                self._merge_base(o_count, o_mean, o_m2, other.base_s1)
+            else:
+                self.base_s1 = other.base_s1.copy() if self.base_s1 is None else self.base_s1 + other.base_s1
+        if other.gcount == 0:
+            return
+        limit = _exact_group_limit(self.dtype) if self._need_m2 else None
+        if limit is not None and self.gcount + other.gcount > limit:
+            self._spill()
+            mean, m2 = _group_moments(other.gcount, other.g1, other.g2)
+            self._merge_base(other.gcount, mean, m2, other.g1)
+            return
+        if self.g1 is None:
+            self.g1 = other.g1.copy()
+            self.g2 = None if other.g2 is None else other.g2.copy()
+        else:
+            self.g1 += other.g1
+            if self.g2 is not None:
+                self.g2 += other.g2
+        self.gcount += other.gcount
 
     def merge(self, other: MomentAccumulator) -> MomentAccumulator:
         """Combine ``other`` (frames disjoint from ours) into self; returns self."""
@@ -348,11 +525,16 @@ class MomentAccumulator:
         if other.count == 0:
             return self
         if self.count == 0:
-            for name in ("mean", "m2", "sum64", "total", "low", "high"):
+            for name in ("mean", "m2", "sum64", "total", "low", "high", "g1", "g2", "base_s1"):
                 value = getattr(other, name)
                 setattr(self, name, None if value is None else value.copy())
+            self.base = None if other.base is None else (
+                other.base[0], other.base[1].copy(), other.base[2].copy())
+            self.gcount = other.gcount
             self.count = other.count
             return self
+        if self._exact:
+            self._merge_exact(other)
         if self.total is not None:
             self.total += other.total
         if self.sum64 is not None:
@@ -389,6 +571,22 @@ class MomentAccumulator:
         if self.count == 0:
             raise ValueError(f"cannot compute {stat} of zero frames (empty accumulator)")
         out_dtype = _numpy_result_dtype(self.dtype, stat)
+        if self._exact and stat in ("mean", "var", "std", "sum"):
+            jit = _jit_module() if self.g1 is not None and self.g1.size >= _JIT_MIN_VALUES // 4 else None
+            if stat == "sum":
+                result = self._exact_sums().astype(out_dtype)  # a new array
+            elif stat == "mean":
+                result = self._exact_sums() / self.count
+            elif self.base is None and jit is not None:
+                result = np.empty(self.g1.size, dtype=np.float64)
+                jit.exact_variance(self.gcount, self.g1, self.g2, result, stat == "std")
+            else:
+                result = self._exact_moments()[1] / self.count
+                np.maximum(result, 0.0, out=result)
+                if stat == "std":
+                    np.sqrt(result, out=result)
+            # every result above is a new array: no defensive copy
+            return np.asarray(result, dtype=out_dtype).reshape(self.value_shape)
         if stat == "mean":
             mean = self.mean if self.sum64 is None else self.sum64 / self.count
             result = mean
@@ -411,7 +609,7 @@ class MomentAccumulator:
 
 
 class ReduceAccumulator:
-    """``functools.reduce(func, frames)`` as a mergeable accumulator (spec 4 reduce).
+    """``functools.reduce(func, frames)`` as a mergeable accumulator.
 
     Parameters
     ----------

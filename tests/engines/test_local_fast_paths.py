@@ -1,0 +1,85 @@
+"""Local engine: mapped frames read and transformed without dask, piecewise
+collect, one accumulator per worker run in aggregate."""
+
+import numpy as np
+import pytest
+
+from napari_thunder.engines import local
+from napari_thunder.kernels.moments import MomentAccumulator, ReduceAccumulator
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    monkeypatch.setattr(local, "chunk_bytes_target", lambda: 3 * 6 * 5 * 8)  # 3 float64 frames
+
+
+def _no_dask(monkeypatch, frames):
+    def fail(*args, **kwargs):
+        raise AssertionError("dask used on the direct path")
+
+    monkeypatch.setattr(type(frames.array), "to_delayed", fail)
+    monkeypatch.setattr(type(frames.array), "compute", fail)
+
+
+def test_map_chain_collects_without_dask(small_chunks, monkeypatch):
+    stack = np.random.default_rng(0).random((11, 6, 5))
+    frames = local.LocalFrames.from_array(stack)
+    starts = []
+
+    def plus_index(block, start):
+        starts.append(start)
+        return block + np.arange(start, start + len(block)).reshape(-1, 1, 1)
+
+    mapped = frames.map(plus_index, (6, 5), np.float64).map(lambda b, s: b * 2, (6, 5), np.float64)
+    projected = mapped.map(lambda b, s: b.max(axis=1), (5,), np.float64)
+    _no_dask(monkeypatch, mapped)
+    expected = (stack + np.arange(11).reshape(-1, 1, 1)) * 2
+    np.testing.assert_array_equal(mapped.collect(), expected)
+    np.testing.assert_array_equal(projected.collect(), expected.max(axis=1))
+    acc = mapped.aggregate(MomentAccumulator((6, 5), np.float64, ("mean",)))
+    np.testing.assert_allclose(acc.finalize("mean"), expected.mean(axis=0), rtol=1e-14)
+
+
+def test_collect_in_pieces_equals_whole_chunks(small_chunks, monkeypatch):
+    monkeypatch.setattr(local, "PIECE_BYTES", 6 * 5 * 2)  # one uint16 frame per piece
+    stack = np.random.default_rng(1).integers(0, 1000, size=(10, 6, 5)).astype(np.uint16)
+    frames = local.LocalFrames.from_array(stack)
+    seen = []
+
+    def minus_start(block, start):
+        seen.append((start, len(block)))
+        return block.astype(np.int32) - start
+
+    out = frames.map(minus_start, (6, 5), np.int32).collect()
+    np.testing.assert_array_equal(out, stack.astype(np.int32) - np.arange(10).reshape(-1, 1, 1))
+    assert sorted(seen) == [(i, 1) for i in range(10)]
+
+
+def test_mismatched_blocks_fall_back_to_dask(small_chunks):
+    stack = np.arange(8 * 6 * 5, dtype=np.int16).reshape(8, 6, 5)
+    frames = local.LocalFrames.from_array(stack)
+    out = frames.map(lambda block, start: block * 0.5, (6, 5), np.int16).collect()
+    assert out.dtype == np.float64
+    np.testing.assert_array_equal(out, stack * 0.5)
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3, 5])
+def test_aggregate_per_worker_runs_in_frame_order(small_chunks, monkeypatch, workers):
+    monkeypatch.setattr(local, "worker_count", lambda: workers)
+    stack = np.arange(13, dtype=np.float64).reshape(13, 1, 1)
+    frames = local.LocalFrames.from_array(stack)
+    order = frames.aggregate(ReduceAccumulator(lambda a, b: np.concatenate([a, b]).reshape(-1, 1)))
+    np.testing.assert_array_equal(order.finalize().ravel(), np.arange(13))
+    data = np.random.default_rng(2).integers(0, 4000, size=(13, 6, 5)).astype(np.uint16)
+    acc = local.LocalFrames.from_array(data).aggregate(MomentAccumulator((6, 5), np.uint16, ("var", "sum")))
+    np.testing.assert_allclose(acc.finalize("var"), data.var(axis=0), rtol=1e-13)
+    np.testing.assert_array_equal(acc.finalize("sum"), data.sum(axis=0))
+
+
+def test_contiguous_runs_cover_every_chunk_once():
+    for nchunks in (1, 2, 5, 8, 9):
+        bounds = [(3 * i, 3 * i + 3) for i in range(nchunks)]
+        for workers in (1, 2, 4, 16):
+            runs = local._contiguous_runs(bounds, workers)
+            assert [i for run in runs for i in run] == list(range(nchunks))
+            assert len(runs) == min(workers, nchunks) and all(runs)

@@ -1,0 +1,166 @@
+"""Exact integer moments (int64 sums, cache-blocked compiled loops) vs numpy."""
+
+import pickle
+
+import numpy as np
+import pytest
+
+from napari_thunder.kernels import moments
+
+INT_DTYPES = [np.uint8, np.int8, np.uint16, np.int16]
+
+
+def _stack(dtype, shape, seed=0):
+    info = np.iinfo(dtype)
+    rng = np.random.default_rng(seed)
+    return rng.integers(info.min, int(info.max) + 1, size=shape, dtype=dtype)
+
+
+def _fold(blocks, dtype, stats, merge=True):
+    acc = moments.MomentAccumulator(blocks[0].shape[1:], dtype, stats)
+    for block in blocks:
+        if merge:
+            acc.merge(acc.empty().add(block))
+        else:
+            acc.add(block)
+    return acc
+
+
+@pytest.fixture(params=["compiled", "numpy"])
+def path(request, monkeypatch):
+    if request.param == "compiled":
+        pytest.importorskip("numba")
+        monkeypatch.setattr(moments, "_JIT_MIN_VALUES", 1)
+    else:
+        monkeypatch.setitem(moments._JIT_STATE, "module", None)
+    return request.param
+
+
+@pytest.mark.parametrize("dtype", INT_DTYPES)
+@pytest.mark.parametrize("merge", [True, False])
+def test_integer_stats_match_numpy(path, dtype, merge):
+    # 66002 pixels: more than one tile of the compiled loops plus a remainder;
+    # 23 frames: not a multiple of 4
+    stack = _stack(dtype, (23, 2, 33001))
+    acc = _fold([stack[:9], stack[9:10], stack[10:]], dtype, moments.STATS, merge)
+    wide = stack.astype(np.float64)
+    np.testing.assert_array_equal(acc.finalize("sum"), stack.sum(axis=0))
+    assert acc.finalize("sum").dtype == stack.sum(axis=0).dtype
+    np.testing.assert_array_equal(acc.finalize("min"), stack.min(axis=0))
+    np.testing.assert_array_equal(acc.finalize("max"), stack.max(axis=0))
+    np.testing.assert_array_equal(acc.finalize("mean"), stack.mean(axis=0))
+    np.testing.assert_allclose(acc.finalize("var"), wide.var(axis=0), rtol=1e-13)
+    np.testing.assert_allclose(acc.finalize("std"), wide.std(axis=0), rtol=1e-13)
+
+
+def test_var_is_the_exact_integer_result_rounded():
+    from fractions import Fraction
+
+    stack = _stack(np.uint16, (37, 2, 3), seed=2)
+    got = _fold([stack[:20], stack[20:]], np.uint16, ("var",)).finalize("var")
+    for index in np.ndindex(2, 3):
+        x = [int(v) for v in stack[(slice(None),) + index]]
+        n = len(x)
+        exact = Fraction(n * sum(v * v for v in x) - sum(x) ** 2, n * n)
+        assert abs(Fraction(float(got[index])) - exact) <= abs(exact) * Fraction(1, 2**51)
+
+
+@pytest.mark.parametrize("dtype", [np.uint16, np.int8])
+def test_groups_spill_into_float_moments(path, monkeypatch, dtype):
+    # a tiny group limit: blocks split across groups, merges of spilled partials
+    monkeypatch.setattr(moments, "_exact_group_limit", lambda dtype: 5)
+    stack = _stack(dtype, (41, 3, 4), seed=3)
+    wide = stack.astype(np.float64)
+    for merge in (True, False):
+        acc = _fold([stack[:3], stack[3:17], stack[17:18], stack[18:]], dtype,
+                    ("mean", "var", "sum"), merge)
+        assert acc.base is not None
+        np.testing.assert_allclose(acc.finalize("var"), wide.var(axis=0), rtol=1e-12)
+        np.testing.assert_array_equal(acc.finalize("sum"), stack.sum(axis=0))
+        np.testing.assert_array_equal(acc.finalize("mean"), stack.mean(axis=0))
+    left = _fold([stack[:23]], dtype, ("var",))
+    right = _fold([stack[23:]], dtype, ("var",))
+    np.testing.assert_allclose(left.merge(right).finalize("var"), wide.var(axis=0), rtol=1e-12)
+
+
+def test_group_limit_keeps_int64_exact():
+    for dtype in (np.uint16, np.int16, np.uint8, np.int8, np.bool_):
+        n = moments._exact_group_limit(np.dtype(dtype))
+        largest = 1 if dtype == np.bool_ else max(abs(int(np.iinfo(dtype).min)), int(np.iinfo(dtype).max))
+        assert n * n * largest * largest < 2**62
+
+
+def test_extreme_values(path):
+    stack = np.full((9, 2, 4100), 65535, np.uint16)
+    stack[::3] = 0
+    acc = _fold([stack[:4], stack[4:]], np.uint16, moments.STATS)
+    np.testing.assert_array_equal(acc.finalize("sum"), stack.sum(axis=0))
+    np.testing.assert_array_equal(acc.finalize("var"), stack.astype(np.float64).var(axis=0))
+    low = np.full((6, 4100), -128, np.int8)
+    acc = _fold([low], np.int8, moments.STATS)
+    np.testing.assert_array_equal(acc.finalize("sum"), low.sum(axis=0))
+    np.testing.assert_array_equal(acc.finalize("var"), np.zeros(4100))
+
+
+def test_bool_frames(path):
+    mask = _stack(np.uint8, (15, 3, 5)) > 100
+    acc = _fold([mask[:7], mask[7:]], np.bool_, moments.STATS)
+    for stat in moments.STATS:
+        ref = getattr(mask, stat)(axis=0)
+        got = acc.finalize(stat)
+        assert got.dtype == ref.dtype
+        np.testing.assert_allclose(got, ref, rtol=1e-13)
+
+
+def test_partial_pickles_and_merges(path):
+    stack = _stack(np.int16, (12, 4, 4), seed=6)
+    part = pickle.loads(pickle.dumps(_fold([stack[:5]], np.int16, moments.STATS)))
+    total = part.merge(_fold([stack[5:]], np.int16, moments.STATS))
+    np.testing.assert_allclose(total.finalize("var"), stack.astype(np.float64).var(axis=0), rtol=1e-13)
+    np.testing.assert_array_equal(total.finalize("max"), stack.max(axis=0))
+
+
+def test_compiled_and_numpy_paths_give_the_same_bits(monkeypatch):
+    pytest.importorskip("numba")
+    stack = _stack(np.uint16, (30, 5, 900), seed=7)
+
+    def run():
+        acc = _fold([stack[:11], stack[11:]], np.uint16, moments.STATS)
+        return [acc.finalize(stat) for stat in moments.STATS]
+
+    monkeypatch.setattr(moments, "_JIT_MIN_VALUES", 1)
+    compiled = run()
+    monkeypatch.setitem(moments._JIT_STATE, "module", None)
+    plain = run()
+    for a, b in zip(compiled, plain):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("stats", [("mean",), ("sum",), ("mean", "sum", "min")])
+def test_repeated_adds_without_squares(path, stats):
+    stack = _stack(np.uint16, (20, 3, 5), seed=8)
+    acc = moments.MomentAccumulator((3, 5), np.uint16, stats)
+    for i in range(0, 20, 3):
+        acc = acc.add(stack[i:i + 3])
+    for stat in stats:
+        np.testing.assert_array_equal(acc.finalize(stat), getattr(stack, stat)(axis=0))
+
+
+def test_compiled_finalize_equals_numpy_bits(monkeypatch):
+    pytest.importorskip("numba")
+    stack = _stack(np.uint16, (40, 3, 7), seed=9)
+    acc = _fold([stack], np.uint16, ("var", "std"))
+    monkeypatch.setattr(moments, "_JIT_MIN_VALUES", 1)
+    compiled = acc.finalize("var"), acc.finalize("std")
+    monkeypatch.setitem(moments._JIT_STATE, "module", None)
+    plain = acc.finalize("var"), acc.finalize("std")
+    for a, b in zip(compiled, plain):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_finalize_results_are_not_views_of_the_state():
+    stack = _stack(np.int16, (6, 2, 3), seed=10)
+    acc = _fold([stack], np.int16, ("sum", "mean"))
+    total = acc.finalize("sum")
+    total[...] = 0
+    np.testing.assert_array_equal(acc.finalize("sum"), stack.sum(axis=0))
