@@ -528,10 +528,10 @@ def check_subtract_value(value, value_shape: tuple[int, ...]):
     """
     value_shape = tuple(value_shape)
     if value is None:
-        raise TypeError("value must be a number or an array, got None")
+        raise TypeError("val (the value to subtract) must be a number or an array, got None")
     if isinstance(value, (numbers.Number, np.generic)):
         if not isinstance(value, (numbers.Number, np.number, np.bool_)):
-            raise TypeError(f"value must be a number or an array, got {value!r}")
+            raise TypeError(f"val (the value to subtract) must be a number or an array, got {value!r}")
         return value
     if isinstance(value, np.ndarray):
         array = value
@@ -539,14 +539,15 @@ def check_subtract_value(value, value_shape: tuple[int, ...]):
         try:
             array = np.asarray(value)
         except (TypeError, ValueError, RecursionError) as err:
-            raise TypeError(f"value must be a number or an array, got {type(value).__name__}") from err
+            raise TypeError(f"val (the value to subtract) must be a number or an array, "
+                            f"got {type(value).__name__}") from err
     if array.ndim == 0:
         scalar = array[()]
         if not isinstance(scalar, (numbers.Number, np.number, np.bool_)):
-            raise TypeError(f"value must be a number or an array, got {value!r}")
+            raise TypeError(f"val (the value to subtract) must be a number or an array, got {value!r}")
         return scalar
     if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
-        raise TypeError(f"value must be numeric, got an array of dtype {array.dtype}")
+        raise TypeError(f"val (the value to subtract) must be numeric, got an array of dtype {array.dtype}")
     if isinstance(value, np.ndarray):
         shape = array.shape
     else:
