@@ -272,3 +272,25 @@ def test_loader_npartitions_policy(kwargs, exc):
     else:
         with pytest.raises(exc, match="npartitions"):
             images.fromarray(np.zeros((2, 3, 3)), **kwargs)
+
+
+# -- bounds on sizes that cost memory or time ------------------------------------------------------
+def test_sizes_are_bounded_with_the_argument_named():
+    from napari_thunder import validation as v
+
+    assert v.check_filter_size(v.MAX_FILTER_WIDTH, 2) == (v.MAX_FILTER_WIDTH,) * 2
+    with pytest.raises(ValueError, match="size must be at most 65536"):
+        v.check_filter_size(v.MAX_FILTER_WIDTH + 1, 2)
+    assert v.check_filter_size(1024, 2, kind="median") == (1024, 1024)  # 2**20 pixels
+    with pytest.raises(ValueError, match=r"size of the median filter: a window of 1050625 pixels"):
+        v.check_filter_size(1025, 2, kind="median")
+    assert v.check_filter_size((2 ** 16, 16, 0), 3, kind="median") == (2 ** 16, 16, 0)  # planes: 2**20
+    assert v.check_sigma(v.MAX_SIGMA, 2) == (v.MAX_SIGMA,) * 2
+    for sigma in (v.MAX_SIGMA * 2, 1e300):
+        with pytest.raises(ValueError, match="sigma must be at most 16384"):
+            v.check_sigma(sigma, 2)
+    assert v.check_neighborhood(v.MAX_NEIGHBORHOOD) == v.MAX_NEIGHBORHOOD
+    with pytest.raises(ValueError, match="neighborhood must be at most 32768"):
+        v.check_neighborhood(10 ** 12)
+    with pytest.raises(ValueError, match="x must be at most 2.5"):
+        v.check_real(3, "x", maximum=2.5)

@@ -20,6 +20,12 @@ Real numbers (sigma, the value of ``subtract``)
 Per-axis arguments (sigma, order, size, factor)
     A single value applies to every image axis; a sequence must have exactly
     one entry per image axis, else ``ValueError``.
+Sizes that cost memory or time in proportion to their value
+    Bounded, so a typo never asks for hundreds of GiB or hours: a filter width
+    is at most ``MAX_FILTER_WIDTH`` per axis, a median window at most
+    ``MAX_MEDIAN_WINDOW`` pixels in all, ``sigma`` at most ``MAX_SIGMA``, a
+    ``localcorr`` neighborhood at most ``MAX_NEIGHBORHOOD``; larger values
+    raise ``ValueError`` naming the argument and the bound.
 Flags (overwrite, recursive, with_keys, ...)
     Only ``True``/``False`` (Python or numpy bools): ``overwrite='no'`` raises
     ``TypeError`` rather than meaning yes.
@@ -36,6 +42,10 @@ from collections.abc import Sequence
 import numpy as np
 
 __all__ = [
+    "MAX_FILTER_WIDTH",
+    "MAX_MEDIAN_WINDOW",
+    "MAX_NEIGHBORHOOD",
+    "MAX_SIGMA",
     "check_bool",
     "check_filter_size",
     "check_int",
@@ -53,6 +63,18 @@ __all__ = [
     "check_subsample_factor",
     "check_subtract_value",
 ]
+
+
+#: Largest uniform/median filter width on one axis (scipy's work and buffers
+#: grow with the width; far wider than any image this plugin handles).
+MAX_FILTER_WIDTH = 2 ** 16
+#: Largest median window, in pixels (product of the widths): scipy allocates
+#: several arrays of this many entries and visits them at every pixel.
+MAX_MEDIAN_WINDOW = 2 ** 20
+#: Largest Gaussian ``sigma`` (the kernel has ``8 * sigma + 1`` taps).
+MAX_SIGMA = 2.0 ** 14
+#: Largest ``localcorr`` neighborhood (a box ``2 * n + 1`` wide).
+MAX_NEIGHBORHOOD = 2 ** 15
 
 
 # ---------------------------------------------------------------------------
@@ -105,15 +127,15 @@ def check_int(value, name: str, minimum: int | None = None, maximum: int | None 
     return out
 
 
-def check_real(value, name: str, minimum: float | None = None) -> float:
+def check_real(value, name: str, minimum: float | None = None, maximum: float | None = None) -> float:
     """A real-number argument, by the module's policy.
 
     Parameters
     ----------
     value : object
     name : str
-    minimum : float, optional
-        Inclusive lower bound.
+    minimum, maximum : float, optional
+        Inclusive bounds.
 
     Returns
     -------
@@ -124,7 +146,7 @@ def check_real(value, name: str, minimum: float | None = None) -> float:
     TypeError
         ``value`` is a bool or not a real number.
     ValueError
-        ``value`` is NaN, infinite or below ``minimum``.
+        ``value`` is NaN, infinite or out of ``[minimum, maximum]``.
     """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number, got {value!r} ({type(value).__name__})")
@@ -133,6 +155,8 @@ def check_real(value, name: str, minimum: float | None = None) -> float:
         raise ValueError(f"{name} must be finite, got {value!r}")
     if minimum is not None and out < minimum:
         raise ValueError(f"{name} must be at least {minimum:g}, got {value!r}")
+    if maximum is not None and out > maximum:
+        raise ValueError(f"{name} must be at most {maximum:g}, got {value!r}")
     return out
 
 
@@ -336,10 +360,11 @@ def check_sigma(sigma, ndim: int) -> tuple[float, ...]:
     TypeError
         If an entry is not a number.
     ValueError
-        If the sequence length is not ``ndim`` or an entry is negative or not
-        finite.
+        If the sequence length is not ``ndim`` or an entry is negative, not
+        finite or above ``MAX_SIGMA``.
     """
-    return tuple(check_real(item, "sigma", minimum=0.0) for item in _per_axis(sigma, ndim, "sigma"))
+    return tuple(check_real(item, "sigma", minimum=0.0, maximum=MAX_SIGMA)
+                 for item in _per_axis(sigma, ndim, "sigma"))
 
 
 def check_order(order, ndim: int) -> tuple[int, ...]:
@@ -396,11 +421,14 @@ def check_filter_size(size, ndim: int, name: str = "size", kind: str = "uniform"
     TypeError
         An entry is not an integer by the policy.
     ValueError
-        Wrong length, negative or fractional width, or a zero median width.
+        Wrong length, negative or fractional width, a zero median width, a
+        width above ``MAX_FILTER_WIDTH`` or a median window of more than
+        ``MAX_MEDIAN_WINDOW`` pixels.
     """
     if kind not in ("uniform", "median"):
         raise ValueError(f"kind must be 'uniform' or 'median', got {kind!r}")
-    out = tuple(check_int(item, name, minimum=0) for item in _per_axis(size, ndim, name))
+    out = tuple(check_int(item, name, minimum=0, maximum=MAX_FILTER_WIDTH)
+                for item in _per_axis(size, ndim, name))
     if kind == "median":
         filtered = out[:2] if (ndim == 3 and out[2] == 0) else out
         if any(value == 0 for value in filtered):
@@ -409,6 +437,10 @@ def check_filter_size(size, ndim: int, name: str = "size", kind: str = "uniform"
                 f"(0 is only allowed as the last entry of a volume, meaning plane by plane), "
                 f"got {size!r}"
             )
+        window = math.prod(filtered)
+        if window > MAX_MEDIAN_WINDOW:
+            raise ValueError(f"{name} of the median filter: a window of {window} pixels is too large "
+                             f"(at most {MAX_MEDIAN_WINDOW}), got {size!r}")
     return out
 
 
@@ -496,10 +528,10 @@ def check_subtract_value(value, value_shape: tuple[int, ...]):
     """
     value_shape = tuple(value_shape)
     if value is None:
-        raise TypeError("value must be a number or an array, got None")
+        raise TypeError("val (the value to subtract) must be a number or an array, got None")
     if isinstance(value, (numbers.Number, np.generic)):
         if not isinstance(value, (numbers.Number, np.number, np.bool_)):
-            raise TypeError(f"value must be a number or an array, got {value!r}")
+            raise TypeError(f"val (the value to subtract) must be a number or an array, got {value!r}")
         return value
     if isinstance(value, np.ndarray):
         array = value
@@ -507,14 +539,15 @@ def check_subtract_value(value, value_shape: tuple[int, ...]):
         try:
             array = np.asarray(value)
         except (TypeError, ValueError, RecursionError) as err:
-            raise TypeError(f"value must be a number or an array, got {type(value).__name__}") from err
+            raise TypeError(f"val (the value to subtract) must be a number or an array, "
+                            f"got {type(value).__name__}") from err
     if array.ndim == 0:
         scalar = array[()]
         if not isinstance(scalar, (numbers.Number, np.number, np.bool_)):
-            raise TypeError(f"value must be a number or an array, got {value!r}")
+            raise TypeError(f"val (the value to subtract) must be a number or an array, got {value!r}")
         return scalar
     if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
-        raise TypeError(f"value must be numeric, got an array of dtype {array.dtype}")
+        raise TypeError(f"val (the value to subtract) must be numeric, got an array of dtype {array.dtype}")
     if isinstance(value, np.ndarray):
         shape = array.shape
     else:
@@ -547,9 +580,9 @@ def check_neighborhood(neighborhood) -> int:
     TypeError
         Not an integer by the policy.
     ValueError
-        Fractional or negative.
+        Fractional, negative or above ``MAX_NEIGHBORHOOD``.
     """
-    return check_int(neighborhood, "neighborhood", minimum=0)
+    return check_int(neighborhood, "neighborhood", minimum=0, maximum=MAX_NEIGHBORHOOD)
 
 
 def check_nsamples(nsamples) -> int:

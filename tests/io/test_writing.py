@@ -1,4 +1,4 @@
-"""Atomic output directories and frame writers (spec 7, decisions 3, 4 and 12)."""
+"""Atomic output directories and frame writers."""
 
 import json
 import os
@@ -30,7 +30,7 @@ def listing(directory):
     return sorted(os.listdir(directory))
 
 
-# -- atomic_output_dir -----------------------------------------------------------------------------------------
+# -- atomic_output_dir -----------------------------------------------------------------------------
 def test_new_directory_appears_only_on_success(tmp_path):
     out = tmp_path / "out"
     with atomic_output_dir(str(out)) as temp:
@@ -121,7 +121,7 @@ def test_file_scheme_and_trailing_slash(tmp_path):
     assert listing(tmp_path / "out") == ["a"]
 
 
-# -- names and checks -------------------------------------------------------------------------------------------
+# -- names and checks ------------------------------------------------------------------------------
 def test_frame_filename():
     assert frame_filename("image", 0, "tif") == "image-00000.tif"
     assert frame_filename("img", 123456, "bin") == "img-123456.bin"
@@ -130,7 +130,7 @@ def test_frame_filename():
 @pytest.mark.parametrize("fmt", ["tif", "png"])
 @pytest.mark.parametrize("value_shape", [(5,), (2, 3, 4, 5)])
 def test_check_export_ndim_rejects_1d_and_4d(fmt, value_shape):
-    message = "Only 2D or 3D images can be exported to %s, images are %d-dimensional." % (fmt, len(value_shape))
+    message = f"Only 2D or 3D images can be exported to {fmt}, images are {len(value_shape)}-dimensional."
     with pytest.raises(ValueError) as info:
         check_export_ndim(value_shape, fmt)
     assert str(info.value) == message
@@ -144,7 +144,7 @@ def test_check_export_ndim_accepts_2d_3d():
         check_export_ndim((2, 4, 5), "png")
 
 
-# -- frame writers ------------------------------------------------------------------------------------------------
+# -- frame writers ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.uint16, np.float32, np.float64, np.int64])
 @pytest.mark.parametrize("shape", [(6, 7), (3, 6, 7), (6, 7, 3)])
 def test_tif_frame_round_trips_exactly(tmp_path, dtype, shape):
@@ -214,13 +214,13 @@ def test_png_other_3d_is_rejected(tmp_path):
     assert listing(tmp_path) == []
 
 
-# -- BlockWriter ------------------------------------------------------------------------------------------------------
+# -- BlockWriter -----------------------------------------------------------------------------------
 @pytest.mark.parametrize("fmt", ["bin", "tif", "png"])
 def test_block_writer_names_frames_from_start(tmp_path, fmt):
     block = np.random.default_rng(8).integers(0, 255, (3, 4, 5), dtype=np.uint8)
     writer = pickle.loads(pickle.dumps(BlockWriter(str(tmp_path), fmt, prefix="img")))
     assert writer(block, 10) == 3
-    names = ["img-%05d.%s" % (i, fmt) for i in (10, 11, 12)]
+    names = [f"img-{i:05d}.{fmt}" for i in (10, 11, 12)]
     assert listing(tmp_path) == names
     files = [str(tmp_path / n) for n in names]
     if fmt == "bin":

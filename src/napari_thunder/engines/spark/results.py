@@ -4,7 +4,9 @@ A task's result reaches the driver as the value itself, as a header and flat
 pieces of at most ``settings.RESULT_PIECE_BYTES`` (big ndarrays: Spark moves
 many moderate byte arrays much faster than one huge one), or, with a
 ``local[...]`` master, through a temporary ``.npy`` (ndarray) or pickle file
-left in a per-action directory (much faster than through the JVM).
+left in a per-action directory (much faster than through the JVM). Those
+directories are removed when the action ends, when its context stops, at
+interpreter exit, and, for a driver that was killed, by the next driver.
 :func:`_deliver` (executor) and :func:`_join_result` (driver) are the two ends;
 :class:`_ApplyToPartition` and :func:`_parse_chunks` frame the per-block
 results of a streamed partition.
@@ -12,10 +14,15 @@ results of a streamed partition.
 
 from __future__ import annotations
 
+import atexit
+import functools
 import os
 import pickle
+import re
 import shutil
 import tempfile
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,21 +32,157 @@ import numpy as np
 from napari_thunder.engines.spark import settings
 from napari_thunder.engines.spark.records import _iter_blocks
 
+#: name prefix of the per-action result directories (then the driver's pid)
+RESULT_DIR_PREFIX = "napari-thunder-results-"
+_STALE_RE = re.compile(rf"^{re.escape(RESULT_DIR_PREFIX)}(\d+)-")
+_LIVE: dict[str, int] = {}  # result directory -> id of its SparkContext
+_LIVE_LOCK = threading.Lock()
+_SETUP_DONE = False
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True
+    return True
+
+
+def _remove_dir(path: str, wait: float = 2.0) -> None:
+    """Remove a result directory for good: renamed first (tasks still running
+    can no longer add files to it), then removed, retrying while files opened
+    before the rename keep appearing."""
+    trash = f"{path}-removing"
+    try:
+        os.rename(path, trash)
+    except FileNotFoundError:
+        return
+    except OSError:
+        trash = path
+    deadline = time.monotonic() + wait
+    while True:
+        shutil.rmtree(trash, ignore_errors=True)
+        if not os.path.lexists(trash) or time.monotonic() > deadline:
+            return
+        time.sleep(0.02)
+
+
+def sweep_stale_result_dirs(tempdir: str | None = None) -> list[str]:
+    """Remove the result directories left by drivers that died (killed in the
+    middle of a job: no ``finally`` ran).
+
+    A directory is stale when the process whose pid is in its name no longer
+    runs; directories of live processes (this one included) are kept.
+
+    Parameters
+    ----------
+    tempdir : str, optional
+        Where to look (default :func:`tempfile.gettempdir`).
+
+    Returns
+    -------
+    list of str
+        The directories removed.
+    """
+    tempdir = tempdir or tempfile.gettempdir()
+    removed = []
+    try:
+        names = os.listdir(tempdir)
+    except OSError:
+        return removed
+    for name in names:
+        match = _STALE_RE.match(name)
+        if match is None:
+            continue
+        pid = int(match.group(1))
+        if pid == os.getpid() or _pid_alive(pid):
+            continue
+        path = os.path.join(tempdir, name)
+        _remove_dir(path, wait=0.0)
+        removed.append(path)
+    return removed
+
+
+def remove_result_dirs(sc=None) -> int:
+    """Remove this process's result directories still in use (all of them, or
+    those of the context ``sc``); run when a context stops and at exit.
+
+    Parameters
+    ----------
+    sc : pyspark.SparkContext, optional
+
+    Returns
+    -------
+    int
+        How many directories were removed.
+    """
+    with _LIVE_LOCK:
+        paths = [p for p, owner in _LIVE.items() if sc is None or owner == id(sc)]
+        for path in paths:
+            _LIVE.pop(path, None)
+    for path in paths:
+        _remove_dir(path)
+    return len(paths)
+
+
+def _watch_context_stop(sc) -> None:
+    """Make ``sc.stop()`` remove the context's result directories too (a
+    stream left suspended keeps its directory until then)."""
+    if getattr(sc, "_napari_thunder_removes_results", False):
+        return
+    original = sc.stop
+
+    @functools.wraps(original)
+    def stop(*args, **kwargs):
+        try:
+            return original(*args, **kwargs)
+        finally:
+            remove_result_dirs(sc)
+
+    try:
+        sc.stop = stop
+        sc._napari_thunder_removes_results = True
+    except (AttributeError, TypeError):  # an object that takes no attributes: exit cleanup only
+        pass
+
+
+def _first_use() -> None:
+    global _SETUP_DONE
+    with _LIVE_LOCK:
+        if _SETUP_DONE:
+            return
+        _SETUP_DONE = True
+    atexit.register(remove_result_dirs)
+    sweep_stale_result_dirs()
+
 
 @contextmanager
 def _result_dir(sc, wanted: bool = True) -> Iterator[str | None]:
     """A temporary directory where tasks leave big results for the driver,
     removed (with any result left unread) on exit; None when results go
     through Spark (not ``wanted``, a non-local master, or
-    ``settings.FILE_RESULT_BYTES`` is None)."""
+    ``settings.FILE_RESULT_BYTES`` is None).
+
+    Its name holds the driver's pid: one left by a killed driver is removed
+    by the next process that makes one; one still in use when the context
+    stops or the interpreter exits is removed then.
+    """
     path = None
     if wanted and settings.FILE_RESULT_BYTES is not None and str(sc.master).startswith("local"):
-        path = tempfile.mkdtemp(prefix="napari-thunder-results-")
+        _first_use()
+        path = tempfile.mkdtemp(prefix=f"{RESULT_DIR_PREFIX}{os.getpid()}-")
+        with _LIVE_LOCK:
+            _LIVE[path] = id(sc)
+        _watch_context_stop(sc)
     try:
         yield path
     finally:
         if path is not None:
-            shutil.rmtree(path, ignore_errors=True)
+            with _LIVE_LOCK:
+                _LIVE.pop(path, None)
+            _remove_dir(path)
 
 
 class _FileResult:
