@@ -33,7 +33,7 @@ sys.path.insert(0, HERE)
 import bench_perf  # noqa: E402  (sibling script)
 
 #: other benchmark scripts run with ``--all`` (each exits 1 on a missed target)
-EXTRA_SCRIPTS = ("bench_core.py", "bench_spark.py")
+EXTRA_SCRIPTS = ("bench_core.py", "bench_spark.py", "bench_zarr.py", "bench_distributed.py")
 
 
 def run_extra(script, quick) -> int:

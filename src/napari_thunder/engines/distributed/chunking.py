@@ -10,6 +10,9 @@ import numpy as np
 from napari_thunder.engines import local
 from napari_thunder.engines.distributed import client as clients
 
+#: chunks per worker thread the default chunking aims at
+CHUNKS_PER_THREAD = 4
+
 
 def frames_per_chunk(client, nbytes: int, nframes: int, npartitions=None) -> int:
     """How many frames one chunk holds on ``client``'s cluster.
@@ -18,7 +21,10 @@ def frames_per_chunk(client, nbytes: int, nframes: int, npartitions=None) -> int
     chunk holds at most what one worker thread can process in about a twelfth of
     its memory (a chunk plus float64 temporaries, a few in flight), at most
     the embedded engine's chunk size (results come back to the driver chunk
-    by chunk), and there are at least two chunks per worker thread.
+    by chunk), and there are ``CHUNKS_PER_THREAD`` chunks per worker thread
+    (fewer, down to two, rather than chunks under ``MIN_CHUNK_BYTES``): with
+    several chunks per thread, sending one chunk's result to the driver
+    overlaps computing the next, and only the last ones wait alone.
 
     Parameters
     ----------
@@ -40,8 +46,12 @@ def frames_per_chunk(client, nbytes: int, nframes: int, npartitions=None) -> int
     if per_thread:
         target = min(target, max(local.MIN_CHUNK_BYTES, per_thread // (4 * 8 * 3)))
     by_memory = max(1, target // max(1, int(nbytes)))
-    by_parallelism = max(1, math.ceil(nframes / (2 * threads)))
-    return int(max(1, min(by_memory, by_parallelism)))
+    by_overlap = math.ceil(nframes / (CHUNKS_PER_THREAD * threads))
+    by_parallelism = math.ceil(nframes / (2 * threads))
+    # tiny chunks cost the scheduler more than their overlap saves
+    floor = max(1, local.MIN_CHUNK_BYTES // max(1, int(nbytes)))
+    per = max(by_overlap, min(floor, by_parallelism))
+    return int(max(1, min(by_memory, per)))
 
 
 def frame_chunks(client, nbytes: int, nframes: int, npartitions=None) -> tuple[int, ...]:
