@@ -24,7 +24,8 @@ def test_run_gaussian_then_mean_matches_api_and_scipy(tmp_path, run_cli, mouse, 
     reference = np.array([ndimage.gaussian_filter(f, 2) for f in mouse]).mean(axis=0)
     np.testing.assert_allclose(written[0], reference, rtol=1e-12)
     api = images.fromexample("mouse").gaussian_filter(2).mean().toarray()
-    np.testing.assert_allclose(written[0], api, rtol=1e-12)
+    # correlations in [-1, 1]: the streamed run merges chunks in another order (last-bit rounding)
+    np.testing.assert_allclose(written[0], api, rtol=1e-12, atol=1e-13)
     assert "(1, 64, 64)" in stdout and "float64" in stdout and str(out) in stdout
     assert "local engine" in stdout and "gaussian_filter(sigma=2) -> mean()" in stdout
 
@@ -38,7 +39,8 @@ def test_run_localcorr_matches_api(tmp_path, run_cli, mouse, read_tif_dir):
     written = read_tif_dir(out)
     assert written.shape == (1, 64, 64)
     api = images.fromexample("mouse").localcorr(neighborhood=2)
-    np.testing.assert_allclose(written[0], api, rtol=1e-12)
+    # correlations in [-1, 1]: the streamed run merges chunks in another order (last-bit rounding)
+    np.testing.assert_allclose(written[0], api, rtol=1e-12, atol=1e-13)
     # and against a direct numpy computation (5x5 box mean, Pearson)
     a = mouse.astype(np.float64)
     b = ndimage.uniform_filter(a, size=(1, 5, 5), mode="reflect")
@@ -58,7 +60,7 @@ def test_run_localcorr_of_a_volume_keeps_its_shape(tmp_path, run_cli, read_tif_d
         written = read_tif_dir(out)
         assert written.shape == (1, 2, 76, 87)
         np.testing.assert_allclose(written[0], images.fromexample("fish").localcorr(2), rtol=1e-12,
-                                   equal_nan=True)
+                                   atol=1e-13, equal_nan=True)
 
 
 def test_run_per_frame_pipeline_to_binary(tmp_path, run_cli, mouse, read_binary_dir):

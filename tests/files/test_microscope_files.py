@@ -26,10 +26,14 @@ def _values(imgs):
 def viewer():
     """A napari ViewerModel (no window) with the plugins napari itself registers."""
     pytest.importorskip("napari")
+    import npe2
     from napari.components import ViewerModel
-    from napari.plugins import _initialize_plugins
 
-    _initialize_plugins()
+    # npe2's manager discovers the installed plugins; napari's own initialisation (the app's
+    # actions) is left to the viewers of the GUI tests, which would find it done twice
+    manager = npe2.PluginManager.instance()
+    if PLUGIN not in {m.name for m in manager.iter_manifests()}:
+        manager.discover()
     model = ViewerModel()
     yield model
     model.layers.clear()

@@ -83,10 +83,22 @@ def test_failed_estimate_job_leaves_no_layer(make_napari_viewer_proxy, qtbot, er
     assert widget.status.value == "failed: RuntimeError: disk went away"
 
 
-def test_cancelled_jobs_are_renamed_as_cancelled(make_napari_viewer_proxy, qtbot):
+class _Slow:
+    """A map function taking ``delay`` seconds per image (so Cancel always lands mid-run)."""
+
+    def __init__(self, delay):
+        self.delay = delay
+
+    def __call__(self, image):
+        time.sleep(self.delay)
+        return image
+
+
+def test_cancelled_jobs_are_renamed_as_cancelled(make_napari_viewer_proxy, qtbot, monkeypatch):
     viewer = make_napari_viewer_proxy()
     big = np.random.default_rng(2).normal(size=(64, 128, 128)).astype(np.float32)
     layer = viewer.add_image(big, name="big")
+    monkeypatch.setattr(W.MedianFilterWidget, "apply", lambda self, imgs, size: imgs.map(_Slow(0.05)))
     widget = W.MedianFilterWidget(viewer)
     widget.image.value = layer
     widget.size.value = "7"
