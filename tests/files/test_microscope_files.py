@@ -24,15 +24,25 @@ def _values(imgs):
 
 @pytest.fixture(scope="module")
 def viewer():
-    """A napari ViewerModel (no window) with the plugins napari itself registers."""
+    """A napari ViewerModel (no window) whose File > Open goes through npe2 to our reader.
+
+    npe2's plugin manager singleton is a fresh one for this module (installed plugins discovered),
+    and the previous one is put back afterwards, so other tests see npe2 as they left it."""
     pytest.importorskip("napari")
     from napari.components import ViewerModel
-    from napari.plugins import _initialize_plugins
+    from npe2 import PluginManager
 
-    _initialize_plugins()
-    model = ViewerModel()
-    yield model
-    model.layers.clear()
+    attr = "_PluginManager__instance"
+    previous = getattr(PluginManager, attr)
+    manager = PluginManager()
+    setattr(PluginManager, attr, manager)
+    try:
+        manager.discover()
+        model = ViewerModel()
+        yield model
+        model.layers.clear()
+    finally:
+        setattr(PluginManager, attr, previous)
 
 
 def _open(viewer, path):
