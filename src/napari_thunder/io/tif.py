@@ -104,8 +104,21 @@ _NO_UNIT = ("", "pixel", "pixels", "px", "none")
 
 
 def unit_name(text):
-    """A unit from a file (``'um'``, ``'µm'``, ``'micron'``, ``'s'``...) as a
-    full unit name (``'micrometer'``, ``'second'``); None for none or pixels."""
+    """A unit as files spell it, as a full unit name.
+
+    Parameters
+    ----------
+    text : str or None
+        ``'um'``, ``'µm'``, ``'\\u00B5m'``, ``'micron'``, ``'nm'``, ``'s'``,
+        ``'sec'``, ``'ms'``...
+
+    Returns
+    -------
+    str or None
+        ``'micrometer'``, ``'nanometer'``, ``'second'``, ``'millisecond'``...
+        (napari/pint names); None for no unit or pixels; an unknown unit as
+        given.
+    """
     if text is None:
         return None
     text = str(text).strip()
@@ -514,8 +527,28 @@ def _names_for(value_axes, frame_axis, value_ndim, rgb):
 
 
 def tif_metadata(layout, value_shape, value_axes, frame_axis):
-    """The :class:`~napari_thunder.metadata.ImageMetadata` of a stack read
-    from files with ``layout`` (see :func:`read_tif_layout`)."""
+    """The metadata of a stack read from files with ``layout``.
+
+    Parameters
+    ----------
+    layout : dict
+        From :func:`read_tif_layout` (the first file's).
+    value_shape : tuple of int
+        Shape of one image as read.
+    value_axes : str or None
+        tifffile axis letters of the image axes (None when ``nplanes`` cut
+        the pages: only the page axes are known).
+    frame_axis : str or None
+        The letter of the axis the images run along (``'T'``), or None when
+        each file is one image.
+
+    Returns
+    -------
+    napari_thunder.metadata.ImageMetadata
+        Names (``t``, ``z``, ``c``, ``y``, ``x``; defaults for axes the file
+        does not name), pixel sizes and units from the file, the frame
+        interval on axis 0, channel names, ``rgb`` for RGB(A) samples.
+    """
     from napari_thunder.metadata import ImageMetadata
 
     rgb = (value_axes is not None and value_axes.endswith("S") and "C" not in value_axes
