@@ -594,7 +594,8 @@ def tif_write_options(metadata, value_shape, dtype):
     """``tifffile.imwrite`` keyword arguments that store ``metadata`` in each
     file written by ``Images.totif`` (one image per file).
 
-    OME-XML (``ome=True``) when the dtype allows it: axes, ``PhysicalSize``
+    Default metadata: plain grey pages. Otherwise OME-XML (``ome=True``)
+    when the dtype allows it: axes, ``PhysicalSize``
     X/Y/Z with their units, ``TimeIncrement`` (axis 0) and channel names;
     otherwise tifffile's axes and the X/Y pixel size as resolution tags (in
     centimetres). RGB(A) images are written as colour (``photometric='rgb'``),
@@ -616,6 +617,8 @@ def tif_write_options(metadata, value_shape, dtype):
     value_shape = tuple(value_shape)
     rgb = bool(metadata.rgb) and len(value_shape) >= 3 and value_shape[-1] in (3, 4)
     options = {"photometric": "rgb" if rgb else "minisblack"}
+    if metadata.is_default() and not rgb:
+        return options   # nothing to store: plain grey pages, as Thunder writes them
     names, axes_meta = metadata.names[1:], metadata.axes[1:]
     if len(names) != len(value_shape):
         return options
