@@ -287,11 +287,14 @@ def _physical(tif, series, series_index, scanimage=None):
 
 
 # -- layout --------------------------------------------------------------------------------------------------
+def _check_series_type(series):
+    if series is not None and (isinstance(series, bool) or not isinstance(series, (int, np.integer))):
+        raise TypeError(f"series must be an integer or None, got {series!r}")
+
+
 def _check_series_index(series, nseries):
     if series is None:
         return 0
-    if isinstance(series, bool) or not isinstance(series, (int, np.integer)):
-        raise TypeError(f"series must be an integer or None, got {series!r}")
     if not 0 <= int(series) < nseries:
         raise ValueError(f"series={series} is out of range: the file holds {nseries} series")
     return int(series)
@@ -329,6 +332,7 @@ def read_tif_layout(path, series=None):
     TypeError
         ``series`` is not an integer.
     """
+    _check_series_type(series)
     tifffile = _tifffile()
     try:
         # is_scanimage=False: tifffile would count the pages of a ScanImage file from the size of
@@ -354,7 +358,7 @@ def read_tif_layout(path, series=None):
                 scanimage = _scanimage_text(tif)
                 _scanimage_axes(layout, _scanimage_channels(scanimage))
             layout["physical"], layout["channel_names"] = _physical(tif, ser, index, scanimage)
-    except (FileNotFoundError, TypeError):
+    except FileNotFoundError:
         raise
     except Exception as err:  # tifffile raises many kinds (TiffFileError, struct.error, ValueError...)
         raise ValueError(f"Cannot read TIFF file {path}: {err}") from err
