@@ -421,3 +421,42 @@ def test_imagej_description_claiming_more_planes_than_pages_is_refused(tmp_path)
     path.write_bytes(bytes(raw))
     with pytest.raises(ValueError, match=r"claims\.tif.*6 pages for its 9 planes"):
         images.fromtif(str(path))
+
+
+# -- damaged headers: tifffile's reading, or a ValueError; never anything else ------------------------------
+@pytest.mark.parametrize("kind", ["imagej", "ome", "plain_lzw"])
+def test_damaged_headers_read_like_tifffile_or_raise_value_error(tmp_path, kind):
+    data = RNG.integers(0, 255, (4, 12, 10), dtype=np.uint8)
+    good = tmp_path / "good.tif"
+    if kind == "imagej":
+        tifffile.imwrite(str(good), data, imagej=True, metadata={"axes": "TYX"})
+    elif kind == "ome":
+        tifffile.imwrite(str(good), data, ome=True, metadata={"axes": "TYX"})
+    else:
+        tifffile.imwrite(str(good), data, photometric="minisblack", compression="lzw")
+    raw = good.read_bytes()
+    with tifffile.TiffFile(str(good)) as tif:
+        structure_end = min(tif.pages[0].dataoffsets)   # header and first IFD(s) before the pixels
+    rng = np.random.default_rng(len(kind))
+    for trial in range(8):
+        damaged = bytearray(raw)
+        for at in rng.integers(4, max(structure_end, 8), 3):
+            damaged[at] ^= 1 << int(rng.integers(0, 8))
+        path = tmp_path / f"damaged{trial}.tif"
+        path.write_bytes(bytes(damaged))
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                imgs = images.fromtif(str(path))
+                ours = _values(imgs)
+        except ValueError as err:
+            assert "damaged" in str(err)
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            reference = tifffile.imread(str(path))
+        assert ours.size == reference.size
+        if ours.squeeze().shape == reference.squeeze().shape:
+            np.testing.assert_array_equal(ours.squeeze(), reference.squeeze())
+        else:   # the same values, axes moved (colour samples last, time first)
+            np.testing.assert_array_equal(np.sort(ours.ravel()), np.sort(reference.ravel()))
