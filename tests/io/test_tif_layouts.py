@@ -460,3 +460,34 @@ def test_damaged_headers_read_like_tifffile_or_raise_value_error(tmp_path, kind)
             np.testing.assert_array_equal(ours.squeeze(), reference.squeeze())
         else:   # the same values, axes moved (colour samples last, time first)
             np.testing.assert_array_equal(np.sort(ours.ravel()), np.sort(reference.ravel()))
+
+
+def _tag_value_offset(path, page_index, code):
+    """File offset of the 4 value bytes of tag ``code`` in the IFD of page ``page_index``
+    (classic little-endian TIFF)."""
+    with tifffile.TiffFile(str(path)) as tif:
+        tag = tif.pages[page_index].tags[code]
+        return tag.valueoffset
+
+
+@pytest.mark.parametrize("damage", ["first_page_compression", "later_page_rows_per_strip"])
+def test_pages_that_would_decode_unlike_the_series_are_refused(tmp_path, damage):
+    # tifffile decodes the other pages of a series with the FIRST page's tags; a damaged tag on either
+    # side gave a silently wrong array: every page read is checked against the first one
+    data = RNG.integers(0, 255, (4, 12, 10), dtype=np.uint8)
+    path = tmp_path / "strips.tif"
+    tifffile.imwrite(str(path), data, photometric="minisblack", compression="lzw")
+    raw = bytearray(path.read_bytes())
+    if damage == "first_page_compression":
+        at = _tag_value_offset(path, 0, 259)
+        raw[at:at + 2] = (1).to_bytes(2, "little")        # LZW -> none on page 0 only
+    else:
+        at = _tag_value_offset(path, 3, 278)
+        raw[at:at + 4] = (1).to_bytes(4, "little")        # RowsPerStrip 12 -> 1 on page 3 (one strip kept)
+    path.write_bytes(bytes(raw))
+    if damage == "first_page_compression":   # tifffile: every page decoded as uncompressed bytes
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            assert not np.array_equal(tifffile.imread(str(path)), data)
+    with pytest.raises(ValueError, match=r"strips\.tif.*(unlike the first page|strips or tiles)"):
+        _values(images.fromtif(str(path)))

@@ -89,6 +89,44 @@ def _check_page_data(page, file_size):
         )
 
 
+#: what tells how a page's bytes decode: every page of a series must agree on it with the first
+_SIGNATURE = ("compression", "predictor", "planarconfig", "bitspersample", "sampleformat", "photometric",
+              "fillorder", "samplesperpixel", "extrasamples", "imagewidth", "imagelength", "imagedepth",
+              "tilewidth", "tilelength", "tiledepth", "shape", "dtype")
+
+
+def _page_signature(page):
+    """The decoding-relevant properties of a page, as plain strings."""
+    return tuple(str(getattr(page, name, None)) for name in _SIGNATURE)
+
+
+def _check_segments(page):
+    """Raise ValueError when a page does not have as many strips (or tiles) as its size needs."""
+    if not page.dataoffsets or page.compression == 1 and len(page.dataoffsets) == 1:
+        return
+    planes = page.samplesperpixel if page.planarconfig == 2 else 1
+    if page.is_tiled:
+        need = (-(-page.imagelength // page.tilelength)) * (-(-page.imagewidth // page.tilewidth)) \
+            * (-(-page.imagedepth // max(page.tiledepth, 1)))
+    else:
+        rows = min(page.rowsperstrip or page.imagelength, page.imagelength) or 1
+        need = -(-page.imagelength // rows) * max(page.imagedepth, 1)
+    need *= planes
+    if len(page.dataoffsets) != need or len(page.databytecounts or ()) != need:
+        raise ValueError(f"page {page.index} has {len(page.dataoffsets)} strips or tiles, "
+                         f"its size and RowsPerStrip/tile size need {need}")
+
+
+def _check_page_like(page, signature):
+    """Raise ValueError when ``page`` would not decode like the series' first page."""
+    own = _page_signature(page)
+    if own != signature:
+        differ = [name for name, a, b in zip(_SIGNATURE, own, signature) if a != b]
+        raise ValueError(f"page {page.index} is stored unlike the first page of its series "
+                         f"({', '.join(differ)} differ): the file is damaged or mixes layouts")
+    _check_segments(page)
+
+
 # -- units ---------------------------------------------------------------------------------------------------
 _UNITS = {
     "um": "micrometer", "µm": "micrometer", "μm": "micrometer", "\\u00b5m": "micrometer",
@@ -389,6 +427,8 @@ def _series_layout(tif, ser, path):
     npages = math.prod(shape[:-k])
     file_size = tif.filehandle.size
     _check_page_data(page, file_size)
+    if isinstance(page, _tifffile().TiffPage):
+        _check_segments(page)
 
     offset = None
     dataoffset = ser.dataoffset
@@ -422,7 +462,7 @@ def _series_layout(tif, ser, path):
     return {
         "shape": shape, "axes": axes, "page_shape": page_shape, "page_axes": page_axes,
         "dtype": dtype, "npages": npages, "offset": offset, "ifd_offsets": ifd_offsets,
-        "photometric": photometric,
+        "photometric": photometric, "signature": _page_signature(page),
     }
 
 
@@ -768,6 +808,8 @@ class TifSource(FrameSource):
         self.plane_perm = []
         #: per file: shape of the stored plane axes
         self.plane_shapes = []
+        #: per file: how its series' first page decodes (every page read is checked against it)
+        self.signatures = []
         self.page_counts = []
         frames_per_file = []
         first = None
@@ -832,6 +874,7 @@ class TifSource(FrameSource):
             self.contiguous.append(None if layout["offset"] is None else (layout["offset"], stored.str))
             self.ifd_offsets.append(layout["ifd_offsets"])
             self.plane_perm.append(perm)
+            self.signatures.append(layout["signature"])
             self.plane_shapes.append(layout["shape"][:-len(layout["page_shape"])])
         value_shape, value_axes, frame_axis = self._plan
         self.pages_per_frame = math.prod(value_shape[:len(value_shape) - len(self.page_shape)])
@@ -892,8 +935,9 @@ class TifSource(FrameSource):
                     out[k:k + run] = data
                 k += run
 
-    def _decode_pages(self, path, pages, out, ifd_offsets):
-        """Decode the stored pages ``pages`` into ``out`` (``(len(pages),) + page_shape``)."""
+    def _decode_pages(self, path, pages, out, ifd_offsets, signature=None):
+        """Decode the stored pages ``pages`` into ``out`` (``(len(pages),) + page_shape``);
+        each page is first checked to be stored like the series' first page (``signature``)."""
         tifffile = _tifffile()
         with tifffile.TiffFile(path) as tif:
             for k, index in enumerate(pages):
@@ -905,6 +949,8 @@ class TifSource(FrameSource):
                 else:
                     page = tif.pages[index]
                 _check_page_data(page, tif.filehandle.size)
+                if signature is not None:
+                    _check_page_like(page, signature)
                 data = page.asarray()
                 if data.shape != self.stored_page_shape:
                     raise ValueError(
@@ -923,7 +969,8 @@ class TifSource(FrameSource):
             if contiguous is not None:
                 self._read_contiguous(path, contiguous, pages, out)
             else:
-                self._decode_pages(path, pages, out, self.ifd_offsets[file_index])
+                self._decode_pages(path, pages, out, self.ifd_offsets[file_index],
+                                   self.signatures[file_index])
         except FileNotFoundError:
             raise
         except Exception as err:
