@@ -491,3 +491,23 @@ def test_pages_that_would_decode_unlike_the_series_are_refused(tmp_path, damage)
             assert not np.array_equal(tifffile.imread(str(path)), data)
     with pytest.raises(ValueError, match=r"strips\.tif.*(unlike the first page|strips or tiles)"):
         _values(images.fromtif(str(path)))
+
+
+def test_scanimage_like_volumes_time_z_channels(tmp_path):
+    path = str(tmp_path / "si_vol.tif")
+    pages = RNG.integers(0, 3000, (2 * 3 * 2, 5, 7)).astype(np.int16)   # T=2, Z=3, C=2, channels fastest
+    description = ("frameNumbers = 1\nSI.hChannels.channelSave = [1;2]\nSI.hStackManager.numSlices = 3\n"
+                   "SI.hStackManager.framesPerSlice = 1\nSI.hRoiManager.scanFramePeriod = 0.05")
+    with tifffile.TiffWriter(path) as tif:
+        for page in pages:
+            tif.write(page, photometric="minisblack", description=description, metadata=None)
+    imgs = images.fromtif(path)
+    assert imgs.shape == (2, 3, 2, 5, 7) and imgs.metadata.names == ("t", "z", "c", "y", "x")
+    np.testing.assert_array_equal(_values(imgs), pages.reshape(2, 3, 2, 5, 7))
+    # several frames per slice: they stay frames (z not separated)
+    path2 = str(tmp_path / "si_avg.tif")
+    with tifffile.TiffWriter(path2) as tif:
+        for page in pages:
+            tif.write(page, photometric="minisblack", metadata=None,
+                      description=description.replace("framesPerSlice = 1", "framesPerSlice = 2"))
+    assert images.fromtif(path2).shape == (6, 2, 5, 7)

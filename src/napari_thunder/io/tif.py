@@ -262,6 +262,8 @@ def _ome_physical(tif, series_index):
 
 _SI_PERIOD = re.compile(r"(?:scanFramePeriod|frameRate)\s*=\s*([0-9.eE+-]+)")
 _SI_CHANNELS = re.compile(r"(?:numberOfChannelsSave|channelsSave|channelSave)\s*=\s*([^\n\r]+)")
+_SI_SLICES = re.compile(r"(?:actualNumSlices|numSlices|stackNumSlices|numberOfZSlices)\s*=\s*([0-9]+)")
+_SI_FRAMES_PER_SLICE = re.compile(r"(?:framesPerSlice|numberOfFrames)\s*=\s*([0-9.eEinf]+)")
 
 
 def _is_scanimage(page) -> bool:
@@ -294,6 +296,22 @@ def _scanimage_channels(text) -> int:
     with contextlib.suppress(ValueError):
         return max(1, int(float(value)))
     return 1
+
+
+def _scanimage_slices(text) -> int:
+    """Z slices per volume (1 when unknown, or when several frames are taken per slice:
+    those stay frames)."""
+    match = _SI_SLICES.search(text)
+    if not match:
+        return 1
+    slices = max(1, int(match.group(1)))
+    if slices > 1:
+        per_slice = _SI_FRAMES_PER_SLICE.search(text)
+        if per_slice:   # SI 2016+: framesPerSlice; ScanImage 3: numberOfFrames (per slice)
+            with contextlib.suppress(ValueError):
+                if float(per_slice.group(1)) != 1:
+                    return 1
+    return slices
 
 
 def _scanimage_physical(text):
@@ -394,7 +412,7 @@ def read_tif_layout(path, series=None):
             scanimage = None
             if not (tif.is_imagej or tif.is_ome) and _is_scanimage(tif.pages[0]):
                 scanimage = _scanimage_text(tif)
-                _scanimage_axes(layout, _scanimage_channels(scanimage))
+                _scanimage_axes(layout, _scanimage_channels(scanimage), _scanimage_slices(scanimage))
             layout["physical"], layout["channel_names"] = _physical(tif, ser, index, scanimage)
     except FileNotFoundError:
         raise
@@ -466,19 +484,26 @@ def _series_layout(tif, ser, path):
     }
 
 
-def _scanimage_axes(layout, channels):
-    """ScanImage pages are frames, ``channels`` interleaved: the generic page axis
-    becomes time (and channels when more than one is saved)."""
+def _scanimage_axes(layout, channels, slices=1):
+    """ScanImage pages are frames, ``channels`` interleaved (fastest), then the
+    ``slices`` of a volume: the generic page axis becomes time, and channels
+    and z when more than one is saved (and the pages divide into them)."""
     k = len(layout["page_shape"])
     plane_axes = layout["axes"][:-k]
     if plane_axes != "I":
         return
     npages = layout["npages"]
-    if channels > 1 and npages % channels == 0:
-        layout["shape"] = (npages // channels, channels) + layout["shape"][1:]
-        layout["axes"] = "TC" + layout["axes"][1:]
-    else:
-        layout["axes"] = "T" + layout["axes"][1:]
+    channels = channels if npages % channels == 0 else 1
+    slices = slices if npages % (channels * slices) == 0 else 1
+    sizes, letters = [npages // (channels * slices)], "T"
+    if slices > 1:
+        sizes.append(slices)
+        letters += "Z"
+    if channels > 1:
+        sizes.append(channels)
+        letters += "C"
+    layout["shape"] = tuple(sizes) + layout["shape"][1:]
+    layout["axes"] = letters + layout["axes"][1:]
 
 
 def read_tif_header(path, series=None):
