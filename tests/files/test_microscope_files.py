@@ -24,7 +24,7 @@ def _values(imgs):
 
 @pytest.fixture(scope="module")
 def viewer():
-    """A napari ViewerModel (no window) with the plugins napari itself registers."""
+    """A napari ViewerModel (no window) whose File > Open goes through npe2 to our reader."""
     pytest.importorskip("napari")
     import npe2
     from napari.components import ViewerModel
@@ -210,3 +210,20 @@ def test_tiffcp_merge_of_two_sizes_reads_series_zero_and_warns(tmp_path, viewer)
     layers = _open(viewer, merged)
     assert len(layers) == 1 and layers[0].data.shape == (2, 20, 16)
     np.testing.assert_array_equal(np.asarray(layers[0].data[1]), a[1])
+
+
+@needs_tiffcp
+def test_tiffcp_merge_grey_then_rgb(tmp_path):
+    grey = RNG.integers(0, 255, (12, 10), dtype=np.uint8)
+    rgb = RNG.integers(0, 255, (12, 10, 3), dtype=np.uint8)
+    tifffile.imwrite(str(tmp_path / "g.tif"), grey, photometric="minisblack")
+    tifffile.imwrite(str(tmp_path / "c.tif"), rgb, photometric="rgb")
+    merged = str(tmp_path / "grey_rgb.tif")
+    _tiffcp(tmp_path / "g.tif", tmp_path / "c.tif", merged)
+    with pytest.warns(UserWarning, match="2 series"):
+        first = images.fromtif(merged)
+    assert first.shape == (1, 12, 10) and not first.metadata.rgb
+    np.testing.assert_array_equal(_values(first)[0], grey)
+    second = images.fromtif(merged, series=1)
+    assert second.shape == (1, 12, 10, 3) and second.metadata.rgb
+    np.testing.assert_array_equal(_values(second)[0], rgb)

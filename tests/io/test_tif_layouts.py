@@ -421,3 +421,93 @@ def test_imagej_description_claiming_more_planes_than_pages_is_refused(tmp_path)
     path.write_bytes(bytes(raw))
     with pytest.raises(ValueError, match=r"claims\.tif.*6 pages for its 9 planes"):
         images.fromtif(str(path))
+
+
+# -- damaged headers: tifffile's reading, or a ValueError; never anything else ------------------------------
+@pytest.mark.parametrize("kind", ["imagej", "ome", "plain_lzw"])
+def test_damaged_headers_read_like_tifffile_or_raise_value_error(tmp_path, kind):
+    data = RNG.integers(0, 255, (4, 12, 10), dtype=np.uint8)
+    good = tmp_path / "good.tif"
+    if kind == "imagej":
+        tifffile.imwrite(str(good), data, imagej=True, metadata={"axes": "TYX"})
+    elif kind == "ome":
+        tifffile.imwrite(str(good), data, ome=True, metadata={"axes": "TYX"})
+    else:
+        tifffile.imwrite(str(good), data, photometric="minisblack", compression="lzw")
+    raw = good.read_bytes()
+    with tifffile.TiffFile(str(good)) as tif:
+        structure_end = min(tif.pages[0].dataoffsets)   # header and first IFD(s) before the pixels
+    rng = np.random.default_rng(len(kind))
+    for trial in range(8):
+        damaged = bytearray(raw)
+        for at in rng.integers(4, max(structure_end, 8), 3):
+            damaged[at] ^= 1 << int(rng.integers(0, 8))
+        path = tmp_path / f"damaged{trial}.tif"
+        path.write_bytes(bytes(damaged))
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                imgs = images.fromtif(str(path))
+                ours = _values(imgs)
+        except ValueError as err:
+            assert "damaged" in str(err)
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            reference = tifffile.imread(str(path))
+        assert ours.size == reference.size
+        if ours.squeeze().shape == reference.squeeze().shape:
+            np.testing.assert_array_equal(ours.squeeze(), reference.squeeze())
+        else:   # the same values, axes moved (colour samples last, time first)
+            np.testing.assert_array_equal(np.sort(ours.ravel()), np.sort(reference.ravel()))
+
+
+def _tag_value_offset(path, page_index, code):
+    """File offset of the 4 value bytes of tag ``code`` in the IFD of page ``page_index``
+    (classic little-endian TIFF)."""
+    with tifffile.TiffFile(str(path)) as tif:
+        tag = tif.pages[page_index].tags[code]
+        return tag.valueoffset
+
+
+@pytest.mark.parametrize("damage", ["first_page_compression", "later_page_rows_per_strip"])
+def test_pages_that_would_decode_unlike_the_series_are_refused(tmp_path, damage):
+    # tifffile decodes the other pages of a series with the FIRST page's tags; a damaged tag on either
+    # side gave a silently wrong array: every page read is checked against the first one
+    data = RNG.integers(0, 255, (4, 12, 10), dtype=np.uint8)
+    path = tmp_path / "strips.tif"
+    tifffile.imwrite(str(path), data, photometric="minisblack", compression="lzw")
+    raw = bytearray(path.read_bytes())
+    if damage == "first_page_compression":
+        at = _tag_value_offset(path, 0, 259)
+        raw[at:at + 2] = (1).to_bytes(2, "little")        # LZW -> none on page 0 only
+    else:
+        at = _tag_value_offset(path, 3, 278)
+        raw[at:at + 4] = (1).to_bytes(4, "little")        # RowsPerStrip 12 -> 1 on page 3 (one strip kept)
+    path.write_bytes(bytes(raw))
+    if damage == "first_page_compression":   # tifffile: every page decoded as uncompressed bytes
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            assert not np.array_equal(tifffile.imread(str(path)), data)
+    with pytest.raises(ValueError, match=r"strips\.tif.*(unlike the first page|strips or tiles)"):
+        _values(images.fromtif(str(path)))
+
+
+def test_scanimage_like_volumes_time_z_channels(tmp_path):
+    path = str(tmp_path / "si_vol.tif")
+    pages = RNG.integers(0, 3000, (2 * 3 * 2, 5, 7)).astype(np.int16)   # T=2, Z=3, C=2, channels fastest
+    description = ("frameNumbers = 1\nSI.hChannels.channelSave = [1;2]\nSI.hStackManager.numSlices = 3\n"
+                   "SI.hStackManager.framesPerSlice = 1\nSI.hRoiManager.scanFramePeriod = 0.05")
+    with tifffile.TiffWriter(path) as tif:
+        for page in pages:
+            tif.write(page, photometric="minisblack", description=description, metadata=None)
+    imgs = images.fromtif(path)
+    assert imgs.shape == (2, 3, 2, 5, 7) and imgs.metadata.names == ("t", "z", "c", "y", "x")
+    np.testing.assert_array_equal(_values(imgs), pages.reshape(2, 3, 2, 5, 7))
+    # several frames per slice: they stay frames (z not separated)
+    path2 = str(tmp_path / "si_avg.tif")
+    with tifffile.TiffWriter(path2) as tif:
+        for page in pages:
+            tif.write(page, photometric="minisblack", metadata=None,
+                      description=description.replace("framesPerSlice = 1", "framesPerSlice = 2"))
+    assert images.fromtif(path2).shape == (6, 2, 5, 7)

@@ -89,6 +89,44 @@ def _check_page_data(page, file_size):
         )
 
 
+#: what tells how a page's bytes decode: every page of a series must agree on it with the first
+_SIGNATURE = ("compression", "predictor", "planarconfig", "bitspersample", "sampleformat", "photometric",
+              "fillorder", "samplesperpixel", "extrasamples", "imagewidth", "imagelength", "imagedepth",
+              "tilewidth", "tilelength", "tiledepth", "shape", "dtype")
+
+
+def _page_signature(page):
+    """The decoding-relevant properties of a page, as plain strings."""
+    return tuple(str(getattr(page, name, None)) for name in _SIGNATURE)
+
+
+def _check_segments(page):
+    """Raise ValueError when a page does not have as many strips (or tiles) as its size needs."""
+    if not page.dataoffsets or page.compression == 1 and len(page.dataoffsets) == 1:
+        return
+    planes = page.samplesperpixel if page.planarconfig == 2 else 1
+    if page.is_tiled:
+        need = (-(-page.imagelength // page.tilelength)) * (-(-page.imagewidth // page.tilewidth)) \
+            * (-(-page.imagedepth // max(page.tiledepth, 1)))
+    else:
+        rows = min(page.rowsperstrip or page.imagelength, page.imagelength) or 1
+        need = -(-page.imagelength // rows) * max(page.imagedepth, 1)
+    need *= planes
+    if len(page.dataoffsets) != need or len(page.databytecounts or ()) != need:
+        raise ValueError(f"page {page.index} has {len(page.dataoffsets)} strips or tiles, "
+                         f"its size and RowsPerStrip/tile size need {need}")
+
+
+def _check_page_like(page, signature):
+    """Raise ValueError when ``page`` would not decode like the series' first page."""
+    own = _page_signature(page)
+    if own != signature:
+        differ = [name for name, a, b in zip(_SIGNATURE, own, signature) if a != b]
+        raise ValueError(f"page {page.index} is stored unlike the first page of its series "
+                         f"({', '.join(differ)} differ): the file is damaged or mixes layouts")
+    _check_segments(page)
+
+
 # -- units ---------------------------------------------------------------------------------------------------
 _UNITS = {
     "um": "micrometer", "µm": "micrometer", "μm": "micrometer", "\\u00b5m": "micrometer",
@@ -104,8 +142,21 @@ _NO_UNIT = ("", "pixel", "pixels", "px", "none")
 
 
 def unit_name(text):
-    """A unit from a file (``'um'``, ``'µm'``, ``'micron'``, ``'s'``...) as a
-    full unit name (``'micrometer'``, ``'second'``); None for none or pixels."""
+    """A unit as files spell it, as a full unit name.
+
+    Parameters
+    ----------
+    text : str or None
+        ``'um'``, ``'µm'``, ``'\\u00B5m'``, ``'micron'``, ``'nm'``, ``'s'``,
+        ``'sec'``, ``'ms'``...
+
+    Returns
+    -------
+    str or None
+        ``'micrometer'``, ``'nanometer'``, ``'second'``, ``'millisecond'``...
+        (napari/pint names); None for no unit or pixels; an unknown unit as
+        given.
+    """
     if text is None:
         return None
     text = str(text).strip()
@@ -211,6 +262,8 @@ def _ome_physical(tif, series_index):
 
 _SI_PERIOD = re.compile(r"(?:scanFramePeriod|frameRate)\s*=\s*([0-9.eE+-]+)")
 _SI_CHANNELS = re.compile(r"(?:numberOfChannelsSave|channelsSave|channelSave)\s*=\s*([^\n\r]+)")
+_SI_SLICES = re.compile(r"(?:actualNumSlices|numSlices|stackNumSlices|numberOfZSlices)\s*=\s*([0-9]+)")
+_SI_FRAMES_PER_SLICE = re.compile(r"(?:framesPerSlice|numberOfFrames)\s*=\s*([0-9.eEinf]+)")
 
 
 def _is_scanimage(page) -> bool:
@@ -245,6 +298,22 @@ def _scanimage_channels(text) -> int:
     return 1
 
 
+def _scanimage_slices(text) -> int:
+    """Z slices per volume (1 when unknown, or when several frames are taken per slice:
+    those stay frames)."""
+    match = _SI_SLICES.search(text)
+    if not match:
+        return 1
+    slices = max(1, int(match.group(1)))
+    if slices > 1:
+        per_slice = _SI_FRAMES_PER_SLICE.search(text)
+        if per_slice:   # SI 2016+: framesPerSlice; ScanImage 3: numberOfFrames (per slice)
+            with contextlib.suppress(ValueError):
+                if float(per_slice.group(1)) != 1:
+                    return 1
+    return slices
+
+
 def _scanimage_physical(text):
     """ScanImage files: the frame period (``scanFramePeriod``, or 1 / ``frameRate``)."""
     match = _SI_PERIOD.search(text)
@@ -274,11 +343,14 @@ def _physical(tif, series, series_index, scanimage=None):
 
 
 # -- layout --------------------------------------------------------------------------------------------------
+def _check_series_type(series):
+    if series is not None and (isinstance(series, bool) or not isinstance(series, (int, np.integer))):
+        raise TypeError(f"series must be an integer or None, got {series!r}")
+
+
 def _check_series_index(series, nseries):
     if series is None:
         return 0
-    if isinstance(series, bool) or not isinstance(series, (int, np.integer)):
-        raise TypeError(f"series must be an integer or None, got {series!r}")
     if not 0 <= int(series) < nseries:
         raise ValueError(f"series={series} is out of range: the file holds {nseries} series")
     return int(series)
@@ -316,6 +388,7 @@ def read_tif_layout(path, series=None):
     TypeError
         ``series`` is not an integer.
     """
+    _check_series_type(series)
     tifffile = _tifffile()
     try:
         # is_scanimage=False: tifffile would count the pages of a ScanImage file from the size of
@@ -339,9 +412,9 @@ def read_tif_layout(path, series=None):
             scanimage = None
             if not (tif.is_imagej or tif.is_ome) and _is_scanimage(tif.pages[0]):
                 scanimage = _scanimage_text(tif)
-                _scanimage_axes(layout, _scanimage_channels(scanimage))
+                _scanimage_axes(layout, _scanimage_channels(scanimage), _scanimage_slices(scanimage))
             layout["physical"], layout["channel_names"] = _physical(tif, ser, index, scanimage)
-    except (FileNotFoundError, TypeError):
+    except FileNotFoundError:
         raise
     except Exception as err:  # tifffile raises many kinds (TiffFileError, struct.error, ValueError...)
         raise ValueError(f"Cannot read TIFF file {path}: {err}") from err
@@ -372,6 +445,8 @@ def _series_layout(tif, ser, path):
     npages = math.prod(shape[:-k])
     file_size = tif.filehandle.size
     _check_page_data(page, file_size)
+    if isinstance(page, _tifffile().TiffPage):
+        _check_segments(page)
 
     offset = None
     dataoffset = ser.dataoffset
@@ -405,23 +480,30 @@ def _series_layout(tif, ser, path):
     return {
         "shape": shape, "axes": axes, "page_shape": page_shape, "page_axes": page_axes,
         "dtype": dtype, "npages": npages, "offset": offset, "ifd_offsets": ifd_offsets,
-        "photometric": photometric,
+        "photometric": photometric, "signature": _page_signature(page),
     }
 
 
-def _scanimage_axes(layout, channels):
-    """ScanImage pages are frames, ``channels`` interleaved: the generic page axis
-    becomes time (and channels when more than one is saved)."""
+def _scanimage_axes(layout, channels, slices=1):
+    """ScanImage pages are frames, ``channels`` interleaved (fastest), then the
+    ``slices`` of a volume: the generic page axis becomes time, and channels
+    and z when more than one is saved (and the pages divide into them)."""
     k = len(layout["page_shape"])
     plane_axes = layout["axes"][:-k]
     if plane_axes != "I":
         return
     npages = layout["npages"]
-    if channels > 1 and npages % channels == 0:
-        layout["shape"] = (npages // channels, channels) + layout["shape"][1:]
-        layout["axes"] = "TC" + layout["axes"][1:]
-    else:
-        layout["axes"] = "T" + layout["axes"][1:]
+    channels = channels if npages % channels == 0 else 1
+    slices = slices if npages % (channels * slices) == 0 else 1
+    sizes, letters = [npages // (channels * slices)], "T"
+    if slices > 1:
+        sizes.append(slices)
+        letters += "Z"
+    if channels > 1:
+        sizes.append(channels)
+        letters += "C"
+    layout["shape"] = tuple(sizes) + layout["shape"][1:]
+    layout["axes"] = letters + layout["axes"][1:]
 
 
 def read_tif_header(path, series=None):
@@ -514,8 +596,28 @@ def _names_for(value_axes, frame_axis, value_ndim, rgb):
 
 
 def tif_metadata(layout, value_shape, value_axes, frame_axis):
-    """The :class:`~napari_thunder.metadata.ImageMetadata` of a stack read
-    from files with ``layout`` (see :func:`read_tif_layout`)."""
+    """The metadata of a stack read from files with ``layout``.
+
+    Parameters
+    ----------
+    layout : dict
+        From :func:`read_tif_layout` (the first file's).
+    value_shape : tuple of int
+        Shape of one image as read.
+    value_axes : str or None
+        tifffile axis letters of the image axes (None when ``nplanes`` cut
+        the pages: only the page axes are known).
+    frame_axis : str or None
+        The letter of the axis the images run along (``'T'``), or None when
+        each file is one image.
+
+    Returns
+    -------
+    napari_thunder.metadata.ImageMetadata
+        Names (``t``, ``z``, ``c``, ``y``, ``x``; defaults for axes the file
+        does not name), pixel sizes and units from the file, the frame
+        interval on axis 0, channel names, ``rgb`` for RGB(A) samples.
+    """
     from napari_thunder.metadata import ImageMetadata
 
     rgb = (value_axes is not None and value_axes.endswith("S") and "C" not in value_axes
@@ -561,7 +663,8 @@ def tif_write_options(metadata, value_shape, dtype):
     """``tifffile.imwrite`` keyword arguments that store ``metadata`` in each
     file written by ``Images.totif`` (one image per file).
 
-    OME-XML (``ome=True``) when the dtype allows it: axes, ``PhysicalSize``
+    Default metadata: plain grey pages. Otherwise OME-XML (``ome=True``)
+    when the dtype allows it: axes, ``PhysicalSize``
     X/Y/Z with their units, ``TimeIncrement`` (axis 0) and channel names;
     otherwise tifffile's axes and the X/Y pixel size as resolution tags (in
     centimetres). RGB(A) images are written as colour (``photometric='rgb'``),
@@ -583,6 +686,8 @@ def tif_write_options(metadata, value_shape, dtype):
     value_shape = tuple(value_shape)
     rgb = bool(metadata.rgb) and len(value_shape) >= 3 and value_shape[-1] in (3, 4)
     options = {"photometric": "rgb" if rgb else "minisblack"}
+    if metadata.is_default() and not rgb:
+        return options   # nothing to store: plain grey pages, as Thunder writes them
     names, axes_meta = metadata.names[1:], metadata.axes[1:]
     if len(names) != len(value_shape):
         return options
@@ -728,6 +833,8 @@ class TifSource(FrameSource):
         self.plane_perm = []
         #: per file: shape of the stored plane axes
         self.plane_shapes = []
+        #: per file: how its series' first page decodes (every page read is checked against it)
+        self.signatures = []
         self.page_counts = []
         frames_per_file = []
         first = None
@@ -792,6 +899,7 @@ class TifSource(FrameSource):
             self.contiguous.append(None if layout["offset"] is None else (layout["offset"], stored.str))
             self.ifd_offsets.append(layout["ifd_offsets"])
             self.plane_perm.append(perm)
+            self.signatures.append(layout["signature"])
             self.plane_shapes.append(layout["shape"][:-len(layout["page_shape"])])
         value_shape, value_axes, frame_axis = self._plan
         self.pages_per_frame = math.prod(value_shape[:len(value_shape) - len(self.page_shape)])
@@ -852,8 +960,9 @@ class TifSource(FrameSource):
                     out[k:k + run] = data
                 k += run
 
-    def _decode_pages(self, path, pages, out, ifd_offsets):
-        """Decode the stored pages ``pages`` into ``out`` (``(len(pages),) + page_shape``)."""
+    def _decode_pages(self, path, pages, out, ifd_offsets, signature=None):
+        """Decode the stored pages ``pages`` into ``out`` (``(len(pages),) + page_shape``);
+        each page is first checked to be stored like the series' first page (``signature``)."""
         tifffile = _tifffile()
         with tifffile.TiffFile(path) as tif:
             for k, index in enumerate(pages):
@@ -865,6 +974,8 @@ class TifSource(FrameSource):
                 else:
                     page = tif.pages[index]
                 _check_page_data(page, tif.filehandle.size)
+                if signature is not None:
+                    _check_page_like(page, signature)
                 data = page.asarray()
                 if data.shape != self.stored_page_shape:
                     raise ValueError(
@@ -883,7 +994,8 @@ class TifSource(FrameSource):
             if contiguous is not None:
                 self._read_contiguous(path, contiguous, pages, out)
             else:
-                self._decode_pages(path, pages, out, self.ifd_offsets[file_index])
+                self._decode_pages(path, pages, out, self.ifd_offsets[file_index],
+                                   self.signatures[file_index])
         except FileNotFoundError:
             raise
         except Exception as err:
