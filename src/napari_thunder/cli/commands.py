@@ -63,7 +63,7 @@ def cmd_run(args):
     with open_engine(args.engine) as engine:
         t0 = time.perf_counter()
         imgs, how = load_input(args.input, args.format, args.nplanes, args.order, engine, args.npartitions,
-                               level=args.level)
+                               level=args.level, shape=args.shape, dtype=args.dtype, series=args.series)
         print(f"input   {args.input} via {how}: shape {tuple(imgs.shape)}, dtype {imgs.dtype}, "
               f"{engine.describe()}")
         result = run_pipeline(imgs, steps, engine=engine, progress=args.progress)
@@ -78,12 +78,24 @@ def cmd_run(args):
     return 0
 
 
+def _describe_axes(metadata):
+    """``t z y[0.5 um] x[0.5 um]``: each axis with its scale and unit when it has one."""
+    parts = []
+    for axis in metadata.axes:
+        if axis.unit is None and axis.scale == 1.0:
+            parts.append(axis.name)
+        else:
+            parts.append(f"{axis.name}[{axis.scale:g}{' ' + axis.unit if axis.unit else ''}]")
+    return " ".join(parts)
+
+
 def cmd_info(args):
     """``napari-thunder info``: what the loader sees (count, shape, dtype, size)."""
     import numpy as np
 
     with open_engine(args.engine) as engine:
-        imgs, how = load_input(args.input, args.format, args.nplanes, args.order, engine, level=args.level)
+        imgs, how = load_input(args.input, args.format, args.nplanes, args.order, engine, level=args.level,
+                               shape=args.shape, dtype=args.dtype, series=args.series)
         shape = tuple(imgs.shape)
         nbytes = int(np.prod(shape, dtype=np.int64)) * np.dtype(imgs.dtype).itemsize
         print(f"input   {args.input}")
@@ -93,6 +105,9 @@ def cmd_info(args):
         print(f"shape   {shape}")
         print(f"value   {shape[1:]}")
         print(f"dtype   {imgs.dtype}")
+        print(f"axes    {_describe_axes(imgs.metadata)}")
+        if imgs.metadata.channel_names:
+            print(f"channels {', '.join(imgs.metadata.channel_names)}")
         print(f"mode    {imgs.mode}")
         print(f"size    {nbytes / 2**20:.2f} MiB")
     return 0

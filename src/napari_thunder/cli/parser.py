@@ -15,6 +15,18 @@ class _Parser(argparse.ArgumentParser):
         raise CLIError(message)
 
 
+def _shape(text):
+    """``'512,512'`` -> ``(512, 512)``; argparse turns the ValueError into a one-line error."""
+    try:
+        shape = tuple(int(part) for part in text.replace("x", ",").split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--shape must be integers separated by commas, got {text!r}") \
+            from None
+    if len(shape) < 2 or any(s < 1 for s in shape):
+        raise argparse.ArgumentTypeError(f"--shape needs at least 2 positive sizes, got {text!r}")
+    return shape
+
+
 def _add_input(p):
     p.add_argument("input", help="file, directory, wildcard pattern or example:NAME (mouse, fish)")
     p.add_argument("-f", "--format", default="auto", choices=("auto",) + FORMATS,
@@ -25,6 +37,13 @@ def _add_input(p):
                    help="resolution level of an OME-Zarr input (default: 0, full resolution)")
     p.add_argument("--order", default="C", choices=("C", "F"),
                    help="array order of binary files (default: C)")
+    p.add_argument("--shape", type=_shape, default=None, metavar="H,W[,D]",
+                   help="shape of ONE image of a headerless binary movie (no conf.json, e.g. suite2p "
+                        "data.bin; needs -f binary and --dtype): every file holds images back to back")
+    p.add_argument("--dtype", default=None,
+                   help="dtype of a headerless binary movie (e.g. int16), with --shape")
+    p.add_argument("--series", type=int, default=None,
+                   help="series of a TIFF file holding several (default: 0)")
     p.add_argument("--engine", default="local",
                    help="local (default: the embedded dask engine); spark:MASTER (e.g. spark:local[2]), "
                         "local[N] or spark://host:port (Spark); tcp://host:8786, tls://host:8786 or "
