@@ -287,7 +287,9 @@ class Series:
 
     def _probe(self, op: ops.RecordOp):
         """Output length and dtype of ``op`` on two records of zeros."""
-        out = op(np.zeros((2, self.shape[-1]), self.dtype), 0)
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = op(np.ones((1, self.shape[-1]), self.dtype), 0)
         return out.shape[1], out.dtype
 
     def _kernel(self, kernel, *args, index=None, length=None, dtype=None, with_start=False) -> Series:
