@@ -299,3 +299,17 @@ def test_errors_same_on_every_engine(engine):
         s.labels = np.arange(5)
     with pytest.raises(ValueError, match="expected 12 values"):
         s.map(lambda r: r[:3], value_shape=12, dtype=float).toarray()
+
+
+def test_toseries_many_partitions_and_chunks(engine, monkeypatch):
+    from napari_thunder.engines import transpose
+
+    monkeypatch.setattr(transpose, "SPARK_TILE_BYTES", 40 * 7 * 2)  # several column tiles per partition
+    stack = RNG.integers(0, 60000, (40, 9, 11)).astype(np.uint16)
+    imgs = images.fromarray(stack, npartitions=3, engine=engine)
+    s = imgs.toseries()
+    np.testing.assert_array_equal(s.toarray(), np.moveaxis(stack, 0, -1))
+    np.testing.assert_array_equal(s[4, 7].toarray(), stack[:, 4, 7])
+    np.testing.assert_allclose(s.mean().toarray(), np.moveaxis(stack, 0, -1).reshape(-1, 40).mean(0))
+    np.testing.assert_array_equal(s.toimages().toarray(), stack)
+    np.testing.assert_array_equal(s.subsample(3).toimages().toarray(), stack[::3])

@@ -107,7 +107,41 @@ def _local(frames, value_shape):
     per = local.frames_per_chunk(row_bytes, m)
     chunks = (local._frame_chunks(m, per),) + tuple((s,) for s in value_shape)
     lazy = da.from_array(view, chunks=chunks, lock=False, asarray=False, name=f"records-{uuid.uuid4().hex}")
-    return local.LocalFrames(lazy, reader=view.read)
+    return _local_records_class()(lazy, reader=view.read, view=view)
+
+
+_RECORDS_CLASS = {}
+
+
+def _local_records_class():
+    """``LocalRecords``: local frames that are the transposed view of an
+    ndarray; ``collect`` transposes straight into its result (one copy)."""
+    if "cls" in _RECORDS_CLASS:
+        return _RECORDS_CLASS["cls"]
+    from concurrent.futures import ThreadPoolExecutor
+
+    from napari_thunder.engines import local
+    from napari_thunder.kernels.series_transpose import transposed_columns
+
+    class LocalRecords(local.LocalFrames):
+        def __init__(self, array, reader=None, view=None):
+            super().__init__(array, reader=reader)
+            self.view = view
+
+        def collect(self):
+            out = np.empty(self.shape, self.dtype)
+            flat_out = out.reshape(self.shape[0], -1)
+            bounds = self.chunk_bounds()
+            if self.shape[0] == 0:
+                return out
+            with ThreadPoolExecutor(max_workers=local.worker_count()) as pool:
+                jobs = [pool.submit(transposed_columns, self.view.flat, a, b, flat_out[a:b]) for a, b in bounds]
+                for job in jobs:
+                    job.result()
+            return out
+
+    _RECORDS_CLASS["cls"] = LocalRecords
+    return LocalRecords
 
 
 def _local_ndarray(frames):
