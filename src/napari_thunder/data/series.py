@@ -345,8 +345,7 @@ class Series:
         if value_shape is None and index is not None:
             value_shape = len(index)
         if value_shape is not None:
-            value_shape = int(np.atleast_1d(value_shape)[0]) if not isinstance(value_shape, numbers.Integral) \
-                else int(value_shape)
+            value_shape = int(np.atleast_1d(value_shape)[0])
         if value_shape is None or dtype is None:
             first = self.first()
             probe = np.asarray(func(((0,) * len(self._baseshape), first)) if with_keys else func(first))

@@ -10,7 +10,8 @@ Each engine does it where its data lives:
 
 * local: frames held in memory (an ndarray) are transposed lazily as views of
   that array; each chunk of records is made by a worker thread with one
-  cache-blocked copy (:mod:`napari_thunder.kernels.series_transpose`). Other local frames are first collected in
+  cache-blocked copy (:mod:`napari_thunder.kernels.series_transpose`).
+  Other local frames are first collected in
   parallel (the local engine's series are in memory, as Thunder's).
 * distributed: dask's transpose and rechunk, run on the workers.
 * Spark: frames are cut into column tiles in one shuffle (the engine's
@@ -135,7 +136,8 @@ def _local_records_class():
             if self.shape[0] == 0:
                 return out
             with ThreadPoolExecutor(max_workers=local.worker_count()) as pool:
-                jobs = [pool.submit(transposed_columns, self.view.flat, a, b, flat_out[a:b]) for a, b in bounds]
+                flat = self.view.flat
+                jobs = [pool.submit(transposed_columns, flat, a, b, flat_out[a:b]) for a, b in bounds]
                 for job in jobs:
                     job.result()
             return out

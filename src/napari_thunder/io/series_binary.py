@@ -143,7 +143,7 @@ def _key_of(name, ext):
 
 def file_label(key) -> str:
     """Thunder's file label of a key: ``'%05g'`` per component, joined by ``-``."""
-    return "-".join("%05g" % k for k in key)
+    return "-".join(f"{k:05g}" for k in key)
 
 
 class _WriteRecords:
