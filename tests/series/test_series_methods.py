@@ -105,6 +105,9 @@ PER_RECORD = [
     ("series_median", lambda s: s.series_median(), lambda m: np.median(m, 1, keepdims=True), ["median"]),
     ("series_std", lambda s: s.series_std(), lambda m: m.std(1, keepdims=True), ["std"]),
     ("series_max", lambda s: s.series_max(), lambda m: m.max(1, keepdims=True), ["max"]),
+    ("series_min", lambda s: s.series_min(), lambda m: m.min(1, keepdims=True), ["min"]),
+    ("series_sum", lambda s: s.series_sum(), lambda m: m.sum(1, keepdims=True), ["sum"]),
+    ("series_var", lambda s: s.series_var(), lambda m: m.var(1, keepdims=True), ["var"]),
     ("series_count", lambda s: s.series_count(), lambda m: np.full((len(m), 1), 12), ["count"]),
     ("times_matrix", lambda s: s.times(np.arange(24.0).reshape(12, 2)),
      lambda m: m @ np.arange(24.0).reshape(12, 2), [0, 1]),
@@ -315,3 +318,17 @@ def test_toseries_many_partitions_and_chunks(engine, monkeypatch):
     np.testing.assert_allclose(s.mean().toarray(), np.moveaxis(stack, 0, -1).reshape(-1, 40).mean(0))
     np.testing.assert_array_equal(s.toimages().toarray(), stack)
     np.testing.assert_array_equal(s.subsample(3).toimages().toarray(), stack[::3])
+
+
+def test_timeseries_repr_and_conversions(engine):
+    from napari_thunder import TimeSeries
+
+    s = series.fromarray(X, engine=engine, index=np.arange(12) + 100)
+    ts = s.totimeseries()
+    assert isinstance(ts, TimeSeries) and ts.shape == X.shape
+    np.testing.assert_array_equal(ts.index, np.arange(12) + 100)
+    assert isinstance(ts.zscore(), TimeSeries)  # methods keep the class
+    assert type(ts.toseries()) is Series
+    text = repr(s)
+    assert text.startswith("Series\nmode: ") and "shape: (3, 4, 12)" in text and "dtype: uint16" in text
+    assert np.asarray(s).shape == X.shape

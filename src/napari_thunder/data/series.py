@@ -373,14 +373,23 @@ class Series:
         return self._new(self.frames.take(keep), (keep.size,), index=self.index, labels=labels)
 
     def reduce(self, func) -> Series:
-        """Reduce ``func(a, b) -> record`` over all records: shape ``(1,) * ndim + (n,)``."""
+        """Reduce ``func(a, b) -> record`` over all records: shape ``(1,) * ndim + (n,)``,
+        like :meth:`mean` (Thunder's local mode gave ``(1, n)``, its Spark mode this).
+
+        Raises
+        ------
+        ValueError
+            ``func`` does not return a record of length ``n``.
+        """
         result = np.asarray(self.frames.aggregate(ReduceAccumulator(func)).finalize())
         if result.shape != (self.shape[-1],):
             raise ValueError("reduce did not yield an array with valid dimensions")
         return self._stat_result(result)
 
     def sample(self, n=100, seed=None) -> Series:
-        """``n`` records drawn at random without replacement (all when fewer).
+        """``n`` records drawn at random without replacement (all when fewer),
+        in key order; shape ``(n, length)``. (Thunder's local mode drew with
+        replacement, its Spark mode without.)
 
         Raises
         ------
@@ -408,7 +417,8 @@ class Series:
         return self._stat_result(acc.finalize(name))
 
     def mean(self) -> Series:
-        """Mean across records (shape ``(1, ..., 1, n)``; the index is kept)."""
+        """Mean across records (shape ``(1, ..., 1, n)``; the index is kept,
+        where Thunder reset it to ``arange(n)``)."""
         return self._across("mean")
 
     def var(self) -> Series:
@@ -514,8 +524,10 @@ class Series:
     def __getitem__(self, item) -> Series:
         """Records and values by position; integers keep their axis (Thunder):
         ``s[10, 20]`` has shape ``(1, 1, n)``. Lists select positions on one
-        axis each (orthogonally), slices as numpy; a last entry beyond the key
-        axes selects values of every record.
+        axis each (orthogonally, as Thunder's Spark mode: ``s[[0, 2], [1, 3]]``
+        is 2 x 2 records; Thunder's local mode paired them as numpy does),
+        slices as numpy; a last entry beyond the key axes selects values of
+        every record.
 
         Raises
         ------
@@ -982,8 +994,9 @@ class Series:
     # matrices
     # ------------------------------------------------------------------
     def gramian(self) -> Series:
-        """``A.T @ A`` of the records matrix ``A`` (count x n): a Series of
-        ``n`` records of length ``n``."""
+        """``A.T @ A`` of the records matrix ``A`` (count x n) in float64: a
+        Series of ``n`` records of length ``n`` (Thunder's local mode kept the
+        input dtype, so integer data overflowed)."""
         acc = self.frames.aggregate(ops.GramianAccumulator(self.shape[-1]))
         return self._small(acc.total, index=self.index)
 
