@@ -332,3 +332,22 @@ def test_timeseries_repr_and_conversions(engine):
     text = repr(s)
     assert text.startswith("Series\nmode: ") and "shape: (3, 4, 12)" in text and "dtype: uint16" in text
     assert np.asarray(s).shape == X.shape
+
+
+def test_local_toseries_of_lazy_and_file_stacks(tmp_path):
+    import dask.array as da
+    import tifffile
+
+    stack = RNG.integers(0, 60000, (9, 6, 7)).astype(np.uint16)
+    lazy = images.fromarray(da.from_array(stack, chunks=(2, 6, 7)))
+    np.testing.assert_array_equal(lazy.toseries().toarray(), np.moveaxis(stack, 0, -1))
+    for i, frame in enumerate(stack):
+        tifffile.imwrite(tmp_path / f"f{i:02d}.tif", frame)
+    files = images.fromtif(str(tmp_path))
+    s = files.toseries()
+    np.testing.assert_array_equal(s.toarray(), np.moveaxis(stack, 0, -1))
+    np.testing.assert_array_equal(s.toimages().toarray(), stack)
+    # records of an in-memory stack transpose back without a copy of the stack
+    mem = images.fromarray(stack).toseries()
+    np.testing.assert_array_equal(mem.toimages().toarray(), stack)
+    np.testing.assert_array_equal(mem[2:4].toimages().toarray(), stack[:, 2:4])

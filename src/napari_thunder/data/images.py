@@ -858,7 +858,11 @@ class Images:
         Returns
         -------
         Series
-            Index ``arange(n)``; one record per pixel in C order.
+            Index ``arange(n)``; one record per pixel in C order. On the local
+            engine the series of an in-memory stack are a lazy transposed view
+            of it; other local stacks (files, lazy results) are read into
+            memory first, as Thunder's local mode holds its arrays. Spark and
+            distributed keep the records on their workers.
 
         Raises
         ------
