@@ -81,6 +81,17 @@ def test_series_map_widget(make_napari_viewer_proxy, qtbot):
     widget.stimulus.setText("1, 2")
     with pytest.raises(ValueError, match="40 values"):
         widget.compute()
+    assert widget.run() is None and "40 values" in widget.status.text()
+    # streamed in a thread: partial maps, then the exact map
+    widget.map.setCurrentText("mean")
+    seen = []
     worker = widget.run()
-    qtbot.waitUntil(lambda: "ValueError" in widget.status.text(), timeout=10000)
-    assert worker is not None
+    finished = []
+    worker.yielded.connect(lambda update: seen.append(update[0]))
+    worker.finished.connect(lambda: finished.append(True))
+    qtbot.waitUntil(lambda: bool(finished), timeout=20000)
+    qtbot.wait(100)
+    assert "stack_mean" in viewer.layers, widget.status.text()
+    streamed = viewer.layers["stack_mean"]
+    np.testing.assert_allclose(streamed.data, STACK.mean(axis=0))
+    assert seen and seen[-1] == 16 * 20

@@ -7,8 +7,9 @@
   ``Series.zscore`` and ``Series.detrend``; the plot is a matplotlib canvas.
 * :class:`SeriesMapWidget` turns a Series result back into an image layer:
   correlation of every pixel's series with a stimulus, peak ΔF/F, standard
-  deviation of the z-scored series... computed by ``Images.toseries()`` on
-  the local engine, in a thread so the window stays responsive.
+  deviation of ΔF/F... computed by ``Images.toseries()`` on the engine of the
+  Thunder engine settings, streamed into the layer from a thread so the
+  window stays responsive.
 """
 
 from __future__ import annotations
@@ -313,6 +314,31 @@ class SeriesMapWidget(QWidget):
         form.addRow(self.button)
         form.addRow(self.status)
 
+    def _prepare(self):
+        """On the GUI thread: what the work needs of the layer and the fields
+        (no engine is started here).
+
+        Raises
+        ------
+        ValueError
+            No 3-D+ image layer, or a bad stimulus.
+        """
+        from napari_thunder.plugin.settings import get_engine
+        from napari_thunder.plugin.widgets import LayerSnapshot
+
+        layer = self.picker.layer()
+        if layer is None:
+            raise ValueError("pick an image layer with an image axis (3-D or more)")
+        snapshot = LayerSnapshot(layer)
+        name = self.map.currentText()
+        stimulus = None
+        if name == "correlation with the stimulus":
+            stimulus = parse_stimulus(self.stimulus.text(), snapshot.nimages)
+        placement = {"name": f"{layer.name}_{name.split(' ')[0].lower()}",
+                     "scale": tuple(layer.scale)[1:], "translate": tuple(layer.translate)[1:]}
+        job = _MapJob(snapshot, name, stimulus, int(self.freq.value()), get_engine())
+        return job, tuple(snapshot.data.shape[1:]), placement
+
     def compute(self) -> np.ndarray:
         """The chosen map of the picked layer, shape = the layer's image shape.
 
@@ -321,38 +347,89 @@ class SeriesMapWidget(QWidget):
         ValueError
             No 3-D+ image layer, or a bad stimulus.
         """
-        from napari_thunder import images
+        job, shape, _ = self._prepare()
+        return np.asarray(job.series().toarray()).reshape(shape)
 
-        layer = self.picker.layer()
-        if layer is None:
-            raise ValueError("pick an image layer with an image axis (3-D or more)")
-        imgs = images.fromlayer(layer)
-        n = imgs.count()
-        stimulus = None
-        name = self.map.currentText()
-        if name == "correlation with the stimulus":
-            stimulus = parse_stimulus(self.stimulus.text(), n)
-        result = MAPS[name](imgs.toseries(), stimulus, int(self.freq.value()))
-        return np.asarray(result.toarray()).reshape(imgs.value_shape)
+    def run(self, wait=False):
+        """Compute the map into a new layer.
 
-    def _add_layer(self, values):
-        layer = self.picker.layer()
-        scale = tuple(layer.scale)[1:]
-        translate = tuple(layer.translate)[1:]
-        name = f"{layer.name}_{self.map.currentText().split(' ')[0].lower()}"
-        self.status.setText(f"{name}: min {np.nanmin(values):.4g}, max {np.nanmax(values):.4g}")
-        return self.viewer.add_image(values, name=name, scale=scale, translate=translate,
-                                     colormap="magma")
+        With ``wait`` on the calling thread (returns the layer); otherwise in
+        a thread that streams the map block of records by block of records
+        into the layer (NaN where not yet computed) with the progress in the
+        status line, and returns the worker (``worker.quit()`` stops it).
+        """
+        try:
+            job, shape, placement = self._prepare()
+        except ValueError as err:
+            self._failed(err)
+            if wait:
+                raise
+            return None
+        if wait:
+            return self._show(np.asarray(job.series().toarray()).reshape(shape), placement, done=True)
+        from napari.qt.threading import create_worker
+
+        self.status.setText("computing...")
+        self._layer = None
+
+        def partial(update):
+            done, total, values = update
+            self._show(values, placement, done=False)
+            self.status.setText(f"{placement['name']}: {done}/{total} pixels")
+
+        def finished(values):
+            if values is not None:
+                self._show(values, placement, done=True)
+
+        # with _connect the worker starts at once
+        return create_worker(_stream_map, job, shape,
+                             _connect={"yielded": partial, "returned": finished, "errored": self._failed})
+
+    def _show(self, values, placement, done):
+        layer = getattr(self, "_layer", None)
+        if layer is None or layer not in self.viewer.layers:
+            layer = self.viewer.add_image(values, colormap="magma", **placement)
+            self._layer = layer
+        else:
+            layer.data = values
+        if done and np.isfinite(values).any():
+            self.status.setText(f"{layer.name}: min {np.nanmin(values):.4g}, max {np.nanmax(values):.4g}")
+            layer.reset_contrast_limits()
+        return layer
 
     def _failed(self, err):
         self.status.setText(f"{type(err).__name__}: {err}")
 
-    def run(self, wait=False):
-        """Compute the map and add it as a layer (in a thread unless ``wait``)."""
-        if wait:
-            return self._add_layer(self.compute())
-        from napari.qt.threading import create_worker
 
-        self.status.setText("computing...")
-        # with _connect the worker starts at once
-        return create_worker(self.compute, _connect={"returned": self._add_layer, "errored": self._failed})
+def _identity(block, start):
+    return block
+
+
+class _MapJob:
+    """The map's work, built where it runs (the engine starts in the worker)."""
+
+    def __init__(self, snapshot, name, stimulus, freq, choice):
+        self.snapshot = snapshot
+        self.name = name
+        self.stimulus = stimulus
+        self.freq = freq
+        self.choice = choice
+
+    def series(self):
+        from napari_thunder import images
+
+        imgs = images.fromlayer(self.snapshot, npartitions=self.choice.npartitions_arg,
+                                engine=self.choice.engine)
+        return MAPS[self.name](imgs.toseries(), self.stimulus, self.freq)
+
+
+def _stream_map(job, shape):
+    """Generator run by the worker: ``(done, total, map so far)`` per block of
+    records (the engine's chunks or partitions, in order); returns the map."""
+    result = job.series()
+    total = int(np.prod(shape))
+    out = np.full(total, np.nan)
+    for start, stop, block in result.frames.iter_chunks(_identity):
+        out[start:stop] = np.asarray(block, dtype=np.float64).reshape(stop - start, -1)[:, 0]
+        yield stop, total, out.reshape(shape).copy()
+    return out.reshape(shape)
