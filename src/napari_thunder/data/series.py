@@ -473,27 +473,35 @@ class Series:
         return self._kernel(ops.record_stat, stat, index=[stat])
 
     def series_sum(self):
+        """``series_stat('sum')``: the sum of every record, shape ``baseshape + (1,)``."""
         return self.series_stat("sum")
 
     def series_mean(self):
+        """``series_stat('mean')``: the mean of every record, shape ``baseshape + (1,)``."""
         return self.series_stat("mean")
 
     def series_median(self):
+        """``series_stat('median')``: the median of every record, shape ``baseshape + (1,)``."""
         return self.series_stat("median")
 
     def series_std(self):
+        """``series_stat('std')``: the std of every record, shape ``baseshape + (1,)``."""
         return self.series_stat("std")
 
     def series_var(self):
+        """``series_stat('var')``: the var of every record, shape ``baseshape + (1,)``."""
         return self.series_stat("var")
 
     def series_max(self):
+        """``series_stat('max')``: the max of every record, shape ``baseshape + (1,)``."""
         return self.series_stat("max")
 
     def series_min(self):
+        """``series_stat('min')``: the min of every record, shape ``baseshape + (1,)``."""
         return self.series_stat("min")
 
     def series_count(self):
+        """``series_stat('count')``: the count of every record, shape ``baseshape + (1,)``."""
         return self.series_stat("count")
 
     # ------------------------------------------------------------------
@@ -804,24 +812,31 @@ class Series:
         return self._kernel(ops.group_stat, masks, stat, index=newindex)
 
     def sum_by_index(self, level=0):
+        """``stat_by_index('sum', level)``: the sum of each group of equal index values."""
         return self.stat_by_index("sum", level)
 
     def mean_by_index(self, level=0):
+        """``stat_by_index('mean', level)``: the mean of each group of equal index values."""
         return self.stat_by_index("mean", level)
 
     def median_by_index(self, level=0):
+        """``stat_by_index('median', level)``: the median of each group of equal index values."""
         return self.stat_by_index("median", level)
 
     def std_by_index(self, level=0):
+        """``stat_by_index('stdev', level)``: the std of each group of equal index values."""
         return self.stat_by_index("stdev", level)
 
     def max_by_index(self, level=0):
+        """``stat_by_index('max', level)``: the max of each group of equal index values."""
         return self.stat_by_index("max", level)
 
     def min_by_index(self, level=0):
+        """``stat_by_index('min', level)``: the min of each group of equal index values."""
         return self.stat_by_index("min", level)
 
     def count_by_index(self, level=0):
+        """``stat_by_index('count', level)``: the count of each group of equal index values."""
         return self.stat_by_index("count", level)
 
     def _makewindows(self, indices, window):
@@ -1051,15 +1066,19 @@ class Series:
         return self._kernel(ops.element_wise, values, op, with_start=True)
 
     def plus(self, other):
+        """``self + other`` value by value (see :meth:`element_wise`)."""
         return self.element_wise(other, operator.add)
 
     def minus(self, other):
+        """``self - other`` value by value (see :meth:`element_wise`)."""
         return self.element_wise(other, operator.sub)
 
     def dottimes(self, other):
+        """``self * other`` value by value (see :meth:`element_wise`)."""
         return self.element_wise(other, operator.mul)
 
     def dotdivide(self, other):
+        """``self / other`` value by value (see :meth:`element_wise`)."""
         return self.element_wise(other, operator.truediv)
 
     def clip(self, min=None, max=None) -> Series:
@@ -1097,6 +1116,7 @@ class Series:
         return TimeSeries(self.frames, self._baseshape, index=self.index, labels=self.labels)
 
     def toseries(self) -> Series:
+        """The same records as a plain ``Series``."""
         return Series(self.frames, self._baseshape, index=self.index, labels=self.labels)
 
     def tobinary(self, path, prefix="series", overwrite=False, credentials=None) -> None:
