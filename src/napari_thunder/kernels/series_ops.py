@@ -51,8 +51,11 @@ def standardize(x):
 
 
 def zscore(x):
-    x = _float(x)
-    return (x - x.mean(axis=1, keepdims=True)) / x.std(axis=1, keepdims=True)
+    """``(x - mean) / std`` per record (``ddof=0``), the centred values reused for the std."""
+    c = _float(x) - x.mean(axis=1, keepdims=True)
+    sd = np.sqrt(np.mean(c * c, axis=1, keepdims=True))
+    c /= sd
+    return c
 
 
 def subtract_divide(x, sub, div):
