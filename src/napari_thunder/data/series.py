@@ -277,11 +277,11 @@ class Series:
     # ------------------------------------------------------------------
     # helpers
     # ------------------------------------------------------------------
-    def _map_kernel(self, op: ops.RecordOp, length: int, dtype, index=None, keep_index=None) -> Series:
+    def _map_kernel(self, op: ops.RecordOp, length: int, dtype, index=None) -> Series:
         """Apply a vectorised kernel; the index is ``index``, else kept when the
         length is unchanged, else ``arange``."""
         frames = self.frames.map(op, (int(length),), np.dtype(dtype))
-        if index is None and int(length) == self.shape[-1] and keep_index is not False:
+        if index is None and int(length) == self.shape[-1]:
             index = self.index
         return self._new(frames, index=index, labels=self.labels)
 

@@ -63,8 +63,9 @@ def transpose(frames, value_shape):
 
 # -- local ------------------------------------------------------------------
 class _TransposedView:
-    """Array-like ``(M,) + value_shape`` over an ndarray ``(N, ...)``: every
-    slice is a view (no copy until someone writes it somewhere)."""
+    """Array-like ``(M,) + value_shape`` over an ndarray ``(N, ...)`` (kept,
+    not copied): a range of records is made on demand by a cache-blocked copy
+    of the matching columns."""
 
     def __init__(self, array: np.ndarray, value_shape):
         n = array.shape[0]
