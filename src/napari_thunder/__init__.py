@@ -12,13 +12,14 @@ __version__ = "0.1.0"  # the only copy: pyproject.toml reads it (dynamic version
 
 _LAZY = {
     "images": ("napari_thunder.images", None),
+    "series": ("napari_thunder.series", None),
     "Images": ("napari_thunder.data.images", "Images"),
     "Series": ("napari_thunder.data.series", "Series"),
     "TimeSeries": ("napari_thunder.data.series", "TimeSeries"),
     "Blocks": ("napari_thunder.data.blocks", "Blocks"),
 }
 
-__all__ = ["Blocks", "Images", "Series", "TimeSeries", "__version__", "images"]
+__all__ = ["Blocks", "Images", "Series", "TimeSeries", "__version__", "images", "series"]
 
 
 def __getattr__(name):

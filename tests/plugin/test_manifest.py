@@ -91,7 +91,7 @@ def test_every_widget_opens_as_dock_widget(make_napari_viewer):
         assert inner is not None and dock is not None
 
     names = {w.display_name for w in _manifest().contributions.widgets}
-    assert len(names) == 15
+    assert len(names) == 17  # + the two series widgets (plugin/series_widgets.py)
 
 
 def test_widget_from_dock_runs(make_napari_viewer, qtbot):

@@ -121,9 +121,9 @@ class Blocks:
 
     def toseries(self):
         """Pixel series view (``Series``)."""
-        from napari_thunder.data.series import Series
+        from napari_thunder.data.images import Images
 
-        return Series(self.store)
+        return Images(self.store.to_frames()).toseries()
 
     def __repr__(self) -> str:
         return (f"Blocks\nmode: {self.mode}\ndtype: {self.dtype}\nshape: {self.shape}\n"

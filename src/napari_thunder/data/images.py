@@ -838,31 +838,70 @@ class Images:
 
         return tile_shape_for(size, self.shape, self.dtype)
 
-    def toblocks(self, size="150"):
+    def toblocks(self, chunk_size="150", padding=None, size=None):
         """Spatial blocks, each holding every image of one tile.
 
         Parameters
         ----------
-        size : str, int or tuple
+        chunk_size : str, int or tuple
             ``'auto'`` (one block), a tuple of pixels per image axis, or a
             size per block: a number of kilobytes as a string (``'150'``), or
-            with a unit (``'150K'``, ``'2M'``).
+            with a unit (``'150K'``, ``'2M'``). ``size`` is the same (older name).
+        padding : None or 0
+            Thunder's overlap between blocks; only no padding is supported.
+
+        Raises
+        ------
+        ValueError
+            A bad ``chunk_size``, or a non-zero ``padding``.
         """
         from napari_thunder.data.blocks import Blocks
 
+        if padding not in (None, 0) and not (isinstance(padding, (tuple, list)) and not any(padding)):
+            raise ValueError(f"padding={padding!r} is not supported (blocks never overlap); use None")
+        size = chunk_size if size is None else size
         return Blocks(self.frames.to_blocks(self._tile_shape(size)))
 
-    def toseries(self, size="150"):
-        """Pixel series: shape ``value_shape + (n,)`` (pixels first, time last)."""
+    def toseries(self, chunk_size="auto", size=None):
+        """Pixel series: shape ``value_shape + (n,)`` (pixels first, time last).
+
+        Parameters
+        ----------
+        chunk_size : str, int or tuple
+            Thunder's conversion chunk (checked like :meth:`toblocks`'s); the
+            engine chooses the layout from memory and cores. ``size`` is the
+            same (older name).
+
+        Returns
+        -------
+        Series
+            Index ``arange(n)``; one record per pixel in C order. On the local
+            engine the series of an in-memory stack are a lazy transposed view
+            of it; other local stacks (files, lazy results) are read into
+            memory first, as Thunder's local mode holds its arrays. Spark and
+            distributed keep the records on their workers.
+
+        Raises
+        ------
+        ValueError
+            A bad ``chunk_size``.
+        """
         from napari_thunder.data.series import Series
 
-        return Series(self.frames.to_blocks(self._tile_shape(size)))
+        return self._records(Series, chunk_size if size is None else size)
 
-    def totimeseries(self, size="150"):
+    def totimeseries(self, chunk_size="auto", size=None):
         """Like :meth:`toseries`, as a ``TimeSeries``."""
         from napari_thunder.data.series import TimeSeries
 
-        return TimeSeries(self.frames.to_blocks(self._tile_shape(size)))
+        return self._records(TimeSeries, chunk_size if size is None else size)
+
+    def _records(self, cls, size):
+        from napari_thunder.engines.transpose import transpose
+
+        self._tile_shape(size)  # the same checks as toblocks
+        n = self.count()
+        return cls(transpose(self.frames, (n,)), self.value_shape, index=np.arange(n))
 
     def map_as_series(self, func: Callable, value_size=None, block_size="150") -> Images:
         """Apply ``func`` to every pixel's series (length ``n``).
