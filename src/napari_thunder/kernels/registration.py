@@ -102,7 +102,8 @@ class ReferenceSpectrum:
 
     @property
     def shape(self):
-        return self.spec.shape
+        """Shape of the reference frame (the spectrum holds the rfft half)."""
+        return self.window.shape
 
     @property
     def real_dtype(self) -> np.dtype:
@@ -155,19 +156,43 @@ def reference_spectrum(reference, dtype=np.float32, normalization="phase", smoot
     real = work_dtype(dtype)
     reference = np.asarray(reference, dtype=real)
     window = taper_window(reference.shape, taper, real)
-    spec = _fft().fftn((reference - reference.mean()) * window)
+    spec = _rfft((reference - reference.mean()) * window, reference.ndim)
     if normalization == "phase":
         magnitude = np.abs(spec)
         spec = spec / np.maximum(magnitude, np.finfo(magnitude.dtype).tiny * 1e3)
     if smooth > 0:
         weight = None
         for axis, size in enumerate(reference.shape):
-            g = np.exp(-2 * (np.pi * smooth * np.fft.fftfreq(size)) ** 2)
-            view = g.reshape((1,) * axis + (size,) + (1,) * (reference.ndim - axis - 1))
+            freqs, _ = _freqs(size, axis == reference.ndim - 1)
+            g = np.exp(-2 * (np.pi * smooth * freqs) ** 2)
+            view = g.reshape((1,) * axis + (freqs.size,) + (1,) * (reference.ndim - axis - 1))
             weight = view if weight is None else weight * view
         spec = spec * weight
     spec = spec.astype(np.result_type(real, np.complex64))
     return ReferenceSpectrum(spec, normalization == "phase", window)
+
+
+def _freqs(size, last):
+    """Frequencies (cycles/pixel) of one axis of a real-input spectrum: the
+    last axis holds the ``rfft`` half; with the weights that count each
+    half-spectrum column for itself and its conjugate twin."""
+    if not last:
+        return np.fft.fftfreq(size), np.ones(size)
+    freqs = np.fft.rfftfreq(size)
+    weights = np.full(freqs.size, 2.0)
+    weights[0] = 1.0
+    if size % 2 == 0:
+        weights[-1] = 1.0
+    return freqs, weights
+
+
+def _rfft(frames, ndim):
+    """Spectra of real frames over their last ``ndim`` axes (half last axis)."""
+    return _fft().rfftn(frames, axes=tuple(range(frames.ndim - ndim, frames.ndim)))
+
+
+def _irfft(spectra, shape):
+    return _fft().irfftn(spectra, s=shape, axes=tuple(range(spectra.ndim - len(shape), spectra.ndim)))
 
 
 def _signed(index, size):
@@ -181,19 +206,25 @@ def _sub_blocks(k, frame_size, itemsize):
         yield slice(start, min(k, start + per))
 
 
-def _upsampled_peak(product, coarse, upsample):
-    """Refine integer peaks ``coarse`` (``(k, ndim)``) of ``ifftn(product)``
-    on a grid of ``1 / upsample`` pixel; returns ``(k, ndim)`` float shifts."""
+def _upsampled_peak(product, coarse, upsample, shape):
+    """Refine integer peaks ``coarse`` (``(k, ndim)``) of ``irfftn(product)``
+    on a grid of ``1 / upsample`` pixel; returns ``(k, ndim)`` float shifts.
+
+    The correlation is evaluated only at those points, by a separable
+    matrix-multiply DFT of the half spectrum (each column weighted for its
+    conjugate twin; the real part is the correlation)."""
     k = product.shape[0]
-    shape = product.shape[1:]
+    ndim = len(shape)
     width = int(math.ceil(1.5 * upsample))
     offsets = (np.arange(width) - width // 2) / upsample  # pixels around the peak
     out = product
-    for axis, size in enumerate(shape):
-        freqs = np.fft.fftfreq(size).astype(product.real.dtype)
+    for axis in reversed(range(ndim)):  # the half axis first: the largest contraction is halved
+        freqs, weights = _freqs(shape[axis], axis == ndim - 1)
+        size = freqs.size
         # positions where the correlation is evaluated, per frame: (k, width)
         where = coarse[:, axis, None] + offsets[None, :]
-        kernel = np.exp((2j * np.pi) * freqs[None, None, :] * where[:, :, None]).astype(product.dtype)
+        kernel = (weights[None, None, :]
+                  * np.exp((2j * np.pi) * freqs[None, None, :] * where[:, :, None])).astype(product.dtype)
         # contract axis (axis + 1) of out with the kernel's last axis
         moved = np.moveaxis(out, axis + 1, -1)
         lead = moved.shape[1:-1]
@@ -202,7 +233,7 @@ def _upsampled_peak(product, coarse, upsample):
         out = np.moveaxis(flat.reshape((k,) + lead + (width,)), -1, axis + 1)
     mag = out.real.reshape(k, -1)
     best = np.argmax(mag, axis=1)
-    local = np.stack(np.unravel_index(best, (width,) * len(shape)), axis=1)
+    local = np.stack(np.unravel_index(best, (width,) * ndim), axis=1)
     return coarse + offsets[local]
 
 
@@ -226,21 +257,25 @@ def _estimate_spectra(spectra, ref_spec, upsample, max_shift):
     """Shifts of frames given by their spectra ``(k,) + shape``; ``ref_spec``
     is a :func:`reference_spectrum` (conjugated, whitened and smoothed
     according to its ``normalization`` and ``smooth``)."""
-    fft = _fft()
-    shape = spectra.shape[1:]
-    product = ref_spec.spec[None] * np.conj(spectra)
+    shape = ref_spec.shape
     if ref_spec.whiten:
         magnitude = np.abs(spectra)
-        tiny = np.finfo(magnitude.dtype).tiny
-        product /= np.maximum(magnitude, tiny * 1e3)
-    corr = fft.ifftn(product, axes=tuple(range(1, product.ndim))).real
+        np.maximum(magnitude, np.finfo(magnitude.dtype).tiny * 1e3, out=magnitude)
+        product = np.conj(spectra)
+        product *= ref_spec.spec
+        product /= magnitude
+        del magnitude
+    else:
+        product = np.conj(spectra)
+        product *= ref_spec.spec
+    corr = _irfft(product, shape)
     if max_shift is not None:
         corr = np.where(_shift_mask(shape, max_shift)[None], corr, -np.inf)
     flat = corr.reshape(len(corr), -1)
     peak = np.stack(np.unravel_index(np.argmax(flat, axis=1), shape), axis=1)
     coarse = np.stack([_signed(peak[:, a], n) for a, n in enumerate(shape)], axis=1).astype(float)
     if upsample > 1:
-        shifts = _upsampled_peak(product, coarse, upsample)
+        shifts = _upsampled_peak(product, coarse, upsample, shape)
     else:
         shifts = coarse
     if max_shift is not None:
@@ -273,20 +308,19 @@ def estimate_shifts(block, ref_spec, upsample=20, max_shift=None) -> np.ndarray:
     wdt = ref_spec.real_dtype
     max_shift = _check_max_shift(max_shift, len(shape))
     out = np.empty((len(block), len(shape)), np.float64)
-    fft = _fft()
     for part in _sub_blocks(len(block), int(np.prod(shape)), wdt.itemsize * 2):
-        spectra = fft.fftn(ref_spec.prepare(block[part]), axes=tuple(range(1, block.ndim)), overwrite_x=True)
+        spectra = _rfft(ref_spec.prepare(block[part]), len(shape))
         out[part] = _estimate_spectra(spectra, ref_spec, int(upsample), max_shift)
     return out
 
 
 def _phase_ramp(shape, shifts, dtype):
-    """``exp(-2 pi i f . s)`` per frame: ``(k,) + shape`` complex."""
+    """``exp(-2 pi i f . s)`` per frame on the half spectrum of ``shape``."""
     ramp = None
     for axis, size in enumerate(shape):
-        freqs = np.fft.fftfreq(size)
+        freqs, _ = _freqs(size, axis == len(shape) - 1)
         phase = np.exp(-2j * np.pi * freqs[None, :] * shifts[:, axis, None]).astype(dtype)
-        view = phase.reshape((len(shifts),) + (1,) * axis + (size,) + (1,) * (len(shape) - axis - 1))
+        view = phase.reshape((len(shifts),) + (1,) * axis + (freqs.size,) + (1,) * (len(shape) - axis - 1))
         ramp = view if ramp is None else ramp * view
     return ramp
 
@@ -322,11 +356,13 @@ def _fill_borders(out, shifts, border, cval):
     return out
 
 
-def _shift_spectra(spectra, shifts, out_dtype):
-    fft = _fft()
-    ramp = _phase_ramp(spectra.shape[1:], shifts, spectra.dtype)
-    moved = fft.ifftn(spectra * ramp, axes=tuple(range(1, spectra.ndim))).real
-    return moved.astype(out_dtype, copy=False)
+def _shift_spectra(spectra, shifts, shape, out_dtype):
+    """Frames of ``shape`` from their half spectra, translated by ``shifts``.
+
+    The Nyquist column of even axes is made real by the inverse transform
+    (a half-sample shift cannot be represented there), as ``irfftn`` does."""
+    spectra = spectra * _phase_ramp(shape, shifts, spectra.dtype)
+    return _irfft(spectra, shape).astype(out_dtype, copy=False)
 
 
 def apply_shifts(block, shifts, interpolation="fourier", border="constant", cval=0.0):
@@ -358,10 +394,9 @@ def apply_shifts(block, shifts, interpolation="fourier", border="constant", cval
     if interpolation == "fourier":
         wdt = work_dtype(block.dtype)
         out = np.empty(block.shape, out_dtype)
-        fft = _fft()
         for part in _sub_blocks(len(block), int(np.prod(block.shape[1:])), wdt.itemsize * 2):
-            spectra = fft.fftn(block[part].astype(wdt, copy=False), axes=tuple(range(1, block.ndim)))
-            out[part] = _shift_spectra(spectra, shifts[part], out_dtype)
+            spectra = _rfft(block[part].astype(wdt, copy=False), block.ndim - 1)
+            out[part] = _shift_spectra(spectra, shifts[part], block.shape[1:], out_dtype)
         return _fill_borders(out, shifts, border, cval)
     import scipy.ndimage as ndi
 
@@ -403,14 +438,13 @@ def register_block(block, ref_spec, upsample=20, max_shift=None, interpolation="
     out_dtype = output_dtype(block.dtype)
     out = np.empty(block.shape, out_dtype)
     shifts = np.empty((len(block), len(shape)), np.float64)
-    fft = _fft()
-    axes = tuple(range(1, block.ndim))
+    tuple(range(1, block.ndim))
     for part in _sub_blocks(len(block), int(np.prod(shape)), wdt.itemsize * 2):
-        tapered = fft.fftn(ref_spec.prepare(block[part]), axes=axes, overwrite_x=True)
+        tapered = _rfft(ref_spec.prepare(block[part]), len(shape))
         shifts[part] = _estimate_spectra(tapered, ref_spec, int(upsample), max_shift)
         del tapered
-        spectra = fft.fftn(block[part].astype(wdt, copy=False), axes=axes)
-        out[part] = _shift_spectra(spectra, shifts[part], out_dtype)
+        spectra = _rfft(block[part].astype(wdt, copy=False), len(shape))
+        out[part] = _shift_spectra(spectra, shifts[part], shape, out_dtype)
     _fill_borders(out, shifts, border, cval)
     return (out, shifts) if return_shifts else out
 
@@ -471,11 +505,10 @@ def piecewise_shifts(block, specs, starts, size, upsample=10, max_deviation=None
     grid = tuple(len(s) for s in starts)
     out = np.zeros((len(block),) + grid + (ndim,))
     limit = _check_max_shift(max_deviation, ndim)
-    fft = _fft()
     for corner, spec in specs.items():
         sl = (slice(None),) + tuple(slice(starts[a][c], starts[a][c] + b)
                                     for a, (c, b) in enumerate(zip(corner, size)))
-        spectra = fft.fftn(spec.prepare(block[sl]), axes=tuple(range(1, block.ndim)), overwrite_x=True)
+        spectra = _rfft(spec.prepare(block[sl]), ndim)
         out[(slice(None),) + corner] = _estimate_spectra(spectra, spec, int(upsample), limit)
     return out
 

@@ -41,6 +41,14 @@ class RoiWeights:
         self.matrix = matrix
         self.neuropil = bool(neuropil)
         self.ring_sizes = ring_sizes
+        # the same weights as a gather + segment sums (faster than a sparse product):
+        # pixels of column c are pixels[offsets[c]:offsets[c + 1]]
+        csc = matrix.tocsc()
+        csc.sort_indices()
+        self.pixels = csc.indices.astype(np.intp)
+        self.counts = np.diff(csc.indptr)
+        self.offsets = csc.indptr[:-1].astype(np.intp)
+        self.nonempty = np.flatnonzero(self.counts > 0)
 
     @property
     def nrois(self) -> int:
@@ -151,12 +159,14 @@ def traces_block(block, weights: RoiWeights) -> np.ndarray:
     """
     block = np.asarray(block)
     flat = block.reshape(len(block), -1)
-    if flat.dtype != np.float64 and flat.dtype != np.float32:
-        flat = flat.astype(np.float64)
-    out = np.asarray((weights.matrix.T @ flat.T).T, dtype=np.float64)
-    if weights.neuropil and weights.ring_sizes is not None:
-        empty = np.flatnonzero(weights.ring_sizes == 0)
-        out[:, weights.nrois + empty] = np.nan
+    ncols = len(weights.counts)
+    out = np.full((len(block), ncols), np.nan)
+    if len(block) == 0 or not weights.nonempty.size:
+        return out
+    # pixels as rows (contiguous segments), frames along each row
+    gathered = np.ascontiguousarray(flat[:, weights.pixels].T)
+    sums = np.add.reduceat(gathered, weights.offsets[weights.nonempty], axis=0, dtype=np.float64)
+    out[:, weights.nonempty] = sums.T / weights.counts[weights.nonempty]
     return out
 
 
