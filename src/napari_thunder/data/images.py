@@ -1116,7 +1116,9 @@ class Images:
 
     # --- calcium imaging (calcium issue): motion correction, summary images, traces ---
     def register(self, reference=None, method="rigid", max_shift=None, return_shifts=False,
-                 **options):
+                 nreference=50, niter=2, upsample=20, interpolation="fourier", border="constant",
+                 cval=0.0, block_size=128, overlap=0.5, max_deviation=None, normalization="phase",
+                 smooth=1.25):
         """Motion correction: translate every image onto a reference.
 
         Shifts are found by phase correlation with subpixel refinement (see
@@ -1140,15 +1142,27 @@ class Images:
         return_shifts : bool
             Also return the shifts: ``(n, ndim)`` (rigid) or
             ``(n,) + patch grid + (ndim,)`` (piecewise), in pixels.
-        **options
-            ``nreference`` (50), ``niter`` (2), ``upsample`` (20: shifts to
-            1/20 pixel), ``interpolation`` (``'fourier'``, ``'linear'`` or
-            ``'cubic'``), ``border`` (``'constant'`` with ``cval`` (0),
-            ``'nearest'``, ``'wrap'``) for pixels coming from outside the
-            image, ``normalization`` (``'phase'`` or None), ``smooth``
-            (1.25 pixels of Gaussian low-pass on the cross-power spectrum),
-            and for ``'piecewise'``: ``block_size`` (128), ``overlap``
-            (0.5), ``max_deviation`` (``block_size / 8``).
+        nreference, niter : int
+            Images averaged for the default reference, and refinements.
+        upsample : int
+            Subpixel resolution: shifts to ``1 / upsample`` pixel.
+        interpolation : {'fourier', 'linear', 'cubic'}
+            How shifts are applied (Fourier phase ramp, or splines).
+        border : {'constant', 'nearest', 'wrap'}
+            Pixels coming from outside the image: ``cval``, the closest
+            valid pixel, or periodic (Fourier only).
+        cval : float
+        block_size : int or sequence of int
+            ``'piecewise'``: patch size in pixels.
+        overlap : float
+            ``'piecewise'``: fraction shared by neighbouring patches.
+        max_deviation : float, optional
+            ``'piecewise'``: largest patch shift relative to the rigid one
+            (default ``block_size / 8``).
+        normalization : {'phase', None}
+            Phase correlation (whitened) or plain cross-correlation.
+        smooth : float
+            Gaussian low-pass (pixels) on the cross-power spectrum.
 
         Returns
         -------
@@ -1167,8 +1181,11 @@ class Images:
         """
         from napari_thunder.data import registration
 
-        return registration.register(self, reference=reference, method=method, max_shift=max_shift,
-                                     return_shifts=return_shifts, **options)
+        return registration.register(
+            self, return_shifts=return_shifts, reference=reference, method=method, max_shift=max_shift,
+            nreference=nreference, niter=niter, upsample=upsample, interpolation=interpolation,
+            border=border, cval=cval, block_size=block_size, overlap=overlap,
+            max_deviation=max_deviation, normalization=normalization, smooth=smooth)
 
     def stream_register(self, reference=None, method="rigid", max_shift=None, **options):
         """:meth:`register` chunk by chunk, shifts and images in one pass.
