@@ -141,3 +141,25 @@ def test_traces_on_every_engine(movie, engine):
         imgs.extract_traces(labels[:10])
     with pytest.raises(ValueError, match="labels"):
         imgs.extract_traces(np.zeros_like(labels))
+
+
+def test_delta_f_over_f_of_trace_series(movie):
+    from napari_thunder.kernels.traces import delta_f_over_f
+
+    series = images.fromarray(movie.movie).extract_traces(movie.labels)
+    dff = series.map(lambda t: delta_f_over_f(t, 9, 8)).toarray()
+    raw = series.toarray()
+    np.testing.assert_allclose(dff, delta_f_over_f(raw, 9, 8))
+    f0 = ndi.percentile_filter(raw, 8, size=(1, 9), mode="nearest")
+    np.testing.assert_allclose(dff, (raw - f0) / f0)
+
+
+def test_piecewise_volumes_still_scene_has_no_shift():
+    rng = np.random.default_rng(0)
+    ref = ndi.gaussian_filter(rng.normal(size=(16, 48, 48)), 2) * 100 + 500
+    vol = np.stack([ref] * 3) + rng.normal(size=(3, 16, 48, 48))
+    out, patch = images.fromarray(vol).register(reference=ref, method="piecewise", block_size=(16, 24, 24),
+                                                return_shifts=True)
+    assert patch.shape == (3, 1, 3, 3, 3)
+    assert np.abs(patch).max() <= 0.1
+    np.testing.assert_allclose(out.toarray()[:, 2:-2, 4:-4, 4:-4], vol[:, 2:-2, 4:-4, 4:-4], atol=1.5)
