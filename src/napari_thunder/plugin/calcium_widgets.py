@@ -17,6 +17,8 @@ settings, like the other operation widgets (:mod:`napari_thunder.plugin.widgets`
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from magicgui.widgets import (
     CheckBox,
@@ -41,6 +43,9 @@ from napari_thunder.plugin.widgets import (
 )
 
 MEAN_REFERENCE = "(iterated mean of the first frames)"
+
+#: seconds between two repaints of the traces plot while traces stream in
+REDRAW_INTERVAL = 0.5
 
 
 def _plot_canvas(height=2.4):
@@ -495,16 +500,22 @@ class TracesWidget(Container):
         self.ids = ids
         self.traces = None
 
+        drawn = {"at": 0.0}
+
         def on_item(item):
             done, total, values = item
             step = int(done) - job.done
             job.done, job.total = int(done), int(total)
             self.traces = values
-            self.redraw()
+            now = time.monotonic()
+            # one line per ROI: repaint at most every REDRAW_INTERVAL seconds while streaming
+            if now - drawn["at"] > REDRAW_INTERVAL or job.done >= job.total:
+                self.redraw()
+                drawn["at"] = now
             return step
 
         def on_done():
-            pass
+            self.redraw()
 
         def on_progress(j):
             self.progress.max = max(j.total, 1)
