@@ -165,3 +165,30 @@ def test_motion_sample(make_napari_viewer_proxy):
     assert kind == "image" and lkind == "labels" and movie.shape == (200, 128, 128)
     assert kw["metadata"]["shifts"].shape == (200, 2) and labels.shape == (128, 128)
     viewer.add_image(movie, **kw)
+
+
+@pytest.mark.spark
+def test_motion_and_traces_widgets_on_spark(make_napari_viewer_proxy, qtbot, spark_context, movie):
+    from napari_thunder.plugin import settings
+    from napari_thunder.plugin.calcium_widgets import MotionCorrectionWidget, TracesWidget
+
+    settings.set_engine("spark", spark_master=spark_context.master, npartitions=3)
+    viewer = make_napari_viewer_proxy()
+    layer = viewer.add_image(movie.movie, name="moving")
+    viewer.add_image(movie.still.mean(0), name="still mean")
+    widget = MotionCorrectionWidget(viewer)
+    widget.image.value = layer
+    widget.reference.value = viewer.layers["still mean"]
+    job = widget.run()
+    _wait(qtbot, job)
+    assert job.partial_updates == 3  # one chunk per partition, shifts plotted after each
+    assert np.abs(widget.shifts - movie.shifts).max() <= 0.1
+    local = images.fromarray(movie.movie).register(reference=movie.still.mean(0)).toarray()
+    np.testing.assert_allclose(viewer.layers["moving registered(rigid)"].data, local, rtol=1e-5, atol=1e-2)
+    traces = TracesWidget(viewer)
+    traces.image.value = layer
+    traces.labels.value = viewer.add_labels(movie.labels, name="cells")
+    _wait(qtbot, traces.run())
+    ids = np.unique(movie.labels)[1:]
+    expected = np.array([ndi.mean(f, movie.labels, ids) for f in movie.movie]).T
+    np.testing.assert_allclose(traces.traces, expected, rtol=1e-10)
