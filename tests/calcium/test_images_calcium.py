@@ -52,8 +52,8 @@ def test_default_reference_is_the_iterated_mean(movie):
     assert np.abs(rel).mean() <= np.abs(rel0).mean() + 1e-9
 
 
-def test_stream_register_equals_register(movie):
-    imgs = images.fromarray(movie.movie[:12], npartitions=3)
+def test_stream_register_equals_register(movie, engine):
+    imgs = images.fromarray(movie.movie[:12], engine=engine, npartitions=3)
     ref = movie.still.mean(0)
     full, shifts = imgs.register(reference=ref, return_shifts=True)
     parts = list(imgs.stream_register(reference=ref))
