@@ -91,7 +91,7 @@ def test_every_widget_opens_as_dock_widget(make_napari_viewer):
         assert inner is not None and dock is not None
 
     names = {w.display_name for w in _manifest().contributions.widgets}
-    assert len(names) == 17  # + the two series widgets (plugin/series_widgets.py)
+    assert len(names) == 20  # + the two series widgets and the three calcium-imaging widgets
 
 
 def test_widget_from_dock_runs(make_napari_viewer, qtbot):
@@ -123,6 +123,6 @@ def test_layers_menu_entries_open_the_widgets(make_napari_viewer):
             assert isinstance(item, MenuItem)
             app.commands.execute_command(item.command.id).result()
             opened += 1
-    assert opened == 14
+    assert opened == 16  # measure: + summary images, ROI traces
     docked = list(viewer.window.dock_widgets)
-    assert len(docked) == 14 and all(name.endswith("(Thunder)") for name in docked)
+    assert len(docked) == 16 and all(name.endswith("(Thunder)") for name in docked)

@@ -24,6 +24,9 @@ STEPS = {
     "max": (),
     "localcorr": ("neighborhood",),
     "squeeze": (),
+    # calcium imaging: motion correction (lazy, per frame once the reference is made)
+    "register": ("method", "max_shift", "nreference", "niter", "upsample", "interpolation", "border",
+                 "cval", "block_size", "overlap", "max_deviation"),
 }
 #: Steps reducing the stack to one image (computed when reached, streamed).
 STATISTICS = ("mean", "std", "var", "sum", "min", "max")
