@@ -311,6 +311,17 @@ class MomentAccumulator:
         """A fresh accumulator with the same value_shape, dtype and stats."""
         return MomentAccumulator(self.value_shape, self.dtype, self.stats)
 
+    def order_free(self, nframes: int) -> bool:
+        """Whether folding ``nframes`` frames in any grouping of blocks and
+        merges gives the same bits: true for the exact integer state (integer
+        additions; min/max) while the frames fit one exact group."""
+        if np.issubdtype(self.dtype, np.floating):
+            return False  # rounding (and signed zeros in min/max) depend on the order
+        if not _exact_integer_path(self.dtype):
+            # wider integers: exact sums, min and max; float64 moments
+            return not (self._need_m2 or "mean" in self.stats)
+        return not self._need_m2 or int(nframes) <= _exact_group_limit(self.dtype)
+
     def _sum_dtype(self) -> np.dtype:
         if np.issubdtype(self.dtype, np.floating):
             return np.dtype(np.float64)
