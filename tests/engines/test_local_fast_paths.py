@@ -107,3 +107,37 @@ def test_float_aggregate_equals_the_streamed_merge_bits(small_chunks, monkeypatc
             np.testing.assert_array_equal(direct.finalize("var"), streamed.finalize("var"))
         else:
             np.testing.assert_array_equal(direct.finalize(), streamed.finalize())
+
+
+class _IntoKernel:
+    """A block function in the shape of ``Images``' kernel wrapper."""
+
+    def __init__(self, kernel, **kwargs):
+        self.kernel = kernel
+        self.kwargs = kwargs
+
+    def __call__(self, block, start):
+        return self.kernel(block, **self.kwargs)
+
+
+def test_collect_lets_the_last_kernel_write_into_the_output(small_chunks, monkeypatch):
+    from napari_thunder.kernels import filters
+
+    monkeypatch.setattr(local, "PIECE_BYTES", 6 * 5 * 8 * 2)
+    stack = np.random.default_rng(4).random((9, 6, 5))
+    calls = []
+
+    def spy(block, value, out=None):
+        calls.append(out is not None)
+        return filters.subtract_block(block, value, out=out)
+
+    spy.accepts_out = True
+    frames = local.LocalFrames.from_array(stack)
+    out = frames.map(_IntoKernel(spy, value=0.25), (6, 5), np.float64).collect()
+    np.testing.assert_array_equal(out, stack - 0.25)
+    assert calls and all(calls)
+    # a kernel refusing the output (another dtype) falls back to the copy
+    calls.clear()
+    ints = local.LocalFrames.from_array((stack * 100).astype(np.int16))
+    out = ints.map(_IntoKernel(spy, value=np.int16(3)), (6, 5), np.float32).collect()
+    np.testing.assert_array_equal(out, (stack * 100).astype(np.int16) - np.int16(3))

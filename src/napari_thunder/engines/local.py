@@ -422,8 +422,24 @@ class _MappedReader:
             into(self._apply(data, start), start)
             return
         step = max(1, PIECE_BYTES // frame_bytes)
+        # a last kernel that can write into the output (``kernel.accepts_out``,
+        # called as ``kernel(block, out=..., **kwargs)``) skips the copy
+        last = self.funcs[-1]
+        kernel = getattr(last, "kernel", None)
+        direct = getattr(kernel, "accepts_out", False) and isinstance(getattr(last, "kwargs", None), dict)
         for offset in range(0, len(data), step):
-            into(self._apply(data[offset:offset + step], start + offset), start + offset)
+            piece = data[offset:offset + step]
+            if direct:
+                for func in self.funcs[:-1]:
+                    piece = func(piece, start + offset)
+                target = into.target(start + offset, len(piece))
+                try:
+                    kernel(piece, out=target, **last.kwargs)
+                    continue
+                except (TypeError, ValueError):  # another dtype or shape: the general path
+                    direct = False
+                    piece = data[offset:offset + step]
+            into(self._apply(piece, start + offset), start + offset)
 
 
 class _Direct:
@@ -450,6 +466,10 @@ class _CopyInto:
     def __init__(self, out):
         self.out = out
         self.mismatch = False
+
+    def target(self, start, length):
+        """The part of ``out`` for frames ``[start, start + length)``."""
+        return self.out[start:start + length]
 
     def __call__(self, block, start):
         target = self.out[start:start + len(block)]
