@@ -83,3 +83,61 @@ def test_contiguous_runs_cover_every_chunk_once():
             runs = local._contiguous_runs(bounds, workers)
             assert [i for run in runs for i in run] == list(range(nchunks))
             assert len(runs) == min(workers, nchunks) and all(runs)
+
+
+def test_order_free_accumulators_only_take_the_per_worker_path():
+    assert MomentAccumulator((2,), np.uint16, ("var",)).order_free(1000)
+    assert not MomentAccumulator((2,), np.uint16, ("var",)).order_free(10**6)  # past one exact group
+    assert MomentAccumulator((2,), np.uint16, ("mean", "sum")).order_free(10**6)
+    assert MomentAccumulator((2,), np.int32, ("sum", "max")).order_free(10)
+    assert not MomentAccumulator((2,), np.int32, ("mean",)).order_free(10)
+    assert not MomentAccumulator((2,), np.float64, ("max",)).order_free(10)
+
+
+def test_float_aggregate_equals_the_streamed_merge_bits(small_chunks, monkeypatch):
+    from napari_thunder.kernels.correlation import LocalCorrAccumulator
+
+    monkeypatch.setattr(local, "worker_count", lambda: 2)
+    stack = np.random.default_rng(3).random((14, 6, 5))
+    frames = local.LocalFrames.from_array(stack)
+    for acc in (MomentAccumulator((6, 5), np.float64, ("var",)), LocalCorrAccumulator((6, 5), 1)):
+        direct = frames.aggregate(acc)
+        streamed = list(frames.stream_aggregate(acc))[-1][2]
+        if isinstance(acc, MomentAccumulator):
+            np.testing.assert_array_equal(direct.finalize("var"), streamed.finalize("var"))
+        else:
+            np.testing.assert_array_equal(direct.finalize(), streamed.finalize())
+
+
+class _IntoKernel:
+    """A block function in the shape of ``Images``' kernel wrapper."""
+
+    def __init__(self, kernel, **kwargs):
+        self.kernel = kernel
+        self.kwargs = kwargs
+
+    def __call__(self, block, start):
+        return self.kernel(block, **self.kwargs)
+
+
+def test_collect_lets_the_last_kernel_write_into_the_output(small_chunks, monkeypatch):
+    from napari_thunder.kernels import filters
+
+    monkeypatch.setattr(local, "PIECE_BYTES", 6 * 5 * 8 * 2)
+    stack = np.random.default_rng(4).random((9, 6, 5))
+    calls = []
+
+    def spy(block, value, out=None):
+        calls.append(out is not None)
+        return filters.subtract_block(block, value, out=out)
+
+    spy.accepts_out = True
+    frames = local.LocalFrames.from_array(stack)
+    out = frames.map(_IntoKernel(spy, value=0.25), (6, 5), np.float64).collect()
+    np.testing.assert_array_equal(out, stack - 0.25)
+    assert calls and all(calls)
+    # a kernel refusing the output (another dtype) falls back to the copy
+    calls.clear()
+    ints = local.LocalFrames.from_array((stack * 100).astype(np.int16))
+    out = ints.map(_IntoKernel(spy, value=np.int16(3)), (6, 5), np.float32).collect()
+    np.testing.assert_array_equal(out, (stack * 100).astype(np.int16) - np.int16(3))

@@ -18,7 +18,7 @@ import dask
 import dask.array as da
 import numpy as np
 
-from napari_thunder.engines.base import BlockStore, Frames
+from napari_thunder.engines.base import BlockStore, Frames, _AddTo
 
 #: upper bound for the bytes of one chunk of input frames
 MAX_CHUNK_BYTES = 64 * 2**20
@@ -324,14 +324,25 @@ class LocalFrames(Frames):
     def aggregate(self, acc):
         """Fold every chunk into accumulators and merge them in frame order.
 
-        The chunks are split into one contiguous run per worker thread; each
-        worker folds its run, chunk after chunk, into ONE fresh accumulator
-        (``add`` in place: no per-chunk accumulator to allocate, fill and
-        merge on the calling thread), then the few partials are merged in
-        frame order. A worker holds one chunk at a time. The split depends
-        only on the chunking and the worker count, so results are the same
-        from run to run.
+        In general each chunk is folded into a fresh accumulator on a worker
+        thread and the partials are merged one by one in frame order on the
+        calling thread: the same operations as :meth:`stream_aggregate`, so
+        both give the same bits. The first partial becomes the running total
+        itself (a fresh accumulator owned here): no copy of its arrays.
+
+        An accumulator whose ``order_free(nframes)`` is true (exact integer
+        moments: any grouping of the merges gives the same bits) is instead
+        folded with one contiguous run of chunks per worker thread into ONE
+        accumulator per worker (``add`` in place: no per-chunk accumulator
+        to allocate, fill and merge on the calling thread); the few partials
+        are then merged in frame order.
         """
+        order_free = getattr(acc, "order_free", None)
+        if order_free is None or not order_free(self.shape[0]):
+            total = None
+            for _, _, part in self.iter_chunks(_AddTo(acc)):
+                total = part if total is None else total.merge(part)
+            return acc.empty() if total is None else total
         bounds = self.chunk_bounds()
         if self.shape[0] == 0:
             return acc.empty()
@@ -411,8 +422,24 @@ class _MappedReader:
             into(self._apply(data, start), start)
             return
         step = max(1, PIECE_BYTES // frame_bytes)
+        # a last kernel that can write into the output (``kernel.accepts_out``,
+        # called as ``kernel(block, out=..., **kwargs)``) skips the copy
+        last = self.funcs[-1]
+        kernel = getattr(last, "kernel", None)
+        direct = getattr(kernel, "accepts_out", False) and isinstance(getattr(last, "kwargs", None), dict)
         for offset in range(0, len(data), step):
-            into(self._apply(data[offset:offset + step], start + offset), start + offset)
+            piece = data[offset:offset + step]
+            if direct:
+                for func in self.funcs[:-1]:
+                    piece = func(piece, start + offset)
+                target = into.target(start + offset, len(piece))
+                try:
+                    kernel(piece, out=target, **last.kwargs)
+                    continue
+                except (TypeError, ValueError):  # another dtype or shape: the general path
+                    direct = False
+                    piece = data[offset:offset + step]
+            into(self._apply(piece, start + offset), start + offset)
 
 
 class _Direct:
@@ -439,6 +466,10 @@ class _CopyInto:
     def __init__(self, out):
         self.out = out
         self.mismatch = False
+
+    def target(self, start, length):
+        """The part of ``out`` for frames ``[start, start + length)``."""
+        return self.out[start:start + length]
 
     def __call__(self, block, start):
         target = self.out[start:start + len(block)]

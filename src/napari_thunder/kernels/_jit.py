@@ -1,8 +1,9 @@
 """Optional compiled loops (numba) for the hottest kernels.
 
-Imported lazily by :mod:`napari_thunder.kernels.moments` when numba is
-installed; every function here has a numpy equivalent there giving the same
-bits. Functions are compiled on first use for each argument type and cached
+Imported lazily by :mod:`napari_thunder.kernels.moments`, ``.correlation`` and
+``.filters`` when numba is installed; every function here has a numpy or
+scipy equivalent there giving the same bits (or, for the co-moments of
+localcorr, the same values to rounding). Functions are compiled on first use for each argument type and cached
 on disk (``cache=True``), so later processes only load them; they release
 the GIL (``nogil=True``), so the engine's threads run them in parallel.
 """
@@ -11,70 +12,6 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-
-#: frames folded per pass over the accumulators (they are read and written
-#: once per pass, so folding 8 frames at a time cuts that traffic 8-fold:
-#: ~4x faster on 512x512 frames); integer adds are exact in any order
-_UNROLL = 8
-
-
-@numba.njit(cache=True, nogil=True)
-def int_sums(flat, s1):  # pragma: no cover - compiled
-    """``s1 += flat.sum(axis=0)`` for integer ``flat`` (k, p), ``s1`` int64."""
-    k, p = flat.shape
-    i = 0
-    while i + _UNROLL <= k:
-        r0, r1, r2, r3 = flat[i], flat[i + 1], flat[i + 2], flat[i + 3]
-        r4, r5, r6, r7 = flat[i + 4], flat[i + 5], flat[i + 6], flat[i + 7]
-        for j in range(p):
-            s1[j] += ((np.int64(r0[j]) + np.int64(r1[j])) + (np.int64(r2[j]) + np.int64(r3[j]))) \
-                + ((np.int64(r4[j]) + np.int64(r5[j])) + (np.int64(r6[j]) + np.int64(r7[j])))
-        i += _UNROLL
-    while i < k:
-        row = flat[i]
-        for j in range(p):
-            s1[j] += np.int64(row[j])
-        i += 1
-
-
-@numba.njit(cache=True, nogil=True)
-def int_group_moments(flat, mean, m2):  # pragma: no cover - compiled
-    """Mean and M2 over axis 0 of integer ``flat`` (k, p) into float64 arrays.
-
-    Sums are exact in int64; ``M2 = (k*S2 - S1**2) / k`` is an exact integer
-    divided once, so the caller must keep ``k * S2`` below 2**53 (k <= 1024
-    frames of 16-bit data) for it to convert to float64 exactly. ``mean`` and
-    ``m2`` (contiguous) double as the int64 sums while folding: no temporary
-    arrays, whose first touch (page faults) cost as much as the sums.
-    """
-    k, p = flat.shape
-    s1 = mean.view(np.int64)
-    s2 = m2.view(np.int64)
-    s1[:] = 0
-    s2[:] = 0
-    i = 0
-    while i + _UNROLL <= k:
-        r0, r1, r2, r3 = flat[i], flat[i + 1], flat[i + 2], flat[i + 3]
-        r4, r5, r6, r7 = flat[i + 4], flat[i + 5], flat[i + 6], flat[i + 7]
-        for j in range(p):
-            x0, x1, x2, x3 = np.int64(r0[j]), np.int64(r1[j]), np.int64(r2[j]), np.int64(r3[j])
-            x4, x5, x6, x7 = np.int64(r4[j]), np.int64(r5[j]), np.int64(r6[j]), np.int64(r7[j])
-            s1[j] += ((x0 + x1) + (x2 + x3)) + ((x4 + x5) + (x6 + x7))
-            s2[j] += ((x0 * x0 + x1 * x1) + (x2 * x2 + x3 * x3)) \
-                + ((x4 * x4 + x5 * x5) + (x6 * x6 + x7 * x7))
-        i += _UNROLL
-    while i < k:
-        row = flat[i]
-        for j in range(p):
-            x = np.int64(row[j])
-            s1[j] += x
-            s2[j] += x * x
-        i += 1
-    for j in range(p):
-        a = s1[j]
-        b = s2[j]
-        mean[j] = a / k
-        m2[j] = (b * k - a * a) / k
 
 
 @numba.njit(cache=True, nogil=True, fastmath={"contract"})
@@ -356,26 +293,51 @@ def _uniform_rows(src, dst, size, to_int, acc, mean):  # pragma: no cover - comp
 
 @numba.njit(cache=True, nogil=True)
 def _uniform_cols(src, dst, size, to_int, acc, buf, step):  # pragma: no cover - compiled
-    """As :func:`_uniform_rows`, along axis 1: the increments of a padded row
-    are computed vectorised, the running sum in sequence, the division
-    vectorised again."""
+    """As :func:`_uniform_rows`, along axis 1: the increments of padded rows
+    are computed vectorised, the running sums in sequence (four rows at a
+    time: four independent chains of additions), the division vectorised.
+    ``acc``, ``buf`` and ``step`` are ``(4, ...)`` scratch arrays."""
     h, w = src.shape
     before = size // 2
     after = size - before - 1
-    for r in range(h):
-        _pad_row(src[r], before, after, buf)
-        for c in range(w - 1):
-            step[c] = buf[c + size] - buf[c]
-        t = 0.0
-        for i in range(size):
-            t += buf[i]
-        acc[0] = t
-        for c in range(1, w):
-            t += step[c - 1]
-            acc[c] = t
-        for c in range(w):
-            acc[c] /= size
-        _store_row(acc, dst[r], to_int)
+    for r0 in range(0, h, 4):
+        rows = min(4, h - r0)
+        for q in range(rows):
+            line = buf[q]
+            _pad_row(src[r0 + q], before, after, line)
+            inc = step[q]
+            for c in range(w - 1):
+                inc[c] = line[c + size] - line[c]
+            t = 0.0
+            for i in range(size):
+                t += line[i]
+            acc[q, 0] = t
+        if rows == 4:
+            t0, t1, t2, t3 = acc[0, 0], acc[1, 0], acc[2, 0], acc[3, 0]
+            i0, i1, i2, i3 = step[0], step[1], step[2], step[3]
+            a0, a1, a2, a3 = acc[0], acc[1], acc[2], acc[3]
+            for c in range(1, w):
+                t0 += i0[c - 1]
+                t1 += i1[c - 1]
+                t2 += i2[c - 1]
+                t3 += i3[c - 1]
+                a0[c] = t0
+                a1[c] = t1
+                a2[c] = t2
+                a3[c] = t3
+        else:
+            for q in range(rows):
+                t = acc[q, 0]
+                inc = step[q]
+                out = acc[q]
+                for c in range(1, w):
+                    t += inc[c - 1]
+                    out[c] = t
+        for q in range(rows):
+            out = acc[q]
+            for c in range(w):
+                out[c] /= size
+            _store_row(out, dst[r0 + q], to_int)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -383,12 +345,12 @@ def uniform_frames(block, out, size_rows, size_cols, to_int):  # pragma: no cove
     """Box (mean) filter of every 2-D frame as ``scipy.ndimage.uniform_filter``
     (a width of 1 skips that axis)."""
     m, h, w = block.shape
-    acc = np.empty(w)
-    buf = np.empty(w + size_cols)
-    step = np.empty(w)
+    acc = np.empty((4, w))
+    buf = np.empty((4, w + size_cols))
+    step = np.empty((4, w))
     for f in range(m):
         if size_rows > 1:
-            _uniform_rows(block[f], out[f], size_rows, to_int, acc, step)
+            _uniform_rows(block[f], out[f], size_rows, to_int, acc[0], step[0])
             if size_cols > 1:
                 _uniform_cols(out[f], out[f], size_cols, to_int, acc, buf, step)
         elif size_cols > 1:

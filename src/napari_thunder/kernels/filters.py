@@ -292,18 +292,34 @@ def subsample_shape(value_shape, factors) -> tuple[int, ...]:
     return tuple(math.ceil(d / f) for d, f in zip(value_shape, factors))
 
 
-def subsample_block(block: np.ndarray, factors) -> np.ndarray:
+def subsample_block(block: np.ndarray, factors, out=None) -> np.ndarray:
     """Keep pixels ``0, f, 2f, ...`` along every image axis.
+
+    Parameters
+    ----------
+    block : ndarray, shape ``(k,) + value_shape``
+    factors : int or sequence of int
+        Step per image axis.
+    out : ndarray, optional
+        Where to write the result (its shape; the block's dtype).
 
     Returns
     -------
     ndarray
-        A new contiguous array (not a view holding the whole block alive).
+        A new contiguous array (not a view holding the whole block alive),
+        or ``out``.
     """
     block = np.asarray(block)
     factors = _per_axis(factors, block.ndim - 1)
     index = (slice(None),) + tuple(slice(0, None, f) for f in factors)
+    if out is not None:
+        np.copyto(out, block[index], casting="no")
+        return out
     return np.ascontiguousarray(block[index])
+
+
+#: the engine may pass ``out=`` (a view of the final array) to these kernels
+subsample_block.accepts_out = True
 
 
 def subtract_dtype(dtype, value) -> np.dtype:
@@ -315,10 +331,17 @@ def subtract_dtype(dtype, value) -> np.dtype:
     return (probe - value).dtype
 
 
-def subtract_block(block: np.ndarray, value) -> np.ndarray:
+def subtract_block(block: np.ndarray, value, out=None) -> np.ndarray:
     """``frame - value`` for every frame (value: scalar or array of
-    value_shape)."""
+    value_shape), written into ``out`` when given (of the result dtype,
+    :func:`subtract_dtype`)."""
+    if out is not None:
+        np.subtract(np.asarray(block), value, out=out, casting="no")
+        return out
     return np.subtract(np.asarray(block), value)
+
+
+subtract_block.accepts_out = True
 
 
 def squeeze_axes(value_shape) -> tuple[int, ...]:

@@ -95,13 +95,6 @@ def _jit_module():
     return _JIT_STATE["module"]
 
 
-def _integer_sums(flat: np.ndarray, jit) -> np.ndarray:
-    """Exact int64 ``flat.sum(axis=0)`` of 8/16-bit integers (compiled)."""
-    s1 = np.zeros(flat.shape[1], dtype=np.int64)
-    jit.int_sums(flat, s1)
-    return s1
-
-
 def _small_integer_sums(flat: np.ndarray) -> np.ndarray:
     """Exact int64 ``flat.sum(axis=0)`` of <=16-bit integers or bools, numpy only.
 
@@ -222,60 +215,30 @@ def centered(source: np.ndarray, buf: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 
 def _tile_moments(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and M2 over axis 0 of ``flat`` (k, p), tile by tile, float64.
+    """Mean and M2 over axis 0 of ``flat`` (k, p) of floats (or >16-bit
+    integers), tile by tile, float64.
 
-    Bounded memory: one float64 buffer of ``_TILE_FRAMES x _TILE_PIXELS``
-    plus arrays of ``p``.
+    Groups of ``_TILE_FRAMES`` frames; each tile of a group centred on its
+    own mean (two passes), the groups merged with Chan's formulas. Bounded
+    memory: one float64 buffer of ``_TILE_FRAMES x _TILE_PIXELS`` plus arrays
+    of ``p``.
     """
     k, p = flat.shape
-    exact = _exact_integer_path(flat.dtype)
-    jit = _jit_loops(flat) if exact else None
-    group_frames = _EXACT_GROUP if exact else _TILE_FRAMES
     buf = np.empty((min(_TILE_FRAMES, k), min(_TILE_PIXELS, p)), dtype=np.float64)
     count = 0
     # one allocation for both (numpy asks for transparent huge pages from
     # 4 MiB on: far fewer page faults than two separate 2 MiB arrays)
     mean, m2 = np.zeros((2, p), dtype=np.float64)
-    g_s1 = np.empty(p, dtype=np.float64)
-    g_s2 = np.empty(p, dtype=np.float64)
-    for g0 in range(0, k, group_frames):
-        g1 = min(g0 + group_frames, k)
+    g_mean = np.empty(p, dtype=np.float64)
+    g_m2 = np.empty(p, dtype=np.float64)
+    for g0 in range(0, k, _TILE_FRAMES):
+        g1 = min(g0 + _TILE_FRAMES, k)
         g = g1 - g0
-        if exact and jit is not None:
-            # the same exact integers as below, in one compiled pass
-            if count == 0:
-                jit.int_group_moments(flat[g0:g1], mean, m2)
-                count += g
-                continue
-            g_mean = np.empty(p, dtype=np.float64)
-            g_m2 = np.empty(p, dtype=np.float64)
-            jit.int_group_moments(flat[g0:g1], g_mean, g_m2)
-        elif exact:
-            g_s1.fill(0.0)
-            g_s2.fill(0.0)
-            for i0 in range(g0, g1, _TILE_FRAMES):
-                i1 = min(i0 + _TILE_FRAMES, g1)
-                for j0 in range(0, p, _TILE_PIXELS):
-                    j1 = min(j0 + _TILE_PIXELS, p)
-                    tile = buf[: i1 - i0, : j1 - j0]
-                    np.copyto(tile, flat[i0:i1, j0:j1], casting="unsafe")
-                    g_s1[j0:j1] += np.einsum("ij->j", tile)
-                    g_s2[j0:j1] += np.einsum("ij,ij->j", tile, tile)
-            # exact integers: g*S2 and S1**2 are below 2**53 for g <= 1024
-            g_mean = g_s1 / g
-            g_s2 *= g
-            g_s1 *= g_s1
-            g_s2 -= g_s1
-            g_s2 /= g
-            g_m2 = g_s2
-        else:
-            g_mean = g_s1
-            g_m2 = g_s2
-            for j0 in range(0, p, _TILE_PIXELS):
-                j1 = min(j0 + _TILE_PIXELS, p)
-                tile, t_mean = centered(flat[g0:g1, j0:j1], buf[:g, : j1 - j0])
-                g_mean[j0:j1] = t_mean
-                g_m2[j0:j1] = np.einsum("ij,ij->j", tile, tile)
+        for j0 in range(0, p, _TILE_PIXELS):
+            j1 = min(j0 + _TILE_PIXELS, p)
+            tile, t_mean = centered(flat[g0:g1, j0:j1], buf[:g, : j1 - j0])
+            g_mean[j0:j1] = t_mean
+            g_m2[j0:j1] = np.einsum("ij,ij->j", tile, tile)
         if count == 0:
             mean[:] = g_mean
             m2[:] = g_m2
@@ -347,6 +310,17 @@ class MomentAccumulator:
     def empty(self) -> MomentAccumulator:
         """A fresh accumulator with the same value_shape, dtype and stats."""
         return MomentAccumulator(self.value_shape, self.dtype, self.stats)
+
+    def order_free(self, nframes: int) -> bool:
+        """Whether folding ``nframes`` frames in any grouping of blocks and
+        merges gives the same bits: true for the exact integer state (integer
+        additions; min/max) while the frames fit one exact group."""
+        if np.issubdtype(self.dtype, np.floating):
+            return False  # rounding (and signed zeros in min/max) depend on the order
+        if not _exact_integer_path(self.dtype):
+            # wider integers: exact sums, min and max; float64 moments
+            return not (self._need_m2 or "mean" in self.stats)
+        return not self._need_m2 or int(nframes) <= _exact_group_limit(self.dtype)
 
     def _sum_dtype(self) -> np.dtype:
         if np.issubdtype(self.dtype, np.floating):
