@@ -176,7 +176,7 @@ class FullAfter:
         self.calls = 0
         self.lock = threading.Lock()
 
-    def __call__(self, frame, filepath):
+    def __call__(self, frame, filepath, *options):
         with self.lock:
             self.calls += 1
             full = self.calls > self.k
@@ -184,7 +184,7 @@ class FullAfter:
             with open(filepath, "wb") as handle:  # a partial file, as a real full disk leaves
                 handle.write(b"\0" * 10)
             raise OSError(errno.ENOSPC, "No space left on device")
-        self.real(frame, filepath)
+        self.real(frame, filepath, *options)
 
 
 @pytest.mark.parametrize("fmt, writer", [("tif", "totif"), ("png", "topng"), ("bin", "tobinary")])
