@@ -210,8 +210,15 @@ def test_real_full_disk_on_a_tiny_tmpfs(small_tmpfs, writer):
     assert info.value.errno == errno.ENOSPC, info.value
     assert info.value.filename and str(small_tmpfs) in str(info.value)
     assert os.listdir(small_tmpfs) == []
-    st = os.statvfs(small_tmpfs)
-    assert (st.f_blocks - st.f_bfree) * st.f_frsize <= 8192  # the space is given back
+
+    def used():
+        st = os.statvfs(small_tmpfs)
+        return (st.f_blocks - st.f_bfree) * st.f_frsize
+
+    deadline = time.monotonic() + 5  # a file still open in a worker thread frees its space on close
+    while used() > 8192 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert used() <= 8192, used()  # the space is given back
 
 
 def test_unwritable_folder_names_the_output(tmp_path, monkeypatch):

@@ -293,9 +293,27 @@ def _update_limits(layer, low, high):
 #: disk-backed (memory-mapped, already unlinked) temporary file
 MEMMAP_FRACTION = 0.25
 
-#: seconds between two repaints of a layer being filled (the last chunk
-#: always repaints): repainting after every chunk costs more than small chunks
+#: seconds between two repaints of a layer being filled or refined (the first
+#: and last chunks always repaint): repainting after every chunk costs more
+#: than small chunks
 REFRESH_INTERVAL = 0.2
+
+#: local-engine inputs made by a job are cut into this many chunks, so
+#: progress moves in steps of about 2% (the engine's default, two chunks per
+#: core, gives 4 steps on 2 cores)...
+GUI_MIN_CHUNKS = 50
+#: ...unless chunks would be smaller than this: each costs the GUI a few ms
+#: (contrast, signals), and small stacks are done in a moment anyway
+GUI_MIN_CHUNK_BYTES = 256 * 2**10
+
+
+def _finer_chunks():
+    """Context in which the job's input frames get :data:`GUI_MIN_CHUNKS`
+    chunks of at least :data:`GUI_MIN_CHUNK_BYTES` (local engine; other
+    engines keep their partitions)."""
+    from napari_thunder.engines.local import min_chunks
+
+    return min_chunks(GUI_MIN_CHUNKS, GUI_MIN_CHUNK_BYTES)
 
 
 def allocate_output(shape, dtype, fraction=MEMMAP_FRACTION):
@@ -379,7 +397,8 @@ def _frames_stream(result, prepare=None) -> Iterator:
     placement, then stream its chunks."""
     yield from _prepared(prepare)
     if callable(result) and not hasattr(result, "iter_chunks"):
-        result = result()
+        with _finer_chunks():
+            result = result()
     n = int(result.shape[0]) if len(result.shape) else 0
     single = len(result.shape) > 2 and n == 1
     yield Begin(result.shape, result.dtype,
@@ -488,14 +507,15 @@ def start_frames_job(viewer, result, name: str, desc: str | None = None,
 
 def _estimate_stream(stream, prepare=None) -> Iterator:
     yield from _prepared(prepare)
-    if callable(stream) and not hasattr(stream, "__next__"):
-        stream = stream()
-    try:
-        yield from stream
-    finally:
-        close = getattr(stream, "close", None)
-        if close is not None:
-            close()
+    with _finer_chunks():  # a stream made here makes its input on its first step
+        if callable(stream) and not hasattr(stream, "__next__"):
+            stream = stream()
+        try:
+            yield from stream
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()
 
 
 def start_estimate_job(viewer, stream: Iterator, name: str, total: int,
@@ -529,6 +549,15 @@ def start_estimate_job(viewer, stream: Iterator, name: str, total: int,
     """
     job = Job(name=name, total=int(total), viewer_layers=viewer.layers)
     placement = {}
+    state = {"refreshed": 0.0, "pending": None}
+
+    def show(estimate):
+        rgb = bool(placement.get("rgb"))
+        low, high = display_limits(estimate, estimate.dtype, rgb=rgb)
+        job.layer.data = estimate
+        if not rgb:
+            _update_limits(job.layer, low, high)
+        state["refreshed"], state["pending"] = time.monotonic(), None
 
     def on_item(item):
         if isinstance(item, Begin):
@@ -539,8 +568,8 @@ def start_estimate_job(viewer, stream: Iterator, name: str, total: int,
         if estimate.ndim > 2 and estimate.shape[0] == 1:
             estimate = estimate[0]
         rgb = bool(placement.get("rgb"))
-        low, high = display_limits(estimate, estimate.dtype, rgb=rgb)
         if job.layer is None:
+            low, high = display_limits(estimate, estimate.dtype, rgb=rgb)
             kwargs = dict(placement)
             kwargs.update({
                 "name": name,
@@ -549,10 +578,11 @@ def start_estimate_job(viewer, stream: Iterator, name: str, total: int,
             })
             kwargs.update(layer_kwargs or {})
             job.layer = viewer.add_image(estimate, **kwargs)
-        else:
-            job.layer.data = estimate
-            if not rgb:
-                _update_limits(job.layer, low, high)
+            state["refreshed"] = time.monotonic()
+        elif int(done) >= int(n) or time.monotonic() - state["refreshed"] > REFRESH_INTERVAL:
+            show(estimate)
+        else:  # shown with a later estimate, or when the job ends
+            state["pending"] = estimate
         step = int(done) - job.done
         job.done = int(done)
         job.total = int(n)
@@ -561,7 +591,15 @@ def start_estimate_job(viewer, stream: Iterator, name: str, total: int,
 
     def on_done():
         if job.layer is not None:
+            if state["pending"] is not None:
+                show(state["pending"])
             job.layer.metadata[METADATA_KEY]["complete"] = True
 
-    return _start(job, _estimate_stream(stream, prepare), on_item, on_done, desc or name,
-                  on_finish)
+    def on_end(ended):
+        # a cancelled job keeps the estimate of every frame it folded in
+        if ended.status == "cancelled" and ended.layer is not None and state["pending"] is not None:
+            show(state["pending"])
+        if on_finish is not None:
+            on_finish(ended)
+
+    return _start(job, _estimate_stream(stream, prepare), on_item, on_done, desc or name, on_end)
