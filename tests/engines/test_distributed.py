@@ -139,6 +139,19 @@ def test_aggregate_merges_on_the_workers_in_frame_order(distributed_client):
                                .toarray(), expected, rtol=1e-10)
 
 
+@pytest.mark.parametrize("fan_in", [2, 3, 8])
+def test_aggregate_tree_of_any_fan_in_keeps_frame_order(distributed_client, fan_in):
+    from napari_thunder.engines.distributed import streams
+    from napari_thunder.kernels.moments import ReduceAccumulator
+
+    rng = np.random.default_rng(4)
+    mats = np.eye(3) + 0.3 * rng.standard_normal((29, 3, 3))
+    frames = images.fromarray(mats, engine=distributed_client, npartitions=29).frames  # 2-3 levels
+    got = streams.tree_aggregate(distributed_client, frames.array, frames.chunk_bounds(),
+                                 ReduceAccumulator(_matmul, (3, 3)), fan_in=fan_in).finalize()
+    np.testing.assert_allclose(got, np.linalg.multi_dot(list(mats)), rtol=1e-10)
+
+
 def test_npartitions_sets_the_chunks(distributed_client):
     imgs = images.fromarray(STACK, engine=distributed_client, npartitions=6)
     assert imgs.npartitions() == 6
