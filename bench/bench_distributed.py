@@ -116,8 +116,10 @@ def main(argv=None) -> int:
               f"dask {dask.__version__}; load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
         print(f"# cores available (2 busy threads): {_cores_available():.2f}")
         began = time.perf_counter()
+        # HTTP endpoints on a free loopback port (the default 8787 may be taken)
         cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                           host="127.0.0.1", dashboard_address=None, silence_logs=40)
+                                           host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                                           silence_logs=40)
         client = distributed.Client(cluster, set_as_default=False)
         client.wait_for_workers(2, timeout=120)
         print(f"# LocalCluster (2 worker processes x 1 thread, 127.0.0.1) up in "

@@ -139,6 +139,19 @@ def test_aggregate_merges_on_the_workers_in_frame_order(distributed_client):
                                .toarray(), expected, rtol=1e-10)
 
 
+@pytest.mark.parametrize("fan_in", [2, 3, 8])
+def test_aggregate_tree_of_any_fan_in_keeps_frame_order(distributed_client, fan_in):
+    from napari_thunder.engines.distributed import streams
+    from napari_thunder.kernels.moments import ReduceAccumulator
+
+    rng = np.random.default_rng(4)
+    mats = np.eye(3) + 0.3 * rng.standard_normal((29, 3, 3))
+    frames = images.fromarray(mats, engine=distributed_client, npartitions=29).frames  # 2-3 levels
+    got = streams.tree_aggregate(distributed_client, frames.array, frames.chunk_bounds(),
+                                 ReduceAccumulator(_matmul, (3, 3)), fan_in=fan_in).finalize()
+    np.testing.assert_allclose(got, np.linalg.multi_dot(list(mats)), rtol=1e-10)
+
+
 def test_npartitions_sets_the_chunks(distributed_client):
     imgs = images.fromarray(STACK, engine=distributed_client, npartitions=6)
     assert imgs.npartitions() == 6
@@ -224,3 +237,34 @@ def test_the_cli_on_a_scheduler_address_writes_what_the_local_engine_writes(dist
     assert written["local"].shape == written["cluster"].shape
     np.testing.assert_allclose(written["cluster"], written["local"], rtol=1e-6)
     assert np.ptp(written["local"]) > 0
+
+
+# ----------------------------------------------------------------- chunking (no cluster)
+@pytest.mark.parametrize("lengths, align", [((8, 7, 7), 4), ((1,) * 22, 4), ((22,), 4),
+                                            ((5, 5, 5, 5), 1), ((3, 3), 8), ((6, 6, 6, 5), 5)])
+def test_aligned_chunks_cut_only_at_storage_chunk_boundaries(lengths, align):
+    from napari_thunder.engines.distributed.chunking import aligned_chunks
+
+    out = aligned_chunks(lengths, align)
+    assert sum(out) == sum(lengths) and all(k > 0 for k in out)
+    stops = np.cumsum(out)[:-1]
+    assert all(s % align == 0 for s in stops)
+    # each cut is the multiple of align nearest to a cut asked for
+    asked = np.cumsum(lengths)[:-1]
+    for s in stops:
+        assert np.min(np.abs(asked - s)) <= align / 2
+
+
+def test_default_chunks_pipeline_four_per_thread_but_not_tiny(monkeypatch):
+    from napari_thunder.engines.distributed import chunking
+    from napari_thunder.engines.distributed import client as clients
+
+    monkeypatch.setattr(clients, "cluster_threads", lambda client: 2)
+    monkeypatch.setattr(clients, "worker_memory", lambda client: 8 * 2**30)
+    monkeypatch.setattr(chunking.local, "chunk_bytes_target", lambda: 64 * 2**20)  # not this machine's
+    mib = 2**20
+    assert chunking.frame_chunks(None, mib, 200) == (25,) * 8            # 4 per thread
+    # 64 KiB frames: 4 per thread would be 512 KiB chunks; 1 MiB ones, down to 2 per thread
+    assert chunking.frame_chunks(None, mib // 16, 60) == (15,) * 4
+    assert chunking.frame_chunks(None, mib // 16, 1000) == (125,) * 8
+    assert chunking.frame_chunks(None, mib, 200, npartitions=3) == (67, 67, 66)

@@ -194,7 +194,7 @@ class DistributedFrames(Frames):
         return streams.cancel_all(self.client, self._streams)
 
     def aggregate(self, acc):
-        """Fold every chunk and merge the partials pairwise on the workers;
+        """Fold every chunk and merge the partials on the workers (a few per task);
         only the final accumulator comes to the driver."""
         if self.shape[0] == 0:
             return acc.empty()

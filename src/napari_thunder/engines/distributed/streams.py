@@ -7,8 +7,8 @@ number of results wait on the workers or the driver. Closing the generator,
 or :func:`cancel_all` from any thread, cancels the futures still pending.
 Every task has a key of its own, so cancelling one stream never touches
 another stream's work. :func:`tree_aggregate` folds every chunk into an
-accumulator and merges the partials pairwise on the workers: only the final
-accumulator reaches the driver.
+accumulator and merges the partials on the workers, a few consecutive ones
+per task: only the final accumulator reaches the driver.
 """
 
 from __future__ import annotations
@@ -32,10 +32,17 @@ def _run_chunk(block, func, start):
     return func(np.asarray(block), start)
 
 
-def _merge(left, right):
-    # on a copy: the left partial is the stored result of another task, which
-    # a retried merge would otherwise fold ``right`` into twice
-    return copy.deepcopy(left).merge(right)
+#: partials merged by one task of :func:`tree_aggregate` (in frame order)
+FAN_IN = 8
+
+
+def _merge(first, *later):
+    # on a copy: the first partial is the stored result of another task, which
+    # a retried merge would otherwise fold the later ones into twice
+    merged = copy.deepcopy(first)
+    for part in later:
+        merged = merged.merge(part)
+    return merged
 
 
 def chunk_tasks(array):
@@ -166,9 +173,10 @@ def cancel_all(client, streams: dict) -> int:
     return len(states)
 
 
-def tree_aggregate(client, array, bounds, acc):
-    """Fold every chunk into a fresh copy of ``acc`` and merge the partials
-    pairwise, in frame order, on the workers.
+def tree_aggregate(client, array, bounds, acc, fan_in=None):
+    """Fold every chunk into a fresh copy of ``acc`` and merge the partials in
+    frame order on the workers, ``fan_in`` consecutive partials per task (a
+    tree of few levels: each level is a round of transfers between workers).
 
     Parameters
     ----------
@@ -177,6 +185,8 @@ def tree_aggregate(client, array, bounds, acc):
     bounds : list of (int, int)
     acc : accumulator
         ``acc.empty()``, ``add(block, start)`` and ``merge(other)``.
+    fan_in : int, optional
+        Partials merged per task (default ``FAN_IN``; at least 2).
 
     Returns
     -------
@@ -194,14 +204,18 @@ def tree_aggregate(client, array, bounds, acc):
     add = _AddTo(acc)
     parts = [dask.delayed(_run_chunk, pure=False)(b, add, a, dask_key_name=f"napari-thunder-add-{tag}-{i}")
              for i, (b, (a, _)) in enumerate(zip(blocks, bounds))]
+    fan_in = max(2, int(fan_in or FAN_IN))
     level = 0
     while len(parts) > 1:
         level += 1
-        merged = [dask.delayed(_merge, pure=False)(parts[j], parts[j + 1],
-                                                   dask_key_name=f"napari-thunder-merge-{tag}-{level}-{j}")
-                  for j in range(0, len(parts) - 1, 2)]
-        if len(parts) % 2:
-            merged.append(parts[-1])
+        merged = []
+        for j in range(0, len(parts), fan_in):
+            group = parts[j:j + fan_in]
+            if len(group) == 1:
+                merged.append(group[0])
+                continue
+            merged.append(dask.delayed(_merge, pure=False)(
+                *group, dask_key_name=f"napari-thunder-merge-{tag}-{level}-{j}"))
         parts = merged
     future = client.compute(parts[0])
     try:
