@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from napari_thunder.data.series import Series
-from napari_thunder.engines import frames_from_array, frames_from_source, resolve_engine
+from napari_thunder.engines import resolve_engine
 
 __all__ = ["frombinary", "fromarray", "fromexample", "fromlist", "fromrandom", "fromrdd", "fromtext"]
 
@@ -59,7 +59,7 @@ def fromarray(values, index=None, labels=None, npartitions=None, engine=None, cl
     _check_index(index, values.shape[-1])
     baseshape = values.shape[:-1]
     records = values.reshape(math.prod(baseshape), values.shape[-1])
-    frames = frames_from_array(records, engine, npartitions)
+    frames = resolve_engine(engine).frames_from_array(records, npartitions)
     return cls(frames, baseshape, index=index, labels=labels)
 
 
@@ -163,7 +163,7 @@ def frombinary(path, ext="bin", conf="conf.json", dtype=None, shape=None, skip=0
     expected = math.prod(shape[:-1])
     if len(source) != expected:
         raise ValueError(f"Unexpected shape, got {len(source)} records but expected {expected} in {path}")
-    frames = frames_from_source(source, engine, npartitions)
+    frames = resolve_engine(engine).frames_from_source(source, npartitions)
     return Series(frames, shape[:-1], index=index, labels=labels)
 
 
