@@ -1438,9 +1438,8 @@ class Images:
         values = np.concatenate(parts, axis=0) if parts else np.zeros((0, width))
         m = weights.nrois
 
-        def series(array):
-            frames = self.frames.with_array(np.ascontiguousarray(array))
-            return Series(frames.to_blocks((m,)))
+        def series(array):  # one record per ROI, its values over the images
+            return Series(self.frames.with_array(np.ascontiguousarray(array.T)))
 
         if return_neuropil:
             return series(values[:, :m]), series(values[:, m:])
