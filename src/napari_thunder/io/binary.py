@@ -292,11 +292,7 @@ class BinarySource(FrameSource):
         Only the needed files (and, with ``nplanes``, the needed planes) are
         read.
         """
-        n = len(self)
-        start, stop = int(start), int(stop)
-        if not 0 <= start <= stop <= n:
-            raise IndexError(f"frame range [{start}, {stop}) outside [0, {n})")
-        out = np.empty((stop - start,) + self.value_shape, self.dtype)
+        start, stop, out = self._output(start, stop)
         per_file = self.frames_per_file
         i = start
         while i < stop:
@@ -370,11 +366,7 @@ class BinaryStackSource(FrameSource):
 
     def read(self, start, stop):
         """Frames ``[start, stop)`` as a new C-contiguous ndarray (only their bytes are read)."""
-        n = len(self)
-        start, stop = int(start), int(stop)
-        if not 0 <= start <= stop <= n:
-            raise IndexError(f"frame range [{start}, {stop}) outside [0, {n})")
-        out = np.empty((stop - start,) + self.value_shape, self.dtype)
+        start, stop, out = self._output(start, stop)
         items = int(np.prod(self.frame_shape, dtype=np.int64))
         i = start
         while i < stop:

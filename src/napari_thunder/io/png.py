@@ -210,11 +210,7 @@ class PngSource(FrameSource):
 
     def read(self, start, stop):
         """Frames ``[start, stop)`` as a new ndarray; only their files are decoded."""
-        n = len(self)
-        start, stop = int(start), int(stop)
-        if not 0 <= start <= stop <= n:
-            raise IndexError(f"frame range [{start}, {stop}) outside [0, {n})")
-        out = np.empty((stop - start,) + self.value_shape, self.dtype)
+        start, stop, out = self._output(start, stop)
         for k, i in enumerate(range(start, stop)):
             out[k] = decode_png(self.files[i], self.value_shape, self.dtype)
         return out

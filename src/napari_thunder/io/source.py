@@ -39,6 +39,15 @@ class FrameSource:
     def frame_bytes(self) -> int:
         return int(np.prod(self.value_shape, dtype=np.int64)) * np.dtype(self.dtype).itemsize
 
+    def _output(self, start, stop) -> tuple[int, int, np.ndarray]:
+        """``(start, stop, out)`` for :meth:`read`: the range as ints, checked to lie
+        within ``[0, n]`` (``IndexError`` otherwise), and an empty array for it."""
+        n = len(self)
+        start, stop = int(start), int(stop)
+        if not 0 <= start <= stop <= n:
+            raise IndexError(f"frame range [{start}, {stop}) outside [0, {n})")
+        return start, stop, np.empty((stop - start,) + self.value_shape, self.dtype)
+
 
 class ArraySource(FrameSource):
     """Frames held in an in-memory array (or anything sliceable like one)."""

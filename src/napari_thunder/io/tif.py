@@ -1005,12 +1005,8 @@ class TifSource(FrameSource):
 
     def read(self, start, stop):
         """Frames ``[start, stop)`` as a new ndarray; only their pages are decoded."""
-        n = len(self)
-        start, stop = int(start), int(stop)
-        if not 0 <= start <= stop <= n:
-            raise IndexError(f"frame range [{start}, {stop}) outside [0, {n})")
+        start, stop, out = self._output(start, stop)
         ppf = self.pages_per_frame
-        out = np.empty((stop - start,) + self.value_shape, self.dtype)
         pages_view = out.reshape(((stop - start) * ppf,) + self.page_shape)
         i = start
         while i < stop:
