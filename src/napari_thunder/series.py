@@ -69,6 +69,28 @@ def fromlist(items, accessor=None, index=None, labels=None, dtype=None, npartiti
 
     On Spark and dask.distributed ``accessor`` runs on the workers.
 
+    Parameters
+    ----------
+    items : sequence
+        The records (1-D arrays), or what ``accessor`` turns into them.
+    accessor : callable, optional
+        ``accessor(item) -> 1-D ndarray``.
+    index : array-like, optional
+        One label per record value (default ``arange(n)``).
+    labels : array-like, optional
+        One label per record.
+    dtype : dtype-like, optional
+        The records' dtype (default: that of the first record).
+    npartitions : int, optional
+        Partitions (Spark, distributed).
+    engine : object, optional
+        Where the records live: ``None``/``'local'`` (embedded dask), a SparkContext or Spark
+        master, a dask.distributed Client or scheduler address.
+
+    Returns
+    -------
+    Series
+
     Raises
     ------
     ValueError
@@ -123,7 +145,29 @@ class _RandomRecord:
 
 
 def fromrandom(shape=(100, 10), npartitions=1, seed=42, engine=None) -> Series:
-    """Gaussian random records, shape ``(records, length)``; the same values on every engine."""
+    """Gaussian random records, shape ``(records, length)``; the same values on every engine.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        ``(records, length)``.
+    npartitions : int
+        Partitions (Spark, distributed).
+    seed : int
+        Record ``i`` is drawn from a generator seeded by ``seed`` and ``i``.
+    engine : object, optional
+        Where the records live: ``None``/``'local'`` (embedded dask), a SparkContext or Spark
+        master, a dask.distributed Client or scheduler address.
+
+    Returns
+    -------
+    Series
+
+    Raises
+    ------
+    ValueError
+        ``shape`` is not two positive ints.
+    """
     shape = tuple(int(s) for s in shape)
     if len(shape) != 2 or min(shape) < 1:
         raise ValueError(f"shape must be two positive ints (records, length), got {shape}")
@@ -147,6 +191,19 @@ def frombinary(path, ext="bin", conf="conf.json", dtype=None, shape=None, skip=0
     skip : int
         Values to drop at the start of every stored record.
     index, labels : optional
+        As in :func:`fromarray`.
+    engine : object, optional
+        Where the records live: ``None``/``'local'`` (embedded dask), a SparkContext or Spark
+        master, a dask.distributed Client or scheduler address.
+    credentials : optional
+        Accepted for compatibility (remote stores are not supported).
+    npartitions : int, optional
+        Partitions (Spark, distributed).
+
+    Returns
+    -------
+    Series
+        Of shape ``shape`` (records ``shape[:-1]``, values ``shape[-1] - skip``).
 
     Raises
     ------
@@ -170,6 +227,32 @@ def frombinary(path, ext="bin", conf="conf.json", dtype=None, shape=None, skip=0
 def fromtext(path, ext="txt", dtype="float64", skip=0, shape=None, index=None, labels=None,
              npartitions=None, engine=None, credentials=None) -> Series:
     """Series from text files: one record per line, values separated by spaces.
+
+    Parameters
+    ----------
+    path : str
+        Directory, file or pattern of text files (read in sorted order).
+    ext : str
+        Extension of the files in a directory.
+    dtype : dtype-like
+        dtype of the values.
+    skip : int
+        Values to drop at the start of every line.
+    shape : tuple of int, optional
+        Reshape the records (``shape[-1]`` = values per record).
+    index, labels : optional
+        As in :func:`fromarray`.
+    npartitions : int, optional
+        Partitions (Spark, distributed).
+    engine : object, optional
+        Where the records live: ``None``/``'local'`` (embedded dask), a SparkContext or Spark
+        master, a dask.distributed Client or scheduler address.
+    credentials : optional
+        Accepted for compatibility (remote stores are not supported).
+
+    Returns
+    -------
+    Series
 
     Raises
     ------
@@ -202,7 +285,27 @@ def fromtext(path, ext="txt", dtype="float64", skip=0, shape=None, index=None, l
 
 def fromrdd(rdd, nrecords=None, shape=None, index=None, labels=None, dtype=None, ordered=False) -> Series:
     """Series from a Spark RDD of ``(key, record)`` (int or tuple keys in
-    increasing C order, 1-D ndarray records)."""
+    increasing C order, 1-D ndarray records).
+
+    Parameters
+    ----------
+    rdd : pyspark.RDD
+        The records; the Series runs on its SparkContext.
+    nrecords : int, optional
+        Number of records (counted if not given).
+    shape : tuple of int, optional
+        ``baseshape + (length,)``; tuple keys are flattened in C order over ``baseshape``.
+    index, labels : optional
+        As in :func:`fromarray`.
+    dtype : dtype-like, optional
+        The records' dtype (probed from the first record if not given).
+    ordered : bool
+        Accepted for compatibility: records are always ordered by key.
+
+    Returns
+    -------
+    Series
+    """
     from napari_thunder.engines.factory import SparkEngine
 
     if nrecords is None and shape is not None:
@@ -229,6 +332,19 @@ class _FlatKey:
 def fromexample(name=None, engine=None):
     """Thunder's example series ('iris', 'mouse', 'fish') are downloaded from
     S3 by Thunder; they are not bundled here.
+
+    Parameters
+    ----------
+    name : str, optional
+        ``None`` prints the names.
+    engine : object, optional
+        Where the records live: ``None``/``'local'`` (embedded dask), a SparkContext or Spark
+        master, a dask.distributed Client or scheduler address.
+
+    Returns
+    -------
+    None
+        With ``name=None``; any name raises.
 
     Raises
     ------
