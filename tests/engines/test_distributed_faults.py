@@ -89,7 +89,7 @@ def _kill_the_worker_on_the_victim(folder, record):
 @pytest.mark.parametrize("loader", ["fromarray", "fromtif"])
 def test_a_worker_killed_mid_job_the_job_finishes_right(distributed_fragile_client, tmp_path, loader):
     client = distributed_fragile_client
-    client.wait_for_workers(2, timeout=60)
+    client.wait_for_workers(2, timeout=120)
     stack = _stack()
     if loader == "fromtif":
         stack = stack.astype(np.float32)
@@ -114,8 +114,8 @@ def test_a_worker_killed_mid_job_the_job_finishes_right(distributed_fragile_clie
     # the chunk cut short was run again, by another worker process
     assert {pid for i, pid in ran if i == VICTIM} - {record["pid"]}
     # the nanny restarted the worker: a new process took its place
-    client.wait_for_workers(2, timeout=60)
-    deadline = time.monotonic() + 60
+    client.wait_for_workers(2, timeout=120)
+    deadline = time.monotonic() + 120
     while record["pid"] in set(client.run(os.getpid).values()) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert record["pid"] not in set(client.run(os.getpid).values())
@@ -132,7 +132,7 @@ def test_a_chunk_that_kills_every_worker_fails_with_a_clear_error(distributed_fr
     from distributed.scheduler import KilledWorker
 
     client = distributed_fragile_client
-    client.wait_for_workers(2, timeout=60)
+    client.wait_for_workers(2, timeout=120)
     imgs = images.fromarray(_stack(), engine=client, npartitions=12).map(
         _poisoned, with_keys=True, dims=(8, 8), dtype=np.float64)
     start = time.monotonic()
@@ -142,6 +142,10 @@ def test_a_chunk_that_kills_every_worker_fails_with_a_clear_error(distributed_fr
     task = info.value.__cause__.task                      # the task of chunk 0 (or its block)
     assert (task[1] == 0) if isinstance(task, tuple) else task.endswith("-0")
     assert time.monotonic() - start < 120
-    client.wait_for_workers(2, timeout=120)
-    # the cluster keeps working for other jobs
+    # the cluster keeps working for other jobs. At least one worker: the first
+    # death is on a worker that was up, and the second on the other one or on
+    # its replacement; a replacement killed as it starts (the scheduler hands
+    # it the task before its nanny has heard from it) may leave that nanny
+    # without a worker (seen under heavy load), which is dask's, not ours.
+    client.wait_for_workers(1, timeout=120)
     np.testing.assert_array_equal(images.fromarray(_stack(), engine=client).toarray(), _stack())
