@@ -141,6 +141,23 @@ def test_exception_in_one_chunk_leaves_nothing_on_every_engine(tmp_path, engine,
     assert os.listdir(tmp_path) == []
 
 
+def _settles_empty(folder, expected=(), seconds=5.0):
+    deadline = time.monotonic() + seconds
+    while sorted(os.listdir(folder)) != sorted(expected) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return sorted(os.listdir(folder))
+
+
+def test_zarr_failure_leaves_nothing_even_when_writers_recreate_folders(tmp_path, engine):
+    """zarr's store creates missing folders, so chunk writes still running
+    after the failure bring the temporary folder back: it is removed again
+    in the background, and nothing is left after a few seconds."""
+    imgs = images.fromarray(_numbered(120), engine=engine, npartitions=6).map(FailAt(75))
+    with pytest.raises(RuntimeError, match="chunk failure at image 75"):
+        imgs.tozarr(str(tmp_path / "out.zarr"), chunks=(1, 16, 16))
+    assert _settles_empty(tmp_path) == []
+
+
 @pytest.mark.parametrize("writer", WRITERS)
 def test_failed_overwrite_keeps_the_old_output_on_every_engine(tmp_path, engine, writer):
     out = tmp_path / "out"

@@ -129,9 +129,15 @@ def _remove(path: str) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-_ABANDONED: set[str] = set()
+#: Seconds a background thread keeps removing an abandoned temporary
+#: directory each time it reappears (writers that create their folders, as
+#: zarr's store does, may recreate it after the failure was reported).
+WATCH_SECONDS = 120.0
+
+_ABANDONED: dict[str, float] = {}  # path -> time until which the reaper watches it
 _ABANDONED_LOCK = threading.Lock()
 _ATEXIT_REGISTERED = False
+_REAPER: threading.Thread | None = None
 
 
 def _remove_abandoned_at_exit() -> None:
@@ -142,15 +148,36 @@ def _remove_abandoned_at_exit() -> None:
         _remove(path)
 
 
+def _reap_abandoned() -> None:
+    """Reaper thread: remove watched paths whenever they exist, until their
+    watch ends; then stop (started again by the next :func:`_abandon`)."""
+    global _REAPER
+    while True:
+        now = time.monotonic()
+        with _ABANDONED_LOCK:
+            watched = [p for p, until in _ABANDONED.items() if until > now]
+            if not watched:
+                _REAPER = None
+                return
+        for path in watched:
+            if os.path.lexists(path):
+                _remove(path)
+        time.sleep(0.1)
+
+
 def _abandon(path: str) -> None:
-    """Remember ``path`` for removal at interpreter exit (a writer thread still
-    running may recreate it after :func:`_discard` returned)."""
-    global _ATEXIT_REGISTERED
+    """Remove ``path`` whenever it reappears during :data:`WATCH_SECONDS`
+    (a background thread) and at interpreter exit (a writer still running
+    may recreate it after :func:`_discard` returned)."""
+    global _ATEXIT_REGISTERED, _REAPER
     with _ABANDONED_LOCK:
-        _ABANDONED.add(path)
+        _ABANDONED[path] = time.monotonic() + WATCH_SECONDS
         if not _ATEXIT_REGISTERED:
             atexit.register(_remove_abandoned_at_exit)
             _ATEXIT_REGISTERED = True
+        if _REAPER is None:
+            _REAPER = threading.Thread(target=_reap_abandoned, name="napari-thunder-reaper", daemon=True)
+            _REAPER.start()
 
 
 def _discard(temp: str) -> None:
