@@ -69,7 +69,10 @@ def main(argv=None) -> int:
     parser.add_argument("--frames", type=int, default=200)
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="small sizes (50 x 256 x 256, 2 repeats)")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.frames, args.size, args.repeat = 50, 256, 2
 
     from napari_thunder import images
 
