@@ -506,3 +506,24 @@ def _distributed_engine(engine) -> Engine:
             "pip install 'napari-thunder[distributed]'"
         )
     return DistributedEngine.from_spec(engine)
+
+
+def local_min_chunks(count: int, min_bytes: int = 256 * 2**10):
+    """Context in which local-engine frames made on this thread get at least
+    ``count`` chunks of at least ``min_bytes`` each (for progress someone
+    watches, e.g. the GUI); other engines keep their partitions.
+
+    Parameters
+    ----------
+    count : int
+        Smallest number of chunks; 0 restores the default (two per worker).
+    min_bytes : int
+        Smallest chunk size in bytes.
+
+    Returns
+    -------
+    contextlib.AbstractContextManager
+    """
+    from napari_thunder.engines.local import min_chunks
+
+    return min_chunks(count, min_bytes)

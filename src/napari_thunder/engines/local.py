@@ -166,7 +166,44 @@ def _apply_block(block, block_func, block_info=None):
     return block_func(block, start)
 
 
-class LocalFrames(Frames):
+class DaskFramesDescription:
+    """``shape``, ``dtype`` and ``nchunks`` of frames held as a dask array ``self.array``
+    (chunks along axis 0); shared by the local and the distributed frames."""
+
+    @property
+    def shape(self):
+        return tuple(int(s) for s in self.array.shape)
+
+    @property
+    def dtype(self):
+        return np.dtype(self.array.dtype)
+
+    @property
+    def nchunks(self) -> int:
+        return len(self.array.chunks[0])
+
+
+class DaskTilesDescription:
+    """``shape``, ``dtype``, ``tile_shape`` and ``count`` of tiles held as a dask array
+    ``self.array`` (one chunk per tile, every frame in it) with ``self._tile_shape``."""
+
+    @property
+    def shape(self):
+        return tuple(int(s) for s in self.array.shape)
+
+    @property
+    def dtype(self):
+        return np.dtype(self.array.dtype)
+
+    @property
+    def tile_shape(self):
+        return self._tile_shape
+
+    def count(self) -> int:
+        return int(np.prod(self.array.numblocks[1:], dtype=np.int64))
+
+
+class LocalFrames(DaskFramesDescription, Frames):
     """Frames in a dask array chunked along axis 0 only.
 
     Parameters
@@ -224,19 +261,6 @@ class LocalFrames(Frames):
 
     def with_array(self, array) -> LocalFrames:
         return LocalFrames.from_array(array)
-
-    # -- description -------------------------------------------------------
-    @property
-    def shape(self):
-        return tuple(int(s) for s in self.array.shape)
-
-    @property
-    def dtype(self):
-        return np.dtype(self.array.dtype)
-
-    @property
-    def nchunks(self) -> int:
-        return len(self.array.chunks[0])
 
     def chunk_bounds(self) -> list[tuple[int, int]]:
         """``(start, stop)`` frame range of every chunk."""
@@ -530,7 +554,7 @@ class _TileCall:
         return self.func(tile)
 
 
-class LocalBlockStore(BlockStore):
+class LocalBlockStore(DaskTilesDescription, BlockStore):
     """Spatial tiles of a local stack: a dask array whose chunks hold every
     frame of one tile."""
 
@@ -539,21 +563,6 @@ class LocalBlockStore(BlockStore):
     def __init__(self, array: da.Array, tile_shape):
         self.array = array
         self._tile_shape = tuple(tile_shape)
-
-    @property
-    def shape(self):
-        return tuple(int(s) for s in self.array.shape)
-
-    @property
-    def dtype(self):
-        return np.dtype(self.array.dtype)
-
-    @property
-    def tile_shape(self):
-        return self._tile_shape
-
-    def count(self) -> int:
-        return int(np.prod(self.array.numblocks[1:], dtype=np.int64))
 
     def map(self, func, length, dtype) -> LocalBlockStore:
         chunks = ((int(length),),) + self.array.chunks[1:]

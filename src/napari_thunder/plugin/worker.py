@@ -311,9 +311,9 @@ def _finer_chunks():
     """Context in which the job's input frames get :data:`GUI_MIN_CHUNKS`
     chunks of at least :data:`GUI_MIN_CHUNK_BYTES` (local engine; other
     engines keep their partitions)."""
-    from napari_thunder.engines.local import min_chunks
+    from napari_thunder.engines.factory import local_min_chunks
 
-    return min_chunks(GUI_MIN_CHUNKS, GUI_MIN_CHUNK_BYTES)
+    return local_min_chunks(GUI_MIN_CHUNKS, GUI_MIN_CHUNK_BYTES)
 
 
 def allocate_output(shape, dtype, fraction=MEMMAP_FRACTION):

@@ -38,7 +38,7 @@ class _Identity:
         return block
 
 
-class DistributedFrames(Frames):
+class DistributedFrames(local.DaskFramesDescription, Frames):
     """Frames on a dask.distributed cluster.
 
     Parameters
@@ -110,18 +110,6 @@ class DistributedFrames(Frames):
         return DistributedFrames(self.client, array)
 
     # -- description -----------------------------------------------------------
-    @property
-    def shape(self):
-        return tuple(int(s) for s in self.array.shape)
-
-    @property
-    def dtype(self):
-        return np.dtype(self.array.dtype)
-
-    @property
-    def nchunks(self) -> int:
-        return len(self.array.chunks[0])
-
     def npartitions(self) -> int:
         """Number of chunks along the image axis (the cluster's partitions)."""
         return self.nchunks

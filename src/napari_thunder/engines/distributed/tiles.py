@@ -15,7 +15,7 @@ from napari_thunder.engines.distributed import chunking
 from napari_thunder.engines.distributed.errors import result_of
 
 
-class DistributedBlockStore(BlockStore):
+class DistributedBlockStore(local.DaskTilesDescription, BlockStore):
     """Tiles of a stack on a dask.distributed cluster.
 
     Parameters
@@ -36,21 +36,6 @@ class DistributedBlockStore(BlockStore):
         self.frames_class = frames_class
         self.array = array
         self._tile_shape = tuple(tile_shape)
-
-    @property
-    def shape(self):
-        return tuple(int(s) for s in self.array.shape)
-
-    @property
-    def dtype(self):
-        return np.dtype(self.array.dtype)
-
-    @property
-    def tile_shape(self):
-        return self._tile_shape
-
-    def count(self) -> int:
-        return int(np.prod(self.array.numblocks[1:], dtype=np.int64))
 
     def map(self, func, length, dtype) -> DistributedBlockStore:
         tiles = local.LocalBlockStore(self.array, self._tile_shape).map(func, length, dtype)
