@@ -17,7 +17,7 @@ import os
 import sys
 
 from .errors import CLIError
-from .steps import STATISTICS, SUMMARY_IMAGES, TRACES, load_labels
+from .steps import SERIES_STEPS, STATISTICS, SUMMARY_IMAGES, TRACES, load_labels
 
 #: ``--to`` format -> Images writer method
 WRITERS = {"tif": "totif", "png": "topng", "binary": "tobinary", "zarr": "tozarr"}
@@ -92,6 +92,14 @@ def _traces(imgs, kwargs):
         raise type(exc)(f"step {TRACES!r} (labels {path!r}): {exc}") from None
 
 
+def _series_step(series, name, kwargs):
+    """``series.<name>(**kwargs)``; a bad argument's error names the step."""
+    try:
+        return getattr(series, name)(**kwargs)
+    except (ValueError, TypeError) as exc:
+        raise type(exc)(f"step {name!r}: {exc}") from None
+
+
 def run_pipeline(imgs, steps, engine=None, progress=False):
     """Apply ``steps`` (``[(name, kwargs), ...]``) to ``imgs`` in order.
 
@@ -117,6 +125,8 @@ def run_pipeline(imgs, steps, engine=None, progress=False):
     for name, kwargs in steps:
         if name == TRACES:
             imgs = _traces(imgs, kwargs)
+        elif name in SERIES_STEPS:
+            imgs = _series_step(imgs, name, kwargs)
         elif name in SUMMARY_IMAGES:
             imgs = _summary(imgs, name, kwargs, engine, progress)
         elif name in STATISTICS:

@@ -168,7 +168,10 @@ def plan_steps(steps) -> str:
     ------
     CLIError
         ``extract_traces`` without ``labels``, a Series step (``normalize``,
-        ``zscore``) before ``extract_traces``, or an Images step after it.
+        ``zscore``) before ``extract_traces``, an Images step after it, or
+        a labels path of another extension.
+    FileNotFoundError
+        No labels file at the path.
     """
     kind = "images"
     for name, kwargs in steps:
@@ -178,6 +181,7 @@ def plan_steps(steps) -> str:
             if "labels" not in kwargs:
                 raise CLIError(f"step {TRACES!r} needs a label image: -p {TRACES}:labels=PATH "
                                f"(.tif, .tiff or .npy)")
+            check_labels_path(kwargs["labels"])
             kind = "series"
         elif name in SERIES_STEPS and kind == "images":
             raise CLIError(f"step {name!r} works on traces: put it after -p {TRACES}:labels=PATH")
@@ -185,6 +189,29 @@ def plan_steps(steps) -> str:
             raise CLIError(f"step {name!r} works on images, but {TRACES!r} before it made traces "
                            f"(a Series); only {', '.join(SERIES_STEPS)} may follow it")
     return kind
+
+
+def check_labels_path(path) -> str:
+    """The extension of a labels path of ``extract_traces:labels=PATH``, checked.
+
+    Raises
+    ------
+    CLIError
+        ``path`` is not a string or has an extension other than ``.npy``,
+        ``.tif``, ``.tiff``.
+    FileNotFoundError
+        No file at ``path``.
+    """
+    import os
+
+    if not isinstance(path, str) or not path.strip():
+        raise CLIError(f"step {TRACES!r}: labels must be a file path, got {path!r}")
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in (".npy", ".tif", ".tiff"):
+        raise CLIError(f"step {TRACES!r}: labels file {path!r} must be .npy, .tif or .tiff")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"step {TRACES!r}: no labels file {path!r}")
+    return ext
 
 
 def load_labels(path, value_shape=None):
@@ -205,23 +232,12 @@ def load_labels(path, value_shape=None):
 
     Raises
     ------
-    CLIError
-        ``path`` is not a string or has another extension.
-    FileNotFoundError
-        No file at ``path``.
+    CLIError, FileNotFoundError
+        As :func:`check_labels_path`.
     """
-    import os
-
     import numpy as np
 
-    if not isinstance(path, str) or not path.strip():
-        raise CLIError(f"step {TRACES!r}: labels must be a file path, got {path!r}")
-    ext = os.path.splitext(path)[1].lower()
-    if ext not in (".npy", ".tif", ".tiff"):
-        raise CLIError(f"step {TRACES!r}: labels file {path!r} must be .npy, .tif or .tiff")
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"step {TRACES!r}: no labels file {path!r}")
-    if ext == ".npy":
+    if check_labels_path(path) == ".npy":
         labels = np.load(path, allow_pickle=False)
     else:
         import tifffile
