@@ -236,3 +236,14 @@ def test_a_missing_labels_file_is_refused_before_loading(run_cli, assert_bad_inp
                              "-o", tmp_path / "t.csv")
     assert_bad_input(code, err, "no labels file", "none.tif")
     assert stdout == ""  # the input was never loaded
+
+
+@pytest.mark.parametrize("step", ["extract_traces:labels={npy}",
+                                  "extract_traces:labels={npy},neuropil=(1,5)"])
+def test_traces_with_progress_bar_equal_without(run_cli, calcium, tmp_path, step):
+    argv = ("run", calcium["input"], "--nplanes", "1", "-p", step.format(npy=calcium["npy"]),
+            "-p", "normalize", "--to", "npy")
+    code, _, err = run_cli(*argv, "-o", tmp_path / "a.npy")
+    assert code == 0, err
+    assert run_cli(*argv, "--no-progress", "-o", tmp_path / "b.npy")[0] == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "a.npy"), np.load(tmp_path / "b.npy"))

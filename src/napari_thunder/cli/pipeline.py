@@ -81,15 +81,23 @@ def _summary(imgs, name, kwargs, engine, progress):
     return _one_image(image, imgs, engine)
 
 
-def _traces(imgs, kwargs):
-    """``imgs.extract_traces(labels, ...)`` with the labels read from ``kwargs['labels']`` (a path)."""
+def _traces(imgs, kwargs, engine, progress):
+    """``imgs.extract_traces(labels, ...)`` with the labels read from ``kwargs['labels']`` (a path);
+    with ``progress``, streamed (``Images.stream_traces``) with a bar counting frames."""
     kwargs = dict(kwargs)
     path = kwargs.pop("labels")
     labels = load_labels(path, imgs.shape[1:])
     try:
-        return imgs.extract_traces(labels, **kwargs)
+        if not progress:
+            return imgs.extract_traces(labels, **kwargs)
+        stream = imgs.stream_traces(labels, **kwargs)  # arguments checked before any frame is read
+        with progress_bar(imgs.count(), TRACES, progress) as bar:
+            traces = _follow(bar, stream)
     except (ValueError, TypeError) as exc:
         raise type(exc)(f"step {TRACES!r} (labels {path!r}): {exc}") from None
+    from napari_thunder import series
+
+    return series.fromarray(traces, engine=engine)
 
 
 def _series_step(series, name, kwargs):
@@ -124,7 +132,7 @@ def run_pipeline(imgs, steps, engine=None, progress=False):
     """
     for name, kwargs in steps:
         if name == TRACES:
-            imgs = _traces(imgs, kwargs)
+            imgs = _traces(imgs, kwargs, engine, progress)
         elif name in SERIES_STEPS:
             imgs = _series_step(imgs, name, kwargs)
         elif name in SUMMARY_IMAGES:
