@@ -247,3 +247,16 @@ def test_traces_with_progress_bar_equal_without(run_cli, calcium, tmp_path, step
     assert code == 0, err
     assert run_cli(*argv, "--no-progress", "-o", tmp_path / "b.npy")[0] == 0
     np.testing.assert_array_equal(np.load(tmp_path / "a.npy"), np.load(tmp_path / "b.npy"))
+
+
+def test_one_roi_stays_one_row_and_a_leading_axis_of_one_is_dropped(run_cli, calcium, tmp_path):
+    labels = (calcium["labels"] == 2).astype(np.int32)[np.newaxis]  # (1, y, x): one ROI, label 1
+    np.save(tmp_path / "one.npy", labels)
+    out = tmp_path / "one.csv"
+    code, _, err = _run(run_cli, calcium, "-p", f"extract_traces:labels={tmp_path / 'one.npy'}", "-o", out)
+    assert code == 0, err
+    got = np.loadtxt(out, delimiter=",", ndmin=2)
+    expected = calcium["movie"][:, calcium["labels"] == 2].mean(axis=1)
+    assert got.shape == (1, len(calcium["movie"]))
+    assert len(out.read_text().splitlines()) == 1
+    np.testing.assert_allclose(got[0], expected, rtol=1e-12)
