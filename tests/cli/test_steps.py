@@ -51,8 +51,10 @@ def test_every_step_is_an_images_method():
     import inspect
 
     from napari_thunder import Images
+    from napari_thunder.cli.steps import SERIES_STEPS
+    from napari_thunder.data.series import Series
 
     for name, arguments in STEPS.items():
-        method = getattr(Images, name)
+        method = getattr(Series if name in SERIES_STEPS else Images, name)
         assert set(arguments) <= set(inspect.signature(method).parameters), name
     assert set(STATISTICS) <= set(STEPS)

@@ -8,8 +8,8 @@ import time
 
 from .errors import CLIError
 from .inputs import EXAMPLE_PREFIX, load_input
-from .pipeline import run_pipeline, write_result
-from .steps import describe_steps, parse_step
+from .pipeline import SERIES_WRITERS, WRITERS, check_series_output, run_pipeline, write_result, write_series
+from .steps import TRACES, describe_steps, parse_step, plan_steps
 
 
 @contextlib.contextmanager
@@ -54,12 +54,42 @@ def check_output(path, overwrite):
         raise CLIError(f"{exc}; use --overwrite to replace it") from None
 
 
+def output_format(kind, fmt):
+    """The ``--to`` format for a result of ``kind`` (``'images'`` or ``'series'``).
+
+    Without ``--to``: ``tif`` for images, ``csv`` for traces.
+
+    Raises
+    ------
+    CLIError
+        An image format for traces, or a traces-only format for images.
+    """
+    if kind == "series":
+        if fmt is None:
+            return "csv"
+        if fmt not in SERIES_WRITERS:
+            raise CLIError(f"--to {fmt} writes images, but step {TRACES!r} makes traces (a Series): "
+                           f"use --to {', '.join(SERIES_WRITERS)}")
+        return fmt
+    if fmt is None:
+        return "tif"
+    if fmt not in WRITERS:
+        raise CLIError(f"--to {fmt} writes traces, but the result is images: add -p {TRACES}:labels=PATH "
+                       f"or use --to {', '.join(WRITERS)}")
+    return fmt
+
+
 def cmd_run(args):
     """``napari-thunder run``: load, apply the steps, write, print a summary."""
     steps = [parse_step(s) for s in args.step]
+    kind = plan_steps(steps)
+    fmt = output_format(kind, args.to)
     if args.npartitions is not None and args.npartitions < 1:
         raise CLIError(f"--npartitions must be at least 1, got {args.npartitions}")
-    check_output(args.output, args.overwrite)
+    if kind == "series" and fmt != "binary":
+        check_series_output(args.output, fmt, args.overwrite)
+    else:
+        check_output(args.output, args.overwrite)
     with open_engine(args.engine) as engine:
         t0 = time.perf_counter()
         imgs, how = load_input(args.input, args.format, args.nplanes, args.order, engine, args.npartitions,
@@ -67,13 +97,24 @@ def cmd_run(args):
         print(f"input   {args.input} via {how}: shape {tuple(imgs.shape)}, dtype {imgs.dtype}, "
               f"{engine.describe()}")
         result = run_pipeline(imgs, steps, engine=engine, progress=args.progress)
-        write_result(result, args.to, args.output, overwrite=args.overwrite, progress=args.progress)
+        if kind == "series":
+            write_series(result, fmt, args.output, overwrite=args.overwrite)
+        else:
+            write_result(result, fmt, args.output, overwrite=args.overwrite, progress=args.progress)
         elapsed = time.perf_counter() - t0
-        nfiles = len(os.listdir(args.output))
         print(f"steps   {describe_steps(steps)}")
-        print(f"result  shape {tuple(result.shape)}, dtype {result.dtype}")
-        plural = "s" if nfiles != 1 else ""
-        print(f"wrote   {os.path.abspath(args.output)} ({args.to}, {nfiles} file{plural})")
+        if kind == "series":
+            nrois, nvalues = int(result.count()), int(result.shape[-1])
+            print(f"result  traces of {nrois} ROI{'s' if nrois != 1 else ''} x {nvalues} frames, "
+                  f"dtype {result.dtype}")
+        else:
+            print(f"result  shape {tuple(result.shape)}, dtype {result.dtype}")
+        if os.path.isdir(args.output):
+            nfiles = len(os.listdir(args.output))
+            what = f"{nfiles} file{'s' if nfiles != 1 else ''}"
+        else:
+            what = "1 file"
+        print(f"wrote   {os.path.abspath(args.output)} ({fmt}, {what})")
         print(f"time    {elapsed:.2f} s")
     return 0
 

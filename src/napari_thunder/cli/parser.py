@@ -7,6 +7,7 @@ import argparse
 from .commands import cmd_gui, cmd_info, cmd_run
 from .errors import PROG, CLIError
 from .inputs import FORMATS
+from .pipeline import SERIES_WRITERS
 from .steps import STEPS
 
 
@@ -72,8 +73,12 @@ def build_parser():
     _add_input(run)
     run.add_argument("-p", "--step", action="append", default=[], metavar="OP[:k=v,...]",
                      help="a step (repeatable, applied in order): " + ", ".join(STEPS))
-    run.add_argument("-o", "--output", required=True, help="output directory")
-    run.add_argument("--to", default="tif", choices=FORMATS, help="output format (default: tif)")
+    run.add_argument("-o", "--output", required=True,
+                     help="output directory (a file for --to csv / npy)")
+    outputs = FORMATS + tuple(f for f in SERIES_WRITERS if f not in FORMATS)
+    run.add_argument("--to", default=None, choices=outputs,
+                     help="output format (default: tif; csv for traces). Traces (after extract_traces) "
+                          "go to csv (one row per ROI), npy or binary (Thunder's series layout)")
     run.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
     run.add_argument("--npartitions", type=int, default=None, help="partitions of the input")
     run.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")

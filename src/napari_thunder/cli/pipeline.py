@@ -4,18 +4,27 @@ Per-image steps stay lazy; a statistic or ``localcorr`` is computed when
 reached, streamed chunk by chunk (``Images.stream_statistic`` /
 ``Images.stream_localcorr``) so its bar advances; the result is then written
 by the ``Images`` writer block by block, its bar advancing per written block.
+Summary images (``correlation_image``, ``pnr_image``) stream the same way.
+``extract_traces`` makes a ``Series`` of traces (one record per ROI), which
+only ``Series`` steps may follow and only :data:`SERIES_WRITERS` write.
 Nothing is computed twice and the whole result is never held in memory just
 to draw a bar.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
-from .steps import STATISTICS
+from .errors import CLIError
+from .steps import SERIES_STEPS, STATISTICS, SUMMARY_IMAGES, TRACES, load_labels
 
 #: ``--to`` format -> Images writer method
 WRITERS = {"tif": "totif", "png": "topng", "binary": "tobinary", "zarr": "tozarr"}
+#: ``--to`` formats of a Series result (traces): a CSV or NPY file, or Thunder's series binary directory
+SERIES_WRITERS = ("csv", "npy", "binary")
+#: summary image step -> its streaming method
+_STREAMED_SUMMARIES = {"correlation_image": "stream_correlation_image", "pnr_image": "stream_pnr_image"}
 
 
 def progress_bar(total, desc, enabled):
@@ -62,6 +71,43 @@ def _localcorr(imgs, kwargs, engine, progress):
     return _one_image(corr, imgs, engine)
 
 
+def _summary(imgs, name, kwargs, engine, progress):
+    """A summary image (``correlation_image``, ``pnr_image``, ``enhanced_mean``) as an Images of one."""
+    stream = _STREAMED_SUMMARIES.get(name)
+    if not progress or stream is None:
+        return _one_image(getattr(imgs, name)(**kwargs), imgs, engine)
+    with progress_bar(imgs.count(), name, progress) as bar:
+        image = _follow(bar, getattr(imgs, stream)(**kwargs))
+    return _one_image(image, imgs, engine)
+
+
+def _traces(imgs, kwargs, engine, progress):
+    """``imgs.extract_traces(labels, ...)`` with the labels read from ``kwargs['labels']`` (a path);
+    with ``progress``, streamed (``Images.stream_traces``) with a bar counting frames."""
+    kwargs = dict(kwargs)
+    path = kwargs.pop("labels")
+    labels = load_labels(path, imgs.shape[1:])
+    try:
+        if not progress:
+            return imgs.extract_traces(labels, **kwargs)
+        stream = imgs.stream_traces(labels, **kwargs)  # arguments checked before any frame is read
+        with progress_bar(imgs.count(), TRACES, progress) as bar:
+            traces = _follow(bar, stream)
+    except (ValueError, TypeError) as exc:
+        raise type(exc)(f"step {TRACES!r} (labels {path!r}): {exc}") from None
+    from napari_thunder import series
+
+    return series.fromarray(traces, engine=engine)
+
+
+def _series_step(series, name, kwargs):
+    """``series.<name>(**kwargs)``; a bad argument's error names the step."""
+    try:
+        return getattr(series, name)(**kwargs)
+    except (ValueError, TypeError) as exc:
+        raise type(exc)(f"step {name!r}: {exc}") from None
+
+
 def run_pipeline(imgs, steps, engine=None, progress=False):
     """Apply ``steps`` (``[(name, kwargs), ...]``) to ``imgs`` in order.
 
@@ -81,10 +127,17 @@ def run_pipeline(imgs, steps, engine=None, progress=False):
 
     Returns
     -------
-    Images
+    Images or Series
+        A Series (one record per ROI) when ``extract_traces`` is among the steps.
     """
     for name, kwargs in steps:
-        if name in STATISTICS:
+        if name == TRACES:
+            imgs = _traces(imgs, kwargs, engine, progress)
+        elif name in SERIES_STEPS:
+            imgs = _series_step(imgs, name, kwargs)
+        elif name in SUMMARY_IMAGES:
+            imgs = _summary(imgs, name, kwargs, engine, progress)
+        elif name in STATISTICS:
             imgs = _statistic(imgs, name, engine, progress)
         elif name == "localcorr":
             imgs = _localcorr(imgs, kwargs, engine, progress)
@@ -117,3 +170,80 @@ def write_result(imgs, fmt, path, overwrite=False, progress=False):
             bar.update(done - bar.n)
 
         writer(path, overwrite=overwrite, progress=advance)
+
+
+def check_series_output(path, fmt, overwrite):
+    """Refuse an unusable output file of a Series result (``--to csv`` / ``npy``) before any work.
+
+    Raises
+    ------
+    CLIError
+        ``path`` exists and ``overwrite`` is false, or is a directory.
+    FileNotFoundError
+        The parent directory of ``path`` does not exist.
+    """
+    if os.path.isdir(path):
+        raise CLIError(f"output {path!r} is a directory; --to {fmt} writes one file")
+    if os.path.lexists(path) and not overwrite:
+        raise CLIError(f"output file {path!r} already exists; use --overwrite to replace it")
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise FileNotFoundError(f"parent directory of output {path!r} does not exist")
+
+
+def series_array(series):
+    """The records of ``series`` as a 2-D ndarray ``(n_records, n_values)`` (never squeezed)."""
+    import numpy as np
+
+    array = np.asarray(series.toarray()).reshape(tuple(series.shape))
+    return array.reshape(-1, array.shape[-1]) if array.ndim != 2 else array
+
+
+def write_series(series, fmt, path, overwrite=False):
+    """Write a Series result: a CSV or NPY file, or Thunder's series binary directory.
+
+    Parameters
+    ----------
+    series : Series
+        E.g. traces, one record per ROI.
+    fmt : {'csv', 'npy', 'binary'}
+        ``'csv'``: one row per record, one comma-separated column per value
+        (``%.17g``, read back exactly by ``numpy.loadtxt(path, delimiter=',')``);
+        ``'npy'``: the ``(n_records, n_values)`` array (``numpy.save``);
+        ``'binary'``: :meth:`Series.tobinary` into the directory ``path``.
+    path : str
+    overwrite : bool
+        Replace an existing output.
+
+    Raises
+    ------
+    CLIError
+        ``path`` exists and ``overwrite`` is false, or ``fmt`` is unknown.
+    """
+    import tempfile
+
+    import numpy as np
+
+    if fmt == "binary":
+        series.tobinary(path, overwrite=overwrite)
+        return
+    if fmt not in SERIES_WRITERS:
+        raise CLIError(f"--to {fmt!r} cannot write a Series; choose {', '.join(SERIES_WRITERS)}")
+    check_series_output(path, fmt, overwrite)
+    array = series_array(series)
+    parent = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=f".{fmt}", dir=parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            if fmt == "csv":
+                np.savetxt(f, array, delimiter=",", fmt="%.17g")
+            else:
+                np.save(f, array, allow_pickle=False)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's file is private; give it the usual mode
+        os.replace(tmp, path)  # written whole or not at all
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
