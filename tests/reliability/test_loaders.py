@@ -163,8 +163,6 @@ OVERFLOWING = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="io/binary.py: BinarySource's byte count overflows int64 "
-                                       "(np.prod) and read_conf lets RecursionError/OverflowError out")
 @pytest.mark.parametrize("name", list(OVERFLOWING))
 def test_conf_json_that_overflows_is_refused_before_loading(tmp_path, name):
     folder = _binary(tmp_path / "bin", OVERFLOWING[name])

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 
@@ -58,8 +59,8 @@ def read_conf(path, conf="conf.json") -> dict:
     try:
         with open(location, encoding="utf-8") as fh:
             parsed = json.load(fh)
-    except (ValueError, UnicodeDecodeError) as err:
-        raise ValueError(f"Invalid JSON in configuration file {location}: {err}") from err
+    except (ValueError, UnicodeDecodeError, RecursionError) as err:  # RecursionError: absurdly nested
+        raise ValueError(f"Invalid JSON in configuration file {location}: {err}") from None
     if not isinstance(parsed, dict):
         raise ValueError(
             f"Configuration file {location} must hold a JSON object, got {type(parsed).__name__}"
@@ -241,7 +242,8 @@ class BinarySource(FrameSource):
         if self.nplanes is not None and last % self.nplanes:
             raise ValueError(f"Last dimension '{last}' must be divisible by nplanes '{self.nplanes}'")
 
-        self.file_bytes = int(np.prod(self.file_shape, dtype=np.int64)) * stored.itemsize
+        # exact (Python int): an int64 product of huge dims wraps, and a tiny file would pass
+        self.file_bytes = math.prod(self.file_shape) * stored.itemsize
         for f in self.files:
             size = os.stat(f).st_size
             if size < self.file_bytes:
@@ -350,7 +352,7 @@ class BinaryStackSource(FrameSource):
         self.stored_dtype = _as_dtype(dtype, "dtype")
         self.dtype = self.stored_dtype.newbyteorder("=")
         self.order = check_memory_order(order)
-        self.image_bytes = int(np.prod(self.frame_shape, dtype=np.int64)) * self.stored_dtype.itemsize
+        self.image_bytes = math.prod(self.frame_shape) * self.stored_dtype.itemsize
         self.frames_per_file = []
         for f in self.files:
             size = os.stat(f).st_size
