@@ -78,8 +78,6 @@ def test_bad_run_arguments(tmp_path, monkeypatch, tifs, run_cli, one_error_line,
     assert os.listdir(work) == ["keep.txt"]
 
 
-@pytest.mark.xfail(strict=True, reason="cli/pipeline.py draws the localcorr progress bar before "
-                                       "stream_localcorr (a generator) checks neighborhood")
 def test_bad_localcorr_argument_with_progress_bars(tmp_path, tifs, run_cli, one_error_line):
     code, _, err = run_cli("run", str(tifs), "-o", str(tmp_path / "out"), "-p", "localcorr:neighborhood=-1")
     one_error_line(code, err, "neighborhood")

@@ -13,6 +13,7 @@ to draw a bar.
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 
@@ -34,12 +35,21 @@ def progress_bar(total, desc, enabled):
     return tqdm(total=total, desc=desc, unit="frame", file=sys.stderr, disable=not enabled, leave=False)
 
 
-def _follow(bar, stream):
-    """Advance ``bar`` along ``(done, total, value)`` items; return the last value."""
-    value = None
-    for done, total, value in stream:  # noqa: B007 (the last value is the result)
-        bar.total = total
-        bar.update(done - bar.n)
+def _follow(total, desc, enabled, stream):
+    """Run ``stream`` (``(done, total, value)`` items) under a progress bar; return the last value.
+
+    The first item is taken before the bar is drawn: a generator checks its arguments when
+    first advanced, and a bad argument must be one error line, not a bar and then an error.
+    """
+    items = iter(stream)
+    first = next(items, None)
+    if first is None:
+        return None
+    value = first[2]
+    with progress_bar(total, desc, enabled) as bar:
+        for done, total_now, value in itertools.chain([first], items):  # noqa: B007 (last = result)
+            bar.total = total_now
+            bar.update(done - bar.n)
     return value
 
 
@@ -57,8 +67,7 @@ def _statistic(imgs, name, engine, progress):
     """``imgs.<name>()``, streamed with a progress bar if ``progress``."""
     if not progress:
         return getattr(imgs, name)()
-    with progress_bar(imgs.count(), name, progress) as bar:
-        estimate = _follow(bar, imgs.stream_statistic(name))
+    estimate = _follow(imgs.count(), name, progress, imgs.stream_statistic(name))
     return _one_image(estimate, imgs, engine)
 
 
@@ -66,8 +75,7 @@ def _localcorr(imgs, kwargs, engine, progress):
     """``imgs.localcorr(...)`` (an ndarray) wrapped back into Images."""
     if not progress:
         return _one_image(imgs.localcorr(**kwargs), imgs, engine)
-    with progress_bar(imgs.count(), "localcorr", progress) as bar:
-        corr = _follow(bar, imgs.stream_localcorr(**kwargs))
+    corr = _follow(imgs.count(), "localcorr", progress, imgs.stream_localcorr(**kwargs))
     return _one_image(corr, imgs, engine)
 
 
@@ -76,8 +84,7 @@ def _summary(imgs, name, kwargs, engine, progress):
     stream = _STREAMED_SUMMARIES.get(name)
     if not progress or stream is None:
         return _one_image(getattr(imgs, name)(**kwargs), imgs, engine)
-    with progress_bar(imgs.count(), name, progress) as bar:
-        image = _follow(bar, getattr(imgs, stream)(**kwargs))
+    image = _follow(imgs.count(), name, progress, getattr(imgs, stream)(**kwargs))
     return _one_image(image, imgs, engine)
 
 
@@ -91,8 +98,7 @@ def _traces(imgs, kwargs, engine, progress):
         if not progress:
             return imgs.extract_traces(labels, **kwargs)
         stream = imgs.stream_traces(labels, **kwargs)  # arguments checked before any frame is read
-        with progress_bar(imgs.count(), TRACES, progress) as bar:
-            traces = _follow(bar, stream)
+        traces = _follow(imgs.count(), TRACES, progress, stream)
     except (ValueError, TypeError) as exc:
         raise type(exc)(f"step {TRACES!r} (labels {path!r}): {exc}") from None
     from napari_thunder import series
