@@ -13,6 +13,7 @@ def test_run_to_zarr_then_zarr_input(tmp_path, run_cli):
     code, stdout, _ = run_cli("run", "example:mouse", "-p", "gaussian_filter:sigma=1", "-o", out,
                               "--to", "zarr", "--no-progress")
     assert code == 0, stdout
+    assert "(zarr, one store)" in stdout
     expected = images.fromexample("mouse").gaussian_filter(1).frames.collect()  # checked vs scipy in test_run
     group = zarr.open_group(str(out), mode="r")
     assert group.attrs["ome"]["multiscales"][0]["axes"][0]["name"] == "t"

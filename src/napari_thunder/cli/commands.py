@@ -109,7 +109,9 @@ def cmd_run(args):
                   f"dtype {result.dtype}")
         else:
             print(f"result  shape {tuple(result.shape)}, dtype {result.dtype}")
-        if os.path.isdir(args.output):
+        if fmt == "zarr":
+            what = "one store"
+        elif os.path.isdir(args.output):
             nfiles = len(os.listdir(args.output))
             what = f"{nfiles} file{'s' if nfiles != 1 else ''}"
         else:
