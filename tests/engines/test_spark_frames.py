@@ -167,7 +167,11 @@ def test_large_results_through_files_in_local_mode(sc, stack, monkeypatch):
     start, stop, block = next(gen)
     np.testing.assert_array_equal(block, expected[start:stop])
     gen.close()  # unread results are removed with their directory
-    assert _result_dirs() == before
+    # removal may finish a moment later (renamed away, then deleted): poll for the new ones only
+    deadline = time.monotonic() + 20
+    while _result_dirs() - before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _result_dirs() - before
     # accumulators (pickled, lambdas included) through files too
     moments = frames.aggregate(MomentAccumulator(stack.shape[1:], np.int64, ("mean", "var")))
     np.testing.assert_allclose(moments.finalize("var"), expected.var(axis=0), rtol=1e-12)
