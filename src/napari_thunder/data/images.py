@@ -10,20 +10,24 @@ Spark engine raise the same exceptions.
 from __future__ import annotations
 
 import numbers
+import operator
 import warnings
 from collections.abc import Callable, Iterator
 
 import numpy as np
 
 from napari_thunder import validation
+from napari_thunder.data._spark_methods import SparkMethods
 from napari_thunder.kernels import filters
 from napari_thunder.kernels.correlation import LocalCorrAccumulator
 from napari_thunder.kernels.moments import STATS as STATISTICS
 from napari_thunder.kernels.moments import MomentAccumulator, ReduceAccumulator
 from napari_thunder.metadata import ImageMetadata
 
+_SAME = object()  # "these images' labels" (default of Images._new)
 
-class Images:
+
+class Images(SparkMethods):
     """A sequence of ``n`` images (2-D) or volumes (3-D) of one shape.
 
     Axis 0 indexes the images; ``shape = (n,) + value_shape``. Build one with
@@ -38,6 +42,8 @@ class Images:
         Axis names, scale, translate, units and channels of the stack; the
         defaults (``('t', 'y', 'x')``, unit scale) when not given. Every
         method carries them to its result (see :mod:`napari_thunder.metadata`).
+    labels : array-like, optional
+        One label per image (shape ``(n,)``), as Thunder's ``labels``.
 
     Examples
     --------
@@ -50,7 +56,7 @@ class Images:
     array([6., 7., 8., 9.])
     """
 
-    def __init__(self, frames, metadata=None):
+    def __init__(self, frames, metadata=None, labels=None):
         self.frames = frames
         shape = tuple(frames.shape)
         if metadata is None:
@@ -58,11 +64,16 @@ class Images:
         elif not isinstance(metadata, ImageMetadata):
             raise TypeError(f"metadata must be an ImageMetadata, got {type(metadata).__name__}")
         self._metadata = metadata.check_shape(shape)
+        self._labels = None
+        self.labels = labels
 
-    def _new(self, frames, metadata=None) -> Images:
+    def _new(self, frames, metadata=None, labels=_SAME) -> Images:
         """Images on ``frames`` with ``metadata``; by default these images'
         metadata when the rank is kept (channel names dropped if the channel
-        axis changed length), else the defaults with axis 0 kept."""
+        axis changed length), else the defaults with axis 0 kept. The labels
+        are kept by default when the number of images is."""
+        if labels is _SAME:
+            labels = self._labels if int(frames.shape[0]) == self.shape[0] else None
         if metadata is None:
             metadata = self._metadata.for_value_shape(len(frames.shape) - 1)
             try:
@@ -74,7 +85,10 @@ class Images:
                     metadata.check_shape(frames.shape)
                 except ValueError:
                     metadata = ImageMetadata.default(len(frames.shape))
-        return Images(frames, metadata)
+        return Images(frames, metadata, labels=labels)
+
+    def _with_frames(self, frames) -> Images:
+        return self._new(frames)
 
     @property
     def metadata(self) -> ImageMetadata:
@@ -113,7 +127,7 @@ class Images:
         if metadata is None:
             metadata = self._metadata.updated(names=names, scale=scale, translate=translate,
                                               units=units, channel_names=channel_names, rgb=rgb)
-        return Images(self.frames, metadata)
+        return Images(self.frames, metadata, labels=self._labels)
 
     # ------------------------------------------------------------------
     # description
@@ -137,6 +151,41 @@ class Images:
     def mode(self) -> str:
         """``'local'``, ``'spark'`` or ``'distributed'``."""
         return self.frames.mode
+
+    @property
+    def baseaxes(self) -> tuple[int, ...]:
+        """The axes that index the images: ``(0,)``."""
+        return (0,)
+
+    @property
+    def baseshape(self) -> tuple[int, ...]:
+        """``(n,)``: the shape of the image index."""
+        return self.shape[:1]
+
+    @property
+    def labels(self):
+        """One label per image (an ndarray of shape ``(n,)``), or None.
+
+        Set it to any array-like of ``n`` entries (or None). Methods that keep
+        the images keep the labels; indexing and ``sample`` select them;
+        methods that make other images (statistics, ``map_as_series``,
+        ``reduce``) drop them.
+
+        Raises
+        ------
+        ValueError
+            When set to something of another shape than ``(n,)``.
+        """
+        return self._labels
+
+    @labels.setter
+    def labels(self, value):
+        if value is not None:
+            value = np.asarray(value)
+            if value.shape != self.baseshape:
+                raise ValueError(f"labels: shape {value.shape} must be the same as the leading "
+                                 f"dimensions of the Images {self.baseshape}")
+        self._labels = value
 
     @property
     def values(self):
@@ -255,7 +304,10 @@ class Images:
             out_shape = np.empty(self.value_shape, dtype=bool)[spatial].shape
             frames = frames.map(_BlockOp(_slice_block, index=spatial), out_shape, self.dtype)
             metadata = metadata.sliced((slice(None),) + spatial, self.shape)
-        return self._new(frames, metadata)
+        labels = self._labels
+        if labels is not None and chosen is not None:
+            labels = labels[chosen]
+        return self._new(frames, metadata, labels=labels)
 
     # ------------------------------------------------------------------
     # generic operations
@@ -364,7 +416,7 @@ class Images:
         result = np.asarray(self.frames.aggregate(ReduceAccumulator(func)).finalize())
         if result.shape != self.value_shape:
             raise ValueError("reduce did not yield an array with valid dimensions")
-        return self._new(self.frames.with_array(result[np.newaxis]))
+        return self._new(self.frames.with_array(result[np.newaxis]), labels=None)
 
     def squeeze(self) -> Images:
         """Remove the length-1 image axes (axis 0 is always kept).
@@ -412,6 +464,164 @@ class Images:
         dtype = np.dtype(dtype)
         return self._new(self.frames.map(_BlockOp(_astype_block, dtype=dtype),
                                          self.value_shape, dtype))
+
+    def reshape(self, *shape) -> Images:
+        """The images with another image shape (the number of images kept).
+
+        Parameters
+        ----------
+        *shape : int, or one tuple of int
+            The new full shape ``(n,) + value_shape``: ``n`` unchanged, 2-D or
+            3-D images (3 or 4 entries), the same number of pixels.
+
+        Returns
+        -------
+        Images
+            Lazy; the labels are kept, the metadata are the defaults unless
+            the shape is unchanged.
+
+        Raises
+        ------
+        ValueError
+            The element count or the number of images changes, or the images
+            would not be 2-D or 3-D.
+        """
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        shape = tuple(int(s) for s in shape)
+        if int(np.prod(self.shape, dtype=np.int64)) != int(np.prod(shape, dtype=np.int64)):
+            raise ValueError(f"shape: reshaping {self.shape} to {shape} must leave the number of "
+                             "elements unchanged")
+        if shape[0] != self.shape[0]:
+            raise ValueError(f"shape: reshaping cannot change the number of images ({self.shape[0]})")
+        if len(shape) not in (3, 4):
+            raise ValueError(f"shape: reshaping must produce 2d or 3d images, got {shape}")
+        if shape == self.shape:
+            return self
+        frames = self.frames.map(_BlockOp(_reshape_block, shape=shape[1:]), shape[1:], self.dtype)
+        return self._new(frames, ImageMetadata.default(len(shape)))
+
+    def element_wise(self, other, op) -> Images:
+        """``op(self, other)`` pixel by pixel.
+
+        Parameters
+        ----------
+        other : scalar, ndarray or Images
+            A number, or an ndarray or Images of exactly this ``shape`` (its
+            values are computed on the driver and sent with the work, as
+            Thunder's local mode holds them; any mode).
+        op : callable
+            A binary numpy operation, e.g. ``operator.add`` or ``np.maximum``.
+
+        Returns
+        -------
+        Images
+            Lazy; the dtype follows numpy's rules for ``op``.
+
+        Raises
+        ------
+        ValueError
+            ``other`` has another shape.
+        TypeError
+            ``op`` is not callable.
+        """
+        if not callable(op):
+            raise TypeError(f"op must be callable, got {type(op).__name__}")
+        if not np.isscalar(other):
+            if isinstance(other, Images):
+                shape = other.shape
+                other = other.frames.collect()
+            else:
+                other = np.asarray(other)
+                shape = other.shape
+            if tuple(shape) != self.shape:
+                raise ValueError(f"other: shapes {self.shape} and {tuple(shape)} must be equal")
+            other = np.asarray(other).reshape(self.shape)
+        op_block = _WithStart(_element_wise_block, other=other, op=op)
+        zero = np.zeros((1,) + self.value_shape, self.dtype)
+        with np.errstate(all="ignore"):
+            probe = np.asarray(op(zero, other if np.isscalar(other) else other[:1]))
+        return self._new(self.frames.map(op_block, self.value_shape, probe.dtype))
+
+    def plus(self, other) -> Images:
+        """``self + other`` pixel by pixel.
+
+        Parameters
+        ----------
+        other : scalar, ndarray or Images
+            See :meth:`element_wise`.
+
+        Returns
+        -------
+        Images
+        """
+        return self.element_wise(other, operator.add)
+
+    def minus(self, other) -> Images:
+        """``self - other`` pixel by pixel.
+
+        Parameters
+        ----------
+        other : scalar, ndarray or Images
+            See :meth:`element_wise`.
+
+        Returns
+        -------
+        Images
+        """
+        return self.element_wise(other, operator.sub)
+
+    def dottimes(self, other) -> Images:
+        """``self * other`` pixel by pixel.
+
+        Parameters
+        ----------
+        other : scalar, ndarray or Images
+            See :meth:`element_wise`.
+
+        Returns
+        -------
+        Images
+        """
+        return self.element_wise(other, operator.mul)
+
+    def dotdivide(self, other) -> Images:
+        """``self / other`` pixel by pixel (true division: float results).
+
+        Parameters
+        ----------
+        other : scalar, ndarray or Images
+            See :meth:`element_wise`.
+
+        Returns
+        -------
+        Images
+        """
+        return self.element_wise(other, operator.truediv)
+
+    def clip(self, min=None, max=None) -> Images:
+        """Values clipped to ``[min, max]`` (``numpy.clip``).
+
+        Parameters
+        ----------
+        min, max : scalar or array-like, optional
+            Bounds, broadcast against one image; at least one is needed.
+
+        Returns
+        -------
+        Images
+            Lazy; the dtype follows ``numpy.clip``.
+
+        Raises
+        ------
+        ValueError
+            Neither ``min`` nor ``max`` given.
+        """
+        if min is None and max is None:
+            raise ValueError("clip: one of min or max must be given")
+        lo = min if min is None or np.isscalar(min) else np.asarray(min)
+        hi = max if max is None or np.isscalar(max) else np.asarray(max)
+        return self._map_kernel(_clip_block, lo=lo, hi=hi)
 
     # ------------------------------------------------------------------
     # per-image operations
@@ -630,7 +840,7 @@ class Images:
     # ------------------------------------------------------------------
     def _statistic(self, name: str) -> Images:
         acc = self.frames.aggregate(MomentAccumulator(self.value_shape, self.dtype, stats=(name,)))
-        return self._new(self.frames.with_array(acc.finalize(name)[np.newaxis]))
+        return self._new(self.frames.with_array(acc.finalize(name)[np.newaxis]), labels=None)
 
     def mean(self) -> Images:
         """Mean across images, in one streaming pass.
@@ -828,7 +1038,8 @@ class Images:
         n = self.count()
         rng = np.random.default_rng(seed)
         chosen = np.sort(rng.choice(n, size=min(nsamples, n), replace=False))
-        return self._new(self.frames.take(chosen))
+        labels = None if self._labels is None else self._labels[chosen]
+        return self._new(self.frames.take(chosen), labels=labels)
 
     # ------------------------------------------------------------------
     # conversions
@@ -942,7 +1153,7 @@ class Images:
         length = int(value_size) if value_size is not None else probe.shape[0]
         store = self.frames.to_blocks(self._tile_shape(block_size))
         out = store.map(_AlongSeries(func, length, probe.dtype), length, probe.dtype)
-        return self._new(out.to_frames())
+        return self._new(out.to_frames(), labels=None)
 
     # --- Zarr (zarr issue) ---
     def tozarr(self, path, chunks=None, levels=1, method="mean", ome=True, version="0.5",
@@ -1482,6 +1693,13 @@ class _BlockOp:
         return self.kernel(block, **self.kwargs)
 
 
+class _WithStart(_BlockOp):
+    """``kernel(block, start, **kwargs)`` as a ``func(block, start)``."""
+
+    def __call__(self, block, start):
+        return self.kernel(block, start, **self.kwargs)
+
+
 class _PerImage:
     """Apply a user function image by image inside a block."""
 
@@ -1521,6 +1739,22 @@ class _AlongSeries:
                 f"func returned series of length {out.shape[0]}, expected value_size={self.length}"
             )
         return out.astype(self.dtype, copy=False)
+
+
+def _element_wise_block(block, start, other, op):
+    """``op(block, other)``: ``other`` a scalar, or all images (``other[start:start + k]``
+    are the block's partners)."""
+    if isinstance(other, np.ndarray) and other.ndim == block.ndim:
+        other = other[start:start + len(block)]
+    return op(block, other)
+
+
+def _clip_block(block, lo, hi):
+    return np.clip(block, lo, hi)
+
+
+def _reshape_block(block, shape):
+    return block.reshape((len(block),) + tuple(shape))
 
 
 def _identity(block, start):

@@ -1,0 +1,136 @@
+"""Thunder 1.4.2 names and keywords of Images, against numpy on every engine."""
+
+import operator
+
+import numpy as np
+import pytest
+
+from napari_thunder import images
+
+RNG = np.random.default_rng(7)
+STACK = RNG.integers(0, 100, (4, 5, 6)).astype(np.int16)
+OTHER = RNG.integers(1, 50, (4, 5, 6)).astype(np.int16)
+
+
+# ---------------------------------------------------------------- description
+def test_baseaxes_baseshape():
+    imgs = images.fromarray(STACK)
+    assert imgs.baseaxes == (0,)
+    assert imgs.baseshape == (4,)
+    assert imgs.value_shape == (5, 6)
+
+
+def test_labels_set_kept_and_selected(engine):
+    imgs = images.fromarray(STACK, engine=engine)
+    assert imgs.labels is None
+    imgs.labels = ["a", "b", "c", "d"]
+    np.testing.assert_array_equal(imgs.labels, np.array(["a", "b", "c", "d"]))
+    np.testing.assert_array_equal(imgs[1:3].labels, ["b", "c"])
+    np.testing.assert_array_equal(imgs[[3, 0]].labels, ["d", "a"])
+    np.testing.assert_array_equal(imgs.plus(1).labels, imgs.labels)
+    np.testing.assert_array_equal(imgs.map(lambda x: x * 2).labels, imgs.labels)
+    np.testing.assert_array_equal(imgs[:, 1:3].labels, imgs.labels)
+    assert imgs.mean().labels is None
+    np.testing.assert_array_equal(imgs.sample(2, seed=0).labels.shape, (2,))
+
+
+def test_labels_shape_checked():
+    imgs = images.fromarray(STACK)
+    with pytest.raises(ValueError, match="labels"):
+        imgs.labels = [1, 2, 3]
+    imgs.labels = np.arange(4)
+    imgs.labels = None
+    assert imgs.labels is None
+
+
+# ---------------------------------------------------------------- reshape
+def test_reshape(engine):
+    imgs = images.fromarray(STACK, engine=engine)
+    out = imgs.reshape(4, 3, 10)
+    assert out.shape == (4, 3, 10)
+    np.testing.assert_array_equal(out.toarray(), STACK.reshape(4, 3, 10))
+    np.testing.assert_array_equal(imgs.reshape((4, 5, 3, 2)).toarray(), STACK.reshape(4, 5, 3, 2))
+
+
+def test_reshape_errors():
+    imgs = images.fromarray(STACK)
+    with pytest.raises(ValueError, match="number of elements"):
+        imgs.reshape(4, 5, 5)
+    with pytest.raises(ValueError, match="number of images"):
+        imgs.reshape(2, 10, 6)
+    with pytest.raises(ValueError, match="2d or 3d"):
+        imgs.reshape(4, 30)
+
+
+# ---------------------------------------------------------------- element-wise
+@pytest.mark.parametrize("name, op", [("plus", operator.add), ("minus", operator.sub),
+                                      ("dottimes", operator.mul), ("dotdivide", operator.truediv)])
+def test_element_wise_family_local(name, op):
+    imgs = images.fromarray(STACK)
+    for other in (3, OTHER, images.fromarray(OTHER)):
+        ref = op(STACK, other if not isinstance(other, images.Images) else OTHER)
+        out = getattr(imgs, name)(other)
+        assert out.dtype == ref.dtype
+        np.testing.assert_array_equal(out.toarray(), ref)
+
+
+def test_element_wise_engines(engine):
+    imgs = images.fromarray(STACK, engine=engine)
+    np.testing.assert_array_equal(imgs.element_wise(OTHER, np.maximum).toarray(), np.maximum(STACK, OTHER))
+    other = images.fromarray(OTHER, engine=engine)
+    np.testing.assert_array_equal(imgs.minus(other).toarray(), STACK - OTHER)
+    np.testing.assert_allclose(imgs.dotdivide(2.5).toarray(), STACK / 2.5)
+
+
+def test_element_wise_errors():
+    imgs = images.fromarray(STACK)
+    with pytest.raises(ValueError, match="other"):
+        imgs.plus(OTHER[:2])
+    with pytest.raises(ValueError, match="other"):
+        imgs.plus(images.fromarray(OTHER[:, :2]))
+    with pytest.raises(TypeError, match="op"):
+        imgs.element_wise(1, "add")
+
+
+def test_clip(engine):
+    imgs = images.fromarray(STACK, engine=engine)
+    np.testing.assert_array_equal(imgs.clip(10, 60).toarray(), np.clip(STACK, 10, 60))
+    np.testing.assert_array_equal(imgs.clip(max=30).toarray(), np.clip(STACK, None, 30))
+    lo = np.arange(6)[np.newaxis] * 10
+    np.testing.assert_array_equal(imgs.clip(min=lo).toarray(), np.clip(STACK, lo, None))
+    assert imgs.clip(1, 2).dtype == np.int16
+
+
+def test_clip_needs_a_bound():
+    with pytest.raises(ValueError, match="min or max"):
+        images.fromarray(STACK).clip()
+
+
+# ---------------------------------------------------------------- Spark-only methods
+@pytest.mark.parametrize("name, args", [("cache", ()), ("uncache", ()), ("iscached", ()),
+                                        ("compute", ()), ("repartition", (2,)), ("coalesce", (1,))])
+def test_spark_only_methods_refuse_local_mode(name, args):
+    imgs = images.fromarray(STACK)
+    with pytest.raises(NotImplementedError, match=f"{name} is not supported in local mode"):
+        getattr(imgs, name)(*args)
+
+
+@pytest.mark.spark
+def test_spark_cache_repartition_coalesce(spark_context):
+    imgs = images.fromarray(STACK, engine=spark_context, npartitions=2)
+    imgs.labels = np.arange(4) * 10
+    assert not imgs.iscached()
+    assert imgs.cache() is imgs
+    assert imgs.iscached()
+    imgs.compute()
+    assert imgs.uncache() is imgs
+    assert not imgs.iscached()
+    more = imgs.repartition(4)
+    assert more.npartitions() == 4
+    np.testing.assert_array_equal(more.toarray(), STACK)
+    np.testing.assert_array_equal(more.labels, imgs.labels)
+    fewer = more.coalesce(1)
+    assert fewer.npartitions() == 1
+    np.testing.assert_array_equal(fewer.toarray(), STACK)
+    with pytest.raises(ValueError, match="coalesce"):
+        fewer.coalesce(3)
