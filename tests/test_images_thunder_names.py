@@ -134,3 +134,93 @@ def test_spark_cache_repartition_coalesce(spark_context):
     np.testing.assert_array_equal(fewer.toarray(), STACK)
     with pytest.raises(ValueError, match="coalesce"):
         fewer.coalesce(3)
+
+
+# ---------------------------------------------------------------- keywords
+def test_map_thunder_keywords(engine):
+    imgs = images.fromarray(STACK, engine=engine)
+    out = imgs.map(lambda kv: kv[1][:2] * (kv[0][0] + 1), value_shape=(2, 6), dtype="float32",
+                   with_keys=True)
+    assert out.shape == (4, 2, 6) and out.dtype == np.float32
+    ref = np.stack([STACK[i, :2] * (i + 1) for i in range(4)]).astype(np.float32)
+    np.testing.assert_array_equal(out.toarray(), ref)
+
+
+def test_map_older_spellings():
+    imgs = images.fromarray(STACK)
+    np.testing.assert_array_equal(imgs.map(lambda x: x.sum(0), dims=(6,)).toarray(), STACK.sum(1))
+    keyed = imgs.map(lambda kv: kv[1] + kv[0][0], None, True)  # map(func, dims, with_keys)
+    np.testing.assert_array_equal(keyed.toarray(), STACK + np.arange(4)[:, None, None])
+    assert imgs.map(lambda x: x.sum(), value_shape=1, dtype=np.int64).shape == (4, 1)
+    with pytest.raises(TypeError, match="value_shape or dims"):
+        imgs.map(lambda x: x, value_shape=(5, 6), dims=(5, 6))
+
+
+def test_map_as_series_keywords(engine):
+    imgs = images.fromarray(STACK, engine=engine)
+    out = imgs.map_as_series(lambda s: s[::-1] - s.mean(), value_size=4, dtype=np.float32, chunk_size=(2, 3))
+    assert out.dtype == np.float32 and out.shape == (4, 5, 6)
+    ref = (STACK[::-1] - STACK.mean(0)).astype(np.float32)
+    np.testing.assert_allclose(out.toarray(), ref, rtol=1e-6)
+
+
+def test_map_as_series_older_spellings():
+    imgs = images.fromarray(STACK)
+    ref = np.cumsum(STACK, axis=0)
+    np.testing.assert_array_equal(imgs.map_as_series(np.cumsum, 4, "2").toarray(), ref)
+    np.testing.assert_array_equal(imgs.map_as_series(np.cumsum, block_size=(5, 6)).toarray(), ref)
+    np.testing.assert_array_equal(imgs.map_as_series(np.cumsum, chunk_size="auto").toarray(), ref)
+    with pytest.raises(TypeError, match="chunk_size or block_size"):
+        imgs.map_as_series(np.cumsum, chunk_size="2", block_size="2")
+
+
+def test_astype_casting(engine):
+    imgs = images.fromarray(STACK, engine=engine)
+    np.testing.assert_array_equal(imgs.astype(np.int32, casting="safe").toarray(), STACK.astype(np.int32))
+    with pytest.raises(TypeError, match="casting"):
+        imgs.astype(np.uint8, casting="safe")
+    assert imgs.astype(np.uint8).dtype == np.uint8
+    with pytest.raises(ValueError, match="casting"):
+        imgs.astype(np.int32, casting="sometimes")
+
+
+def _reference_window_corr(stack, size):
+    from scipy import ndimage as ndi
+
+    blurred = ndi.uniform_filter(stack.astype(np.float64), size=(1,) + tuple(size), mode="reflect")
+    x = stack.reshape(len(stack), -1).astype(np.float64)
+    y = blurred.reshape(len(stack), -1)
+    r = [np.corrcoef(x[:, j], y[:, j])[0, 1] for j in range(x.shape[1])]
+    return np.array(r).reshape(stack.shape[1:])
+
+
+VOLUMES = RNG.random((12, 6, 7, 4))
+
+
+@pytest.mark.parametrize("size", [(3, 3, 1), (2, 2, 2), 3, 4])
+def test_localcorr_size_local(size):
+    widths = size if isinstance(size, tuple) else (size,) * 3
+    out = images.fromarray(VOLUMES).localcorr(size=size)
+    np.testing.assert_allclose(out, _reference_window_corr(VOLUMES, widths), rtol=1e-9, atol=1e-12)
+
+
+def test_localcorr_size_engines(engine):
+    imgs = images.fromarray(VOLUMES, engine=engine)
+    np.testing.assert_allclose(imgs.localcorr(size=(3, 3, 1)), _reference_window_corr(VOLUMES, (3, 3, 1)),
+                               rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(imgs.localcorr(size=3), imgs.localcorr(neighborhood=1), rtol=1e-12)
+
+
+def test_localcorr_size_stream_and_errors():
+    imgs = images.fromarray(VOLUMES)
+    *_, (done, total, last) = imgs.stream_localcorr(size=(3, 3, 1))
+    assert done == total == 12
+    np.testing.assert_allclose(last, imgs.localcorr(size=(3, 3, 1)), rtol=1e-12)
+    with pytest.raises(TypeError, match="not both"):
+        imgs.localcorr(neighborhood=1, size=3)
+    with pytest.raises(ValueError, match="size"):
+        imgs.localcorr(size=(3, 3))
+    with pytest.raises(ValueError, match="size"):
+        imgs.localcorr(size=0)
+    with pytest.raises(TypeError, match="size"):
+        imgs.localcorr(size="3")

@@ -19,7 +19,7 @@ import numpy as np
 from napari_thunder import validation
 from napari_thunder.data._spark_methods import SparkMethods
 from napari_thunder.kernels import filters
-from napari_thunder.kernels.correlation import LocalCorrAccumulator
+from napari_thunder.kernels.correlation import LocalCorrAccumulator, WindowCorrAccumulator
 from napari_thunder.kernels.moments import STATS as STATISTICS
 from napari_thunder.kernels.moments import MomentAccumulator, ReduceAccumulator
 from napari_thunder.metadata import ImageMetadata
@@ -312,7 +312,8 @@ class Images(SparkMethods):
     # ------------------------------------------------------------------
     # generic operations
     # ------------------------------------------------------------------
-    def map(self, func: Callable, dims=None, with_keys: bool = False, dtype=None) -> Images:
+    def map(self, func: Callable, value_shape=None, dtype=None, with_keys: bool = False,
+            dims=None) -> Images:
         """Apply ``func`` to every image.
 
         Parameters
@@ -321,29 +322,47 @@ class Images(SparkMethods):
             ``func(image) -> array``; with ``with_keys=True``,
             ``func((key, image))`` where ``key`` is the 1-tuple ``(i,)``.
             Scalar results become length-1 images (shape ``(n, 1)``).
-        dims : tuple of int, optional
-            Shape of the result of ``func`` on one image. With ``dtype`` too,
-            ``func`` is not run on the first image to find them.
+        value_shape : int or tuple of int, optional
+            Shape of the result of ``func`` on one image (Thunder's name). With
+            ``dtype`` too, ``func`` is not run on the first image to find them.
+        dtype : numpy dtype, optional
+            Dtype of the results (they are cast to it).
         with_keys : bool
             Pass ``(key, image)`` pairs instead of images.
-        dtype : numpy dtype, optional
-            Result dtype hint.
+        dims : int or tuple of int, optional
+            The older name of ``value_shape``. The older positional order
+            ``map(func, dims, with_keys)`` still works: a bool third argument
+            is ``with_keys``.
 
         Returns
         -------
         Images
-            Lazy: nothing runs until an action.
+            Lazy: nothing runs until an action. The labels are kept.
+
+        Raises
+        ------
+        TypeError
+            ``func`` is not callable, or both ``value_shape`` and ``dims`` given.
         """
         if not callable(func):
             raise TypeError(f"func must be callable, got {type(func).__name__}")
-        if dims is None or dtype is None:
+        if isinstance(dtype, (bool, np.bool_)):  # map(func, dims, with_keys): the older order
+            dtype, with_keys = None, bool(dtype)
+        if dims is not None:
+            if value_shape is not None:
+                raise TypeError("map: pass value_shape or dims (its older name), not both")
+            value_shape = dims
+        if value_shape is None or dtype is None:
             probe = np.asarray(func(((0,), self.first())) if with_keys else func(self.first()))
             if probe.ndim == 0:
                 probe = probe.reshape(1)
-            dims = probe.shape if dims is None else dims
+            value_shape = probe.shape if value_shape is None else value_shape
             dtype = probe.dtype if dtype is None else dtype
-        dims = (int(dims),) if isinstance(dims, numbers.Integral) else tuple(int(d) for d in dims)
-        return self._new(self.frames.map(_PerImage(func, with_keys, dims, dtype), dims, dtype))
+        if isinstance(value_shape, numbers.Integral):
+            value_shape = (int(value_shape),)
+        else:
+            value_shape = tuple(int(d) for d in value_shape)
+        return self._new(self.frames.map(_PerImage(func, with_keys, value_shape, dtype), value_shape, dtype))
 
     def filter(self, func: Callable) -> Images:
         """Keep the images for which ``func(image)`` is true, in their order.
@@ -442,26 +461,35 @@ class Images(SparkMethods):
                                          out_shape, self.dtype),
                          self._metadata.drop_axes(block_axes))
 
-    def astype(self, dtype) -> Images:
-        """Images cast to ``dtype`` (numpy ``astype`` rules, unsafe casting).
+    def astype(self, dtype, casting="unsafe") -> Images:
+        """Images cast to ``dtype`` (numpy ``astype`` rules).
 
         Parameters
         ----------
         dtype : dtype-like
             The new data type; values are converted like ``ndarray.astype(dtype)``
             (floats to ints truncate toward zero, out-of-range values wrap).
+        casting : {'unsafe', 'same_kind', 'safe', 'equiv', 'no'}
+            numpy's casting rule; a cast it forbids is refused before any work.
 
         Returns
         -------
         Images
-            Same shape and metadata, lazily cast.
+            Same shape, metadata and labels, lazily cast.
 
         Raises
         ------
         TypeError
-            If ``dtype`` is not a numpy data type.
+            If ``dtype`` is not a numpy data type, or ``casting`` forbids the cast.
+        ValueError
+            An unknown ``casting`` rule.
         """
         dtype = np.dtype(dtype)
+        if casting not in ("no", "equiv", "safe", "same_kind", "unsafe"):
+            raise ValueError(f"casting must be one of 'no', 'equiv', 'safe', 'same_kind', 'unsafe', "
+                             f"got {casting!r}")
+        if not np.can_cast(self.dtype, dtype, casting=casting):
+            raise TypeError(f"casting: cannot cast {self.dtype} to {dtype} with casting rule {casting!r}")
         return self._new(self.frames.map(_BlockOp(_astype_block, dtype=dtype),
                                          self.value_shape, dtype))
 
@@ -902,24 +930,63 @@ class Images(SparkMethods):
         """
         return self._statistic("min")
 
-    def localcorr(self, neighborhood: int = 2) -> np.ndarray:
+    def _localcorr_accumulator(self, neighborhood, size):
+        """The accumulator of ``localcorr(neighborhood=)`` or ``localcorr(size=)``."""
+        if size is None:
+            neighborhood = validation.check_neighborhood(2 if neighborhood is None else neighborhood)
+            return LocalCorrAccumulator(self.value_shape, neighborhood)
+        if neighborhood is not None:
+            raise TypeError("localcorr: pass neighborhood (half-width) or size (window width), not both")
+        ndim = len(self.value_shape)
+        if isinstance(size, (tuple, list)):
+            if len(size) != ndim:
+                raise ValueError(f"size: one window width per image axis ({ndim}), got {tuple(size)}")
+            widths = tuple(validation.check_int(w, "size", minimum=1,
+                                                maximum=2 * validation.MAX_NEIGHBORHOOD + 1)
+                           for w in size)
+        else:
+            widths = (validation.check_int(size, "size", minimum=1,
+                                           maximum=2 * validation.MAX_NEIGHBORHOOD + 1),) * ndim
+        if len(set(widths)) == 1 and widths[0] % 2 == 1:
+            return LocalCorrAccumulator(self.value_shape, (widths[0] - 1) // 2)
+        return WindowCorrAccumulator(self.value_shape, widths)
+
+    def localcorr(self, neighborhood=None, size=None) -> np.ndarray:
         """Correlation of every pixel's series with its neighbourhood's mean series.
+
+        The neighbourhood is a box around the pixel (the pixel included, borders
+        reflected); give its half-width ``neighborhood`` (window ``2n + 1``) or,
+        as Thunder 1.4.2, its width ``size``. ``localcorr(neighborhood=1)`` is
+        ``localcorr(size=3)``; for volumes ``size=(3, 3, 1)`` averages within
+        each plane only. A positional argument is ``neighborhood``.
 
         Parameters
         ----------
-        neighborhood : int
-            Half-width ``n``: the neighbourhood is the centred box of width
-            ``2n + 1`` on every image axis (z too for volumes), the pixel
-            included, with reflected borders.
+        neighborhood : int, optional
+            Half-width ``n``: the centred box of width ``2n + 1`` on every image
+            axis (z too for volumes). Default 2 when ``size`` is not given.
+        size : int or tuple of int, optional
+            Thunder's window width, one per image axis or one for all. An even
+            width is ``scipy.ndimage.uniform_filter``'s window, one more pixel
+            before the pixel than after it.
 
         Returns
         -------
         ndarray
             Pearson correlation, float64, of ``value_shape`` (squeezed); NaN
-            where a series is constant. Computed in one streaming pass.
+            where a series is constant. Computed in one streaming pass, with the
+            neighbourhood mean in float64 (Thunder truncated it to the dtype of
+            integer images).
+
+        Raises
+        ------
+        TypeError
+            Both ``neighborhood`` and ``size`` given, or a non-integer width.
+        ValueError
+            A negative or fractional ``neighborhood``, a width below 1, or a
+            ``size`` tuple of another length than the image axes.
         """
-        neighborhood = validation.check_neighborhood(neighborhood)
-        acc = self.frames.aggregate(LocalCorrAccumulator(self.value_shape, neighborhood))
+        acc = self.frames.aggregate(self._localcorr_accumulator(neighborhood, size))
         return np.asarray(acc.finalize()).squeeze()
 
     # ------------------------------------------------------------------
@@ -966,13 +1033,16 @@ class Images(SparkMethods):
         for done, total, running in self.frames.stream_aggregate(acc):
             yield done, total, running.finalize(name)
 
-    def stream_localcorr(self, neighborhood: int = 2) -> Iterator[tuple[int, int, np.ndarray]]:
+    def stream_localcorr(self, neighborhood=None, size=None) -> Iterator[tuple[int, int, np.ndarray]]:
         """Running estimate of :meth:`localcorr`, refined chunk by chunk.
 
         Parameters
         ----------
-        neighborhood : int
-            Half-width of the neighbourhood box, as in :meth:`localcorr`.
+        neighborhood : int, optional
+            Half-width of the neighbourhood box, as in :meth:`localcorr`
+            (default 2).
+        size : int or tuple of int, optional
+            Or the window width, as in :meth:`localcorr`.
 
         Yields
         ------
@@ -980,17 +1050,16 @@ class Images(SparkMethods):
             Images folded in so far, out of ``total``.
         estimate : ndarray
             The correlation map of those images; the last one equals
-            ``localcorr(neighborhood)``.
+            ``localcorr(neighborhood, size)``.
 
         Raises
         ------
         ValueError
-            ``neighborhood`` below 1 or fractional.
+            As :meth:`localcorr`.
         TypeError
-            ``neighborhood`` is not an integer.
+            As :meth:`localcorr`.
         """
-        neighborhood = validation.check_neighborhood(neighborhood)
-        acc = LocalCorrAccumulator(self.value_shape, neighborhood)
+        acc = self._localcorr_accumulator(neighborhood, size)
         for done, total, running in self.frames.stream_aggregate(acc):
             yield done, total, running.finalize()
 
@@ -1114,7 +1183,8 @@ class Images(SparkMethods):
         n = self.count()
         return cls(transpose(self.frames, (n,)), self.value_shape, index=np.arange(n))
 
-    def map_as_series(self, func: Callable, value_size=None, block_size="150") -> Images:
+    def map_as_series(self, func: Callable, value_size=None, dtype=None, chunk_size=None,
+                      block_size=None) -> Images:
         """Apply ``func`` to every pixel's series (length ``n``).
 
         The images are regrouped into blocks of pixel series, ``func`` runs on
@@ -1127,32 +1197,49 @@ class Images(SparkMethods):
             ``value_size``.
         value_size : int, optional
             Length of ``func``'s output; found by running ``func`` on a series
-            of zeros if not given.
-        block_size : str, int or tuple
-            Size of the blocks of series (``"150"`` = about 150 MB), as in
-            :meth:`toblocks`.
+            of zeros if not given (with ``dtype`` too, ``func`` is not probed).
+        dtype : numpy dtype, optional
+            Dtype of the result (``func``'s outputs are cast to it); that of
+            ``func``'s output on zeros if not given.
+        chunk_size : str, int or tuple, optional
+            Size of the blocks of series, as in :meth:`toblocks` (default
+            ``'150'``: about 150 KB; ``'auto'``: one block).
+        block_size : str, int or tuple, optional
+            The older name of ``chunk_size``. The older positional order
+            ``map_as_series(func, value_size, block_size)`` still works when
+            the third argument is a size (``'150'``, ``'2M'``, ``'auto'``, a tuple).
 
         Returns
         -------
         Images
-            Shape ``(value_size,) + value_shape``, dtype of ``func``'s output.
+            Shape ``(value_size,) + value_shape``; no labels.
 
         Raises
         ------
         TypeError
-            If ``func`` is not callable.
+            If ``func`` is not callable, or both ``chunk_size`` and ``block_size`` given.
         ValueError
             If ``func`` does not return a 1-D series.
         """
         if not callable(func):
             raise TypeError(f"func must be callable, got {type(func).__name__}")
+        if _looks_like_size(dtype) and chunk_size is None and block_size is None:
+            dtype, block_size = None, dtype  # map_as_series(func, value_size, block_size)
+        if chunk_size is not None and block_size is not None:
+            raise TypeError("map_as_series: pass chunk_size or block_size (its older name), not both")
+        chunk = "150" if chunk_size is None and block_size is None else (
+            chunk_size if block_size is None else block_size)
         n = self.count()
-        probe = np.atleast_1d(np.asarray(func(np.zeros(n, self.dtype))))
-        if probe.ndim != 1:
-            raise ValueError(f"func must return a 1-D series, got shape {probe.shape}")
-        length = int(value_size) if value_size is not None else probe.shape[0]
-        store = self.frames.to_blocks(self._tile_shape(block_size))
-        out = store.map(_AlongSeries(func, length, probe.dtype), length, probe.dtype)
+        if value_size is None or dtype is None:
+            probe = np.atleast_1d(np.asarray(func(np.zeros(n, self.dtype))))
+            if probe.ndim != 1:
+                raise ValueError(f"func must return a 1-D series, got shape {probe.shape}")
+            length = int(value_size) if value_size is not None else probe.shape[0]
+            dtype = probe.dtype if dtype is None else np.dtype(dtype)
+        else:
+            length, dtype = int(value_size), np.dtype(dtype)
+        store = self.frames.to_blocks(self._tile_shape(chunk))
+        out = store.map(_AlongSeries(func, length, dtype), length, dtype)
         return self._new(out.to_frames(), labels=None)
 
     # --- Zarr (zarr issue) ---
@@ -1755,6 +1842,13 @@ def _clip_block(block, lo, hi):
 
 def _reshape_block(block, shape):
     return block.reshape((len(block),) + tuple(shape))
+
+
+def _looks_like_size(value) -> bool:
+    """Whether ``value`` is a block size (``'150'``, ``'2M'``, ``'auto'``, a tuple), not a dtype."""
+    if isinstance(value, (tuple, list)):
+        return True
+    return isinstance(value, str) and (value == "auto" or value[:1].isdigit())
 
 
 def _identity(block, start):
