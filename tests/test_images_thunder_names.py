@@ -224,3 +224,23 @@ def test_localcorr_size_stream_and_errors():
         imgs.localcorr(size=0)
     with pytest.raises(TypeError, match="size"):
         imgs.localcorr(size="3")
+
+
+# ---------------------------------------------------------------- labels= on the loaders
+def test_loaders_take_labels(tmp_path, engine):
+    imgs = images.fromarray(STACK, engine=engine, labels=["w", "x", "y", "z"])
+    np.testing.assert_array_equal(imgs.labels, ["w", "x", "y", "z"])
+    listed = images.fromlist(list(STACK), engine=engine, labels=np.arange(4) + 1)
+    np.testing.assert_array_equal(listed.labels, [1, 2, 3, 4])
+    images.fromarray(STACK).tobinary(str(tmp_path / "bin"))
+    back = images.frombinary(str(tmp_path / "bin"), engine=engine, labels=[5, 6, 7, 8])
+    np.testing.assert_array_equal(back.labels, [5, 6, 7, 8])
+    np.testing.assert_array_equal(back.toarray(), STACK)
+
+
+def test_loader_labels_checked(tmp_path):
+    with pytest.raises(ValueError, match="labels"):
+        images.fromarray(STACK, labels=[1, 2])
+    images.fromarray(STACK).totif(str(tmp_path / "tif"))
+    np.testing.assert_array_equal(images.fromtif(str(tmp_path / "tif"), labels=list("abcd")).labels,
+                                  list("abcd"))
