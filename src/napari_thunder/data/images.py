@@ -1129,6 +1129,13 @@ class Images(SparkMethods):
             with a unit (``'150K'``, ``'2M'``). ``size`` is the same (older name).
         padding : None or 0
             Thunder's overlap between blocks; only no padding is supported.
+        size : str, int or tuple, optional
+            The older name of ``chunk_size``.
+
+        Returns
+        -------
+        Blocks
+            The tiles of all images (``toimages()`` goes back).
 
         Raises
         ------
@@ -1171,7 +1178,23 @@ class Images(SparkMethods):
         return self._records(Series, chunk_size if size is None else size)
 
     def totimeseries(self, chunk_size="auto", size=None):
-        """Like :meth:`toseries`, as a ``TimeSeries``."""
+        """Like :meth:`toseries`, as a ``TimeSeries``.
+
+        Parameters
+        ----------
+        chunk_size : str, int or tuple
+            As in :meth:`toseries`; ``size`` is the same (older name).
+
+        Returns
+        -------
+        TimeSeries
+            Shape ``value_shape + (n,)``, index ``arange(n)``.
+
+        Raises
+        ------
+        ValueError
+            A bad ``chunk_size``.
+        """
         from napari_thunder.data.series import TimeSeries
 
         return self._records(TimeSeries, chunk_size if size is None else size)
@@ -1573,6 +1596,18 @@ class Images(SparkMethods):
     def stream_register(self, reference=None, method="rigid", max_shift=None, **options):
         """:meth:`register` chunk by chunk, shifts and images in one pass.
 
+        Parameters
+        ----------
+        reference : ndarray or Images, optional
+            The image to register onto, as in :meth:`register`.
+        method : {'rigid', 'piecewise'}
+            As in :meth:`register`.
+        max_shift : float or sequence of float, optional
+            Largest shift searched per image axis (pixels).
+        **options
+            The other keywords of :meth:`register` (``nreference``, ``niter``,
+            ``block_size``, ...).
+
         Yields
         ------
         start, stop : int
@@ -1621,11 +1656,18 @@ class Images(SparkMethods):
     def stream_correlation_image(self, neighbours: int = 8):
         """Running estimate of :meth:`correlation_image`.
 
+        Parameters
+        ----------
+        neighbours : int
+            4 or 8 for images, 6 or 26 for volumes, as in :meth:`correlation_image`.
+
         Yields
         ------
         done, total : int
+            Images folded in so far, out of ``total``.
         estimate : ndarray
-            The last one equals ``correlation_image(neighbours)``.
+            The correlation image of those images; the last one equals
+            ``correlation_image(neighbours)``.
         """
         from napari_thunder.data import registration
 
@@ -1660,7 +1702,22 @@ class Images(SparkMethods):
         return self.frames.aggregate(registration.pnr_accumulator(self, sigma)).finalize()
 
     def stream_pnr_image(self, sigma: float = 0.0):
-        """Running estimate of :meth:`pnr_image`; yields ``(done, total, estimate)``."""
+        """Running estimate of :meth:`pnr_image`.
+
+        Parameters
+        ----------
+        sigma : float
+            Gaussian smoothing of each image first (pixels; 0 = none), as in
+            :meth:`pnr_image`.
+
+        Yields
+        ------
+        done, total : int
+            Images folded in so far, out of ``total``.
+        estimate : ndarray
+            The peak-to-noise image of those images; the last one equals
+            ``pnr_image(sigma)``.
+        """
         from napari_thunder.data import registration
 
         acc = registration.pnr_accumulator(self, sigma)
@@ -1745,6 +1802,18 @@ class Images(SparkMethods):
 
     def stream_traces(self, labels, ids=None, neuropil=None, neuropil_coefficient=0.7):
         """:meth:`extract_traces` chunk by chunk.
+
+        Parameters
+        ----------
+        labels : ndarray of int or Images
+            Label image of ``value_shape`` (0 = background), as in
+            :meth:`extract_traces`.
+        ids : sequence of int, optional
+            ROIs to extract, in this order (default: every label, ascending).
+        neuropil : (float, float), optional
+            ``(inner, outer)`` radii of the neuropil ring, as in :meth:`extract_traces`.
+        neuropil_coefficient : float
+            Weight of the neuropil trace subtracted from each ROI's.
 
         Yields
         ------
