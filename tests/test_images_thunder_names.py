@@ -244,3 +244,28 @@ def test_loader_labels_checked(tmp_path):
     images.fromarray(STACK).totif(str(tmp_path / "tif"))
     np.testing.assert_array_equal(images.fromtif(str(tmp_path / "tif"), labels=list("abcd")).labels,
                                   list("abcd"))
+
+
+# ---------------------------------------------------------------- values
+def test_values_is_the_ndarray_in_local_mode(tmp_path):
+    import dask.array as da
+
+    imgs = images.fromarray(STACK)
+    assert isinstance(imgs.values, np.ndarray)
+    np.testing.assert_array_equal(imgs.values, STACK)
+    assert imgs[0].values.shape == (1, 5, 6)  # not squeezed
+    lazy = images.fromarray(da.from_array(STACK, chunks=(1, 5, 6))).plus(1)
+    assert isinstance(lazy.dask_array, da.Array)
+    assert isinstance(lazy.values, np.ndarray)
+    np.testing.assert_array_equal(lazy.values, STACK + 1)
+    assert lazy.values is lazy.values  # computed once
+    images.fromarray(STACK).tobinary(str(tmp_path / "b"))
+    np.testing.assert_array_equal(images.frombinary(str(tmp_path / "b")).values, STACK)
+
+
+@pytest.mark.spark
+def test_values_and_dask_array_on_spark(spark_context):
+    imgs = images.fromarray(STACK, engine=spark_context)
+    assert imgs.values.context is spark_context
+    with pytest.raises(ValueError, match="dask_array"):
+        imgs.dask_array

@@ -66,6 +66,7 @@ class Images(SparkMethods):
         self._metadata = metadata.check_shape(shape)
         self._labels = None
         self.labels = labels
+        self._values = None
 
     def _new(self, frames, metadata=None, labels=_SAME) -> Images:
         """Images on ``frames`` with ``metadata``; by default these images'
@@ -189,11 +190,35 @@ class Images(SparkMethods):
 
     @property
     def values(self):
-        """The engine's data: a lazy dask array (local; dask.distributed, to
-        compute with its client) or the RDD of ``((i,), image)`` records
-        (Spark). ``toarray()`` gives an ndarray."""
+        """The images' values, as Thunder: an ndarray of ``shape`` in local mode.
+
+        Local mode computes the lazy stack on first access (and keeps the
+        result); the lazy array itself is :attr:`dask_array`. In Spark mode
+        the RDD of ``((i,), image)`` records; on dask.distributed the dask
+        array (computed with its client). ``toarray()`` gives a squeezed
+        ndarray in every mode.
+        """
         if self.mode == "spark":
             return self.frames.rdd
+        if self.mode != "local":
+            return self.frames.array
+        if self._values is None:
+            self._values = np.asarray(self.frames.collect())
+        return self._values
+
+    @property
+    def dask_array(self):
+        """The lazy dask array of the images, ``shape`` and ``dtype`` (local and
+        dask.distributed modes); nothing is computed.
+
+        Raises
+        ------
+        ValueError
+            In Spark mode (use :attr:`values` for the RDD, or ``tolocal()``).
+        """
+        if self.mode == "spark":
+            raise ValueError("dask_array: Spark images have no dask array; use values (the RDD) "
+                             "or tolocal()")
         return self.frames.array
 
     def tordd(self):
