@@ -268,4 +268,4 @@ def test_values_and_dask_array_on_spark(spark_context):
     imgs = images.fromarray(STACK, engine=spark_context)
     assert imgs.values.context is spark_context
     with pytest.raises(ValueError, match="dask_array"):
-        imgs.dask_array
+        _ = imgs.dask_array
