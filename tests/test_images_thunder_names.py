@@ -269,3 +269,25 @@ def test_values_and_dask_array_on_spark(spark_context):
     assert imgs.values.context is spark_context
     with pytest.raises(ValueError, match="dask_array"):
         _ = imgs.dask_array
+
+
+# ---------------------------------------------------------------- a Thunder script, unchanged
+def _thunder_script(imgs):
+    """Thunder 1.4.2 style: as thunder-registration and the Thunder tutorials write it."""
+    imgs.labels = [f"frame{i}" for i in range(imgs.shape[0])]
+    shifted = imgs.map(lambda kv: kv[1] + kv[0][0], value_shape=imgs.value_shape, dtype="float64",
+                       with_keys=True)
+    series = shifted.toseries(chunk_size="64").normalize().zscore()
+    return shifted.labels, series.toimages().toarray()
+
+
+def test_thunder_script_runs_unchanged(engine):
+    stack = RNG.random((8, 5, 6)) * 100 + 10
+    labels, out = _thunder_script(images.fromarray(stack, engine=engine))
+    assert list(labels) == [f"frame{i}" for i in range(8)]
+    shifted = stack + np.arange(8)[:, None, None]
+    x = np.moveaxis(shifted, 0, -1)  # pixels x time
+    baseline = np.percentile(x, 20, axis=-1, keepdims=True)
+    dff = (x - baseline) / (baseline + 0.1)
+    z = (dff - dff.mean(-1, keepdims=True)) / dff.std(-1, keepdims=True)
+    np.testing.assert_allclose(out, np.moveaxis(z, -1, 0), rtol=1e-9, atol=1e-12)
