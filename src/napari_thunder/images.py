@@ -33,7 +33,14 @@ def _from_source(source, engine, npartitions) -> Images:
     return Images(resolve_engine(engine).frames_from_source(source, npartitions))
 
 
-def fromarray(values, npartitions=None, engine=None) -> Images:
+def _labelled(imgs: Images, labels) -> Images:
+    """``imgs`` with ``labels`` set (checked: one per image)."""
+    if labels is not None:
+        imgs.labels = labels
+    return imgs
+
+
+def fromarray(values, npartitions=None, engine=None, labels=None) -> Images:
     """Load images from an array, or a list of equally shaped arrays.
 
     Parameters
@@ -45,6 +52,9 @@ def fromarray(values, npartitions=None, engine=None) -> Images:
         Number of Spark partitions (default: the context's parallelism).
     engine : None, SparkContext or str
         ``None`` for local mode, else Spark.
+    labels : array-like, optional
+        One label per image (Thunder's ``labels``), kept by the methods that
+        keep the images; see :attr:`Images.labels`.
 
     Returns
     -------
@@ -74,11 +84,11 @@ def fromarray(values, npartitions=None, engine=None) -> Images:
         raise ValueError(f"Array for images must have at least 2 dimensions, got {values.ndim:g}")
     if values.ndim == 2:
         values = values[np.newaxis]
-    return Images(engine.frames_from_array(values, npartitions))
+    return _labelled(Images(engine.frames_from_array(values, npartitions)), labels)
 
 
 def fromlist(items, accessor=None, keys=None, dims=None, dtype=None, npartitions=None,
-             engine=None) -> Images:
+             engine=None, labels=None) -> Images:
     """Load images from a list of items, each turned into an image by ``accessor``.
 
     Parameters
@@ -97,6 +107,9 @@ def fromlist(items, accessor=None, keys=None, dims=None, dtype=None, npartitions
         Where the frames live (see :func:`napari_thunder.engines.factory.resolve_engine`):
         ``None``/``'local'`` the embedded dask engine, a SparkContext or ``'spark://...'``
         Spark, a Client or ``'tcp://...'`` a dask.distributed cluster.
+    labels : array-like, optional
+        One label per image (Thunder's ``labels``), kept by the methods that
+        keep the images; see :attr:`Images.labels`.
 
     Returns
     -------
@@ -116,7 +129,7 @@ def fromlist(items, accessor=None, keys=None, dims=None, dtype=None, npartitions
     engine = resolve_engine(engine)
     if engine.kind == "local":
         values = [accessor(i) for i in items] if accessor is not None else items
-        return fromarray(values)
+        return fromarray(values, labels=labels)
     if not items:
         raise ValueError("items is empty: no images to load")
     if dims is None or dtype is None:
@@ -127,7 +140,7 @@ def fromlist(items, accessor=None, keys=None, dims=None, dtype=None, npartitions
     if len(dims) < 2:
         raise ValueError(f"images must have at least 2 dimensions, got dims={dims}")
     source = CallableSource(len(items), _ItemAccessor(items, accessor), dims, dtype)
-    return _from_source(source, engine, npartitions)
+    return _labelled(_from_source(source, engine, npartitions), labels)
 
 
 class _ItemAccessor:
@@ -142,7 +155,7 @@ class _ItemAccessor:
 
 def frompath(path, accessor=None, ext=None, start=None, stop=None, recursive=False,
              npartitions=None, dims=None, dtype=None, recount=False, engine=None,
-             credentials=None) -> Images:
+             credentials=None, labels=None) -> Images:
     """Load images from files with a custom reader.
 
     Parameters
@@ -166,6 +179,9 @@ def frompath(path, accessor=None, ext=None, start=None, stop=None, recursive=Fal
         Where the frames live (see :func:`napari_thunder.engines.factory.resolve_engine`):
         ``None``/``'local'`` the embedded dask engine, a SparkContext or ``'spark://...'``
         Spark, a Client or ``'tcp://...'`` a dask.distributed cluster.
+    labels : array-like, optional
+        One label per image (Thunder's ``labels``), kept by the methods that
+        keep the images; see :attr:`Images.labels`.
 
     Returns
     -------
@@ -192,7 +208,7 @@ def frompath(path, accessor=None, ext=None, start=None, stop=None, recursive=Fal
         if str(err).startswith("no frames"):
             raise ValueError(f"accessor yielded no images from the {len(files)} files in {path}") from None
         raise
-    return Images(frames)
+    return _labelled(Images(frames), labels)
 
 
 class _ReadAndAccess:
@@ -208,7 +224,7 @@ class _ReadAndAccess:
 
 def frombinary(path, shape=None, dtype=None, ext="bin", start=None, stop=None, recursive=False,
                nplanes=None, npartitions=None, conf="conf.json", order="C", engine=None,
-               credentials=None, stack=False) -> Images:
+               credentials=None, stack=False, labels=None) -> Images:
     """Load images from flat binary files (one image per file).
 
     Parameters
@@ -241,6 +257,9 @@ def frombinary(path, shape=None, dtype=None, ext="bin", start=None, stop=None, r
         headerless movie such as suite2p's ``data.bin``: ``shape=(Ly, Lx)``,
         ``dtype='int16'``); the file sizes give the image counts and must be
         whole multiples of one image. Not with ``nplanes``.
+    labels : array-like, optional
+        One label per image (Thunder's ``labels``), kept by the methods that
+        keep the images; see :attr:`Images.labels`.
 
     Returns
     -------
@@ -280,12 +299,12 @@ def frombinary(path, shape=None, dtype=None, ext="bin", start=None, stop=None, r
         source = BinarySource(files, shape, dtype, order=order, nplanes=nplanes)
     imgs = _from_source(source, engine, npartitions)
     meta = binary_metadata(path, conf, imgs.shape, nplanes=nplanes)
-    return imgs if meta is None else imgs.with_metadata(meta)
+    return _labelled(imgs if meta is None else imgs.with_metadata(meta), labels)
 
 
 def fromtif(path, ext="tif", start=None, stop=None, recursive=False, nplanes=None,
             npartitions=None, engine=None, credentials=None, discard_extra=False,
-            series=None) -> Images:
+            series=None, labels=None) -> Images:
     """Load images from TIF files (single or multipage, ImageJ hyperstacks,
     OME-TIFF, BigTIFF, any compression tifffile and imagecodecs read).
 
@@ -316,6 +335,9 @@ def fromtif(path, ext="tif", start=None, stop=None, recursive=False, nplanes=Non
         The series (OME image, or group of pages of one shape and dtype) of
         each file to read; 0 by default (what ``tifffile.imread`` returns),
         with a ``UserWarning`` when a file holds more than one.
+    labels : array-like, optional
+        One label per image (Thunder's ``labels``), kept by the methods that
+        keep the images; see :attr:`Images.labels`.
 
     Returns
     -------
@@ -339,11 +361,11 @@ def fromtif(path, ext="tif", start=None, stop=None, recursive=False, nplanes=Non
     discard_extra = validation.check_bool(discard_extra, "discard_extra")
     files = list_files(path, ext=ext, start=start, stop=stop, recursive=recursive)
     source = TifSource(files, nplanes=nplanes, discard_extra=discard_extra, series=series)
-    return _from_source(source, engine, npartitions).with_metadata(source.metadata)
+    return _labelled(_from_source(source, engine, npartitions).with_metadata(source.metadata), labels)
 
 
 def frompng(path, ext="png", start=None, stop=None, recursive=False, npartitions=None,
-            engine=None, credentials=None) -> Images:
+            engine=None, credentials=None, labels=None) -> Images:
     """Load images from PNG files, one image per file.
 
     Decoded with libpng (imagecodecs), so 16-bit files keep 16 bits: grey
@@ -358,6 +380,9 @@ def frompng(path, ext="png", start=None, stop=None, recursive=False, npartitions
     ext, start, stop, recursive : see :func:`frombinary`
     npartitions : int, optional
     engine : None, SparkContext or str
+    labels : array-like, optional
+        One label per image (Thunder's ``labels``), kept by the methods that
+        keep the images; see :attr:`Images.labels`.
 
     Returns
     -------
@@ -377,7 +402,7 @@ def frompng(path, ext="png", start=None, stop=None, recursive=False, npartitions
     npartitions = validation.check_npartitions(npartitions)
     files = list_files(path, ext=ext, start=start, stop=stop, recursive=recursive)
     source = PngSource(files)
-    return _from_source(source, engine, npartitions).with_metadata(source.metadata)
+    return _labelled(_from_source(source, engine, npartitions).with_metadata(source.metadata), labels)
 
 
 def fromzarr(path, level=0, component=None, npartitions=None, engine=None) -> Images:
@@ -514,7 +539,7 @@ def fromexample(name=None, engine=None):
     return globals()[loader](sample_data.path(name), npartitions=1, engine=engine, **kwargs)
 
 
-def fromrdd(rdd, dims=None, nrecords=None, dtype=None) -> Images:
+def fromrdd(rdd, dims=None, nrecords=None, dtype=None, labels=None) -> Images:
     """Spark only: Images from an RDD of ``(key, ndarray)`` records.
 
     Int keys are promoted to 1-tuples; records whose keys are not ``0..n-1``
@@ -530,6 +555,9 @@ def fromrdd(rdd, dims=None, nrecords=None, dtype=None) -> Images:
         Number of records.
     dtype : numpy dtype, optional
         With ``dims`` and ``nrecords`` too, no job runs to describe the records.
+    labels : array-like, optional
+        One label per image (Thunder's ``labels``), kept by the methods that
+        keep the images; see :attr:`Images.labels`.
 
     Returns
     -------
@@ -547,7 +575,7 @@ def fromrdd(rdd, dims=None, nrecords=None, dtype=None) -> Images:
     engine = resolve_engine(context) if context is not None else None
     if engine is None or engine.kind != "spark":
         raise TypeError(f"rdd must be a pyspark RDD, got {type(rdd).__name__}")
-    return Images(engine.frames_from_rdd(rdd, dims=dims, nrecords=nrecords, dtype=dtype))
+    return _labelled(Images(engine.frames_from_rdd(rdd, dims=dims, nrecords=nrecords, dtype=dtype)), labels)
 
 
 def fromlayer(layer, npartitions=None, engine=None) -> Images:

@@ -10,20 +10,24 @@ Spark engine raise the same exceptions.
 from __future__ import annotations
 
 import numbers
+import operator
 import warnings
 from collections.abc import Callable, Iterator
 
 import numpy as np
 
 from napari_thunder import validation
+from napari_thunder.data._spark_methods import SparkMethods
 from napari_thunder.kernels import filters
-from napari_thunder.kernels.correlation import LocalCorrAccumulator
+from napari_thunder.kernels.correlation import LocalCorrAccumulator, WindowCorrAccumulator
 from napari_thunder.kernels.moments import STATS as STATISTICS
 from napari_thunder.kernels.moments import MomentAccumulator, ReduceAccumulator
 from napari_thunder.metadata import ImageMetadata
 
+_SAME = object()  # "these images' labels" (default of Images._new)
 
-class Images:
+
+class Images(SparkMethods):
     """A sequence of ``n`` images (2-D) or volumes (3-D) of one shape.
 
     Axis 0 indexes the images; ``shape = (n,) + value_shape``. Build one with
@@ -38,6 +42,8 @@ class Images:
         Axis names, scale, translate, units and channels of the stack; the
         defaults (``('t', 'y', 'x')``, unit scale) when not given. Every
         method carries them to its result (see :mod:`napari_thunder.metadata`).
+    labels : array-like, optional
+        One label per image (shape ``(n,)``), as Thunder's ``labels``.
 
     Examples
     --------
@@ -50,7 +56,7 @@ class Images:
     array([6., 7., 8., 9.])
     """
 
-    def __init__(self, frames, metadata=None):
+    def __init__(self, frames, metadata=None, labels=None):
         self.frames = frames
         shape = tuple(frames.shape)
         if metadata is None:
@@ -58,11 +64,17 @@ class Images:
         elif not isinstance(metadata, ImageMetadata):
             raise TypeError(f"metadata must be an ImageMetadata, got {type(metadata).__name__}")
         self._metadata = metadata.check_shape(shape)
+        self._labels = None
+        self.labels = labels
+        self._values = None
 
-    def _new(self, frames, metadata=None) -> Images:
+    def _new(self, frames, metadata=None, labels=_SAME) -> Images:
         """Images on ``frames`` with ``metadata``; by default these images'
         metadata when the rank is kept (channel names dropped if the channel
-        axis changed length), else the defaults with axis 0 kept."""
+        axis changed length), else the defaults with axis 0 kept. The labels
+        are kept by default when the number of images is."""
+        if labels is _SAME:
+            labels = self._labels if int(frames.shape[0]) == self.shape[0] else None
         if metadata is None:
             metadata = self._metadata.for_value_shape(len(frames.shape) - 1)
             try:
@@ -74,7 +86,10 @@ class Images:
                     metadata.check_shape(frames.shape)
                 except ValueError:
                     metadata = ImageMetadata.default(len(frames.shape))
-        return Images(frames, metadata)
+        return Images(frames, metadata, labels=labels)
+
+    def _with_frames(self, frames) -> Images:
+        return self._new(frames)
 
     @property
     def metadata(self) -> ImageMetadata:
@@ -113,7 +128,7 @@ class Images:
         if metadata is None:
             metadata = self._metadata.updated(names=names, scale=scale, translate=translate,
                                               units=units, channel_names=channel_names, rgb=rgb)
-        return Images(self.frames, metadata)
+        return Images(self.frames, metadata, labels=self._labels)
 
     # ------------------------------------------------------------------
     # description
@@ -139,12 +154,71 @@ class Images:
         return self.frames.mode
 
     @property
+    def baseaxes(self) -> tuple[int, ...]:
+        """The axes that index the images: ``(0,)``."""
+        return (0,)
+
+    @property
+    def baseshape(self) -> tuple[int, ...]:
+        """``(n,)``: the shape of the image index."""
+        return self.shape[:1]
+
+    @property
+    def labels(self):
+        """One label per image (an ndarray of shape ``(n,)``), or None.
+
+        Set it to any array-like of ``n`` entries (or None). Methods that keep
+        the images keep the labels; indexing and ``sample`` select them;
+        methods that make other images (statistics, ``map_as_series``,
+        ``reduce``) drop them.
+
+        Raises
+        ------
+        ValueError
+            When set to something of another shape than ``(n,)``.
+        """
+        return self._labels
+
+    @labels.setter
+    def labels(self, value):
+        if value is not None:
+            value = np.asarray(value)
+            if value.shape != self.baseshape:
+                raise ValueError(f"labels: shape {value.shape} must be the same as the leading "
+                                 f"dimensions of the Images {self.baseshape}")
+        self._labels = value
+
+    @property
     def values(self):
-        """The engine's data: a lazy dask array (local; dask.distributed, to
-        compute with its client) or the RDD of ``((i,), image)`` records
-        (Spark). ``toarray()`` gives an ndarray."""
+        """The images' values, as Thunder: an ndarray of ``shape`` in local mode.
+
+        Local mode computes the lazy stack on first access (and keeps the
+        result); the lazy array itself is :attr:`dask_array`. In Spark mode
+        the RDD of ``((i,), image)`` records; on dask.distributed the dask
+        array (computed with its client). ``toarray()`` gives a squeezed
+        ndarray in every mode.
+        """
         if self.mode == "spark":
             return self.frames.rdd
+        if self.mode != "local":
+            return self.frames.array
+        if self._values is None:
+            self._values = np.asarray(self.frames.collect())
+        return self._values
+
+    @property
+    def dask_array(self):
+        """The lazy dask array of the images, ``shape`` and ``dtype`` (local and
+        dask.distributed modes); nothing is computed.
+
+        Raises
+        ------
+        ValueError
+            In Spark mode (use :attr:`values` for the RDD, or ``tolocal()``).
+        """
+        if self.mode == "spark":
+            raise ValueError("dask_array: Spark images have no dask array; use values (the RDD) "
+                             "or tolocal()")
         return self.frames.array
 
     def tordd(self):
@@ -255,12 +329,16 @@ class Images:
             out_shape = np.empty(self.value_shape, dtype=bool)[spatial].shape
             frames = frames.map(_BlockOp(_slice_block, index=spatial), out_shape, self.dtype)
             metadata = metadata.sliced((slice(None),) + spatial, self.shape)
-        return self._new(frames, metadata)
+        labels = self._labels
+        if labels is not None and chosen is not None:
+            labels = labels[chosen]
+        return self._new(frames, metadata, labels=labels)
 
     # ------------------------------------------------------------------
     # generic operations
     # ------------------------------------------------------------------
-    def map(self, func: Callable, dims=None, with_keys: bool = False, dtype=None) -> Images:
+    def map(self, func: Callable, value_shape=None, dtype=None, with_keys: bool = False,
+            dims=None) -> Images:
         """Apply ``func`` to every image.
 
         Parameters
@@ -269,29 +347,47 @@ class Images:
             ``func(image) -> array``; with ``with_keys=True``,
             ``func((key, image))`` where ``key`` is the 1-tuple ``(i,)``.
             Scalar results become length-1 images (shape ``(n, 1)``).
-        dims : tuple of int, optional
-            Shape of the result of ``func`` on one image. With ``dtype`` too,
-            ``func`` is not run on the first image to find them.
+        value_shape : int or tuple of int, optional
+            Shape of the result of ``func`` on one image (Thunder's name). With
+            ``dtype`` too, ``func`` is not run on the first image to find them.
+        dtype : numpy dtype, optional
+            Dtype of the results (they are cast to it).
         with_keys : bool
             Pass ``(key, image)`` pairs instead of images.
-        dtype : numpy dtype, optional
-            Result dtype hint.
+        dims : int or tuple of int, optional
+            The older name of ``value_shape``. The older positional order
+            ``map(func, dims, with_keys)`` still works: a bool third argument
+            is ``with_keys``.
 
         Returns
         -------
         Images
-            Lazy: nothing runs until an action.
+            Lazy: nothing runs until an action. The labels are kept.
+
+        Raises
+        ------
+        TypeError
+            ``func`` is not callable, or both ``value_shape`` and ``dims`` given.
         """
         if not callable(func):
             raise TypeError(f"func must be callable, got {type(func).__name__}")
-        if dims is None or dtype is None:
+        if isinstance(dtype, (bool, np.bool_)):  # map(func, dims, with_keys): the older order
+            dtype, with_keys = None, bool(dtype)
+        if dims is not None:
+            if value_shape is not None:
+                raise TypeError("map: pass value_shape or dims (its older name), not both")
+            value_shape = dims
+        if value_shape is None or dtype is None:
             probe = np.asarray(func(((0,), self.first())) if with_keys else func(self.first()))
             if probe.ndim == 0:
                 probe = probe.reshape(1)
-            dims = probe.shape if dims is None else dims
+            value_shape = probe.shape if value_shape is None else value_shape
             dtype = probe.dtype if dtype is None else dtype
-        dims = (int(dims),) if isinstance(dims, numbers.Integral) else tuple(int(d) for d in dims)
-        return self._new(self.frames.map(_PerImage(func, with_keys, dims, dtype), dims, dtype))
+        if isinstance(value_shape, numbers.Integral):
+            value_shape = (int(value_shape),)
+        else:
+            value_shape = tuple(int(d) for d in value_shape)
+        return self._new(self.frames.map(_PerImage(func, with_keys, value_shape, dtype), value_shape, dtype))
 
     def filter(self, func: Callable) -> Images:
         """Keep the images for which ``func(image)`` is true, in their order.
@@ -364,7 +460,7 @@ class Images:
         result = np.asarray(self.frames.aggregate(ReduceAccumulator(func)).finalize())
         if result.shape != self.value_shape:
             raise ValueError("reduce did not yield an array with valid dimensions")
-        return self._new(self.frames.with_array(result[np.newaxis]))
+        return self._new(self.frames.with_array(result[np.newaxis]), labels=None)
 
     def squeeze(self) -> Images:
         """Remove the length-1 image axes (axis 0 is always kept).
@@ -390,28 +486,195 @@ class Images:
                                          out_shape, self.dtype),
                          self._metadata.drop_axes(block_axes))
 
-    def astype(self, dtype) -> Images:
-        """Images cast to ``dtype`` (numpy ``astype`` rules, unsafe casting).
+    def astype(self, dtype, casting="unsafe") -> Images:
+        """Images cast to ``dtype`` (numpy ``astype`` rules).
 
         Parameters
         ----------
         dtype : dtype-like
             The new data type; values are converted like ``ndarray.astype(dtype)``
             (floats to ints truncate toward zero, out-of-range values wrap).
+        casting : {'unsafe', 'same_kind', 'safe', 'equiv', 'no'}
+            numpy's casting rule; a cast it forbids is refused before any work.
 
         Returns
         -------
         Images
-            Same shape and metadata, lazily cast.
+            Same shape, metadata and labels, lazily cast.
 
         Raises
         ------
         TypeError
-            If ``dtype`` is not a numpy data type.
+            If ``dtype`` is not a numpy data type, or ``casting`` forbids the cast.
+        ValueError
+            An unknown ``casting`` rule.
         """
         dtype = np.dtype(dtype)
+        if casting not in ("no", "equiv", "safe", "same_kind", "unsafe"):
+            raise ValueError(f"casting must be one of 'no', 'equiv', 'safe', 'same_kind', 'unsafe', "
+                             f"got {casting!r}")
+        if not np.can_cast(self.dtype, dtype, casting=casting):
+            raise TypeError(f"casting: cannot cast {self.dtype} to {dtype} with casting rule {casting!r}")
         return self._new(self.frames.map(_BlockOp(_astype_block, dtype=dtype),
                                          self.value_shape, dtype))
+
+    def reshape(self, *shape) -> Images:
+        """The images with another image shape (the number of images kept).
+
+        Parameters
+        ----------
+        *shape : int, or one tuple of int
+            The new full shape ``(n,) + value_shape``: ``n`` unchanged, 2-D or
+            3-D images (3 or 4 entries), the same number of pixels.
+
+        Returns
+        -------
+        Images
+            Lazy; the labels are kept, the metadata are the defaults unless
+            the shape is unchanged.
+
+        Raises
+        ------
+        ValueError
+            The element count or the number of images changes, or the images
+            would not be 2-D or 3-D.
+        """
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        shape = tuple(int(s) for s in shape)
+        if int(np.prod(self.shape, dtype=np.int64)) != int(np.prod(shape, dtype=np.int64)):
+            raise ValueError(f"shape: reshaping {self.shape} to {shape} must leave the number of "
+                             "elements unchanged")
+        if shape[0] != self.shape[0]:
+            raise ValueError(f"shape: reshaping cannot change the number of images ({self.shape[0]})")
+        if len(shape) not in (3, 4):
+            raise ValueError(f"shape: reshaping must produce 2d or 3d images, got {shape}")
+        if shape == self.shape:
+            return self
+        frames = self.frames.map(_BlockOp(_reshape_block, shape=shape[1:]), shape[1:], self.dtype)
+        return self._new(frames, ImageMetadata.default(len(shape)))
+
+    def element_wise(self, other, op) -> Images:
+        """``op(self, other)`` pixel by pixel.
+
+        Parameters
+        ----------
+        other : scalar, ndarray or Images
+            A number, or an ndarray or Images of exactly this ``shape`` (its
+            values are computed on the driver and sent with the work, as
+            Thunder's local mode holds them; any mode).
+        op : callable
+            A binary numpy operation, e.g. ``operator.add`` or ``np.maximum``.
+
+        Returns
+        -------
+        Images
+            Lazy; the dtype follows numpy's rules for ``op``.
+
+        Raises
+        ------
+        ValueError
+            ``other`` has another shape.
+        TypeError
+            ``op`` is not callable.
+        """
+        if not callable(op):
+            raise TypeError(f"op must be callable, got {type(op).__name__}")
+        if not np.isscalar(other):
+            if isinstance(other, Images):
+                shape = other.shape
+                other = other.frames.collect()
+            else:
+                other = np.asarray(other)
+                shape = other.shape
+            if tuple(shape) != self.shape:
+                raise ValueError(f"other: shapes {self.shape} and {tuple(shape)} must be equal")
+            other = np.asarray(other).reshape(self.shape)
+        op_block = _WithStart(_element_wise_block, other=other, op=op)
+        zero = np.zeros((1,) + self.value_shape, self.dtype)
+        with np.errstate(all="ignore"):
+            probe = np.asarray(op(zero, other if np.isscalar(other) else other[:1]))
+        return self._new(self.frames.map(op_block, self.value_shape, probe.dtype))
+
+    def plus(self, other) -> Images:
+        """``self + other`` pixel by pixel.
+
+        Parameters
+        ----------
+        other : scalar, ndarray or Images
+            See :meth:`element_wise`.
+
+        Returns
+        -------
+        Images
+        """
+        return self.element_wise(other, operator.add)
+
+    def minus(self, other) -> Images:
+        """``self - other`` pixel by pixel.
+
+        Parameters
+        ----------
+        other : scalar, ndarray or Images
+            See :meth:`element_wise`.
+
+        Returns
+        -------
+        Images
+        """
+        return self.element_wise(other, operator.sub)
+
+    def dottimes(self, other) -> Images:
+        """``self * other`` pixel by pixel.
+
+        Parameters
+        ----------
+        other : scalar, ndarray or Images
+            See :meth:`element_wise`.
+
+        Returns
+        -------
+        Images
+        """
+        return self.element_wise(other, operator.mul)
+
+    def dotdivide(self, other) -> Images:
+        """``self / other`` pixel by pixel (true division: float results).
+
+        Parameters
+        ----------
+        other : scalar, ndarray or Images
+            See :meth:`element_wise`.
+
+        Returns
+        -------
+        Images
+        """
+        return self.element_wise(other, operator.truediv)
+
+    def clip(self, min=None, max=None) -> Images:
+        """Values clipped to ``[min, max]`` (``numpy.clip``).
+
+        Parameters
+        ----------
+        min, max : scalar or array-like, optional
+            Bounds, broadcast against one image; at least one is needed.
+
+        Returns
+        -------
+        Images
+            Lazy; the dtype follows ``numpy.clip``.
+
+        Raises
+        ------
+        ValueError
+            Neither ``min`` nor ``max`` given.
+        """
+        if min is None and max is None:
+            raise ValueError("clip: one of min or max must be given")
+        lo = min if min is None or np.isscalar(min) else np.asarray(min)
+        hi = max if max is None or np.isscalar(max) else np.asarray(max)
+        return self._map_kernel(_clip_block, lo=lo, hi=hi)
 
     # ------------------------------------------------------------------
     # per-image operations
@@ -630,7 +893,7 @@ class Images:
     # ------------------------------------------------------------------
     def _statistic(self, name: str) -> Images:
         acc = self.frames.aggregate(MomentAccumulator(self.value_shape, self.dtype, stats=(name,)))
-        return self._new(self.frames.with_array(acc.finalize(name)[np.newaxis]))
+        return self._new(self.frames.with_array(acc.finalize(name)[np.newaxis]), labels=None)
 
     def mean(self) -> Images:
         """Mean across images, in one streaming pass.
@@ -692,24 +955,63 @@ class Images:
         """
         return self._statistic("min")
 
-    def localcorr(self, neighborhood: int = 2) -> np.ndarray:
+    def _localcorr_accumulator(self, neighborhood, size):
+        """The accumulator of ``localcorr(neighborhood=)`` or ``localcorr(size=)``."""
+        if size is None:
+            neighborhood = validation.check_neighborhood(2 if neighborhood is None else neighborhood)
+            return LocalCorrAccumulator(self.value_shape, neighborhood)
+        if neighborhood is not None:
+            raise TypeError("localcorr: pass neighborhood (half-width) or size (window width), not both")
+        ndim = len(self.value_shape)
+        if isinstance(size, (tuple, list)):
+            if len(size) != ndim:
+                raise ValueError(f"size: one window width per image axis ({ndim}), got {tuple(size)}")
+            widths = tuple(validation.check_int(w, "size", minimum=1,
+                                                maximum=2 * validation.MAX_NEIGHBORHOOD + 1)
+                           for w in size)
+        else:
+            widths = (validation.check_int(size, "size", minimum=1,
+                                           maximum=2 * validation.MAX_NEIGHBORHOOD + 1),) * ndim
+        if len(set(widths)) == 1 and widths[0] % 2 == 1:
+            return LocalCorrAccumulator(self.value_shape, (widths[0] - 1) // 2)
+        return WindowCorrAccumulator(self.value_shape, widths)
+
+    def localcorr(self, neighborhood=None, size=None) -> np.ndarray:
         """Correlation of every pixel's series with its neighbourhood's mean series.
+
+        The neighbourhood is a box around the pixel (the pixel included, borders
+        reflected); give its half-width ``neighborhood`` (window ``2n + 1``) or,
+        as Thunder 1.4.2, its width ``size``. ``localcorr(neighborhood=1)`` is
+        ``localcorr(size=3)``; for volumes ``size=(3, 3, 1)`` averages within
+        each plane only. A positional argument is ``neighborhood``.
 
         Parameters
         ----------
-        neighborhood : int
-            Half-width ``n``: the neighbourhood is the centred box of width
-            ``2n + 1`` on every image axis (z too for volumes), the pixel
-            included, with reflected borders.
+        neighborhood : int, optional
+            Half-width ``n``: the centred box of width ``2n + 1`` on every image
+            axis (z too for volumes). Default 2 when ``size`` is not given.
+        size : int or tuple of int, optional
+            Thunder's window width, one per image axis or one for all. An even
+            width is ``scipy.ndimage.uniform_filter``'s window, one more pixel
+            before the pixel than after it.
 
         Returns
         -------
         ndarray
             Pearson correlation, float64, of ``value_shape`` (squeezed); NaN
-            where a series is constant. Computed in one streaming pass.
+            where a series is constant. Computed in one streaming pass, with the
+            neighbourhood mean in float64 (Thunder truncated it to the dtype of
+            integer images).
+
+        Raises
+        ------
+        TypeError
+            Both ``neighborhood`` and ``size`` given, or a non-integer width.
+        ValueError
+            A negative or fractional ``neighborhood``, a width below 1, or a
+            ``size`` tuple of another length than the image axes.
         """
-        neighborhood = validation.check_neighborhood(neighborhood)
-        acc = self.frames.aggregate(LocalCorrAccumulator(self.value_shape, neighborhood))
+        acc = self.frames.aggregate(self._localcorr_accumulator(neighborhood, size))
         return np.asarray(acc.finalize()).squeeze()
 
     # ------------------------------------------------------------------
@@ -756,13 +1058,16 @@ class Images:
         for done, total, running in self.frames.stream_aggregate(acc):
             yield done, total, running.finalize(name)
 
-    def stream_localcorr(self, neighborhood: int = 2) -> Iterator[tuple[int, int, np.ndarray]]:
+    def stream_localcorr(self, neighborhood=None, size=None) -> Iterator[tuple[int, int, np.ndarray]]:
         """Running estimate of :meth:`localcorr`, refined chunk by chunk.
 
         Parameters
         ----------
-        neighborhood : int
-            Half-width of the neighbourhood box, as in :meth:`localcorr`.
+        neighborhood : int, optional
+            Half-width of the neighbourhood box, as in :meth:`localcorr`
+            (default 2).
+        size : int or tuple of int, optional
+            Or the window width, as in :meth:`localcorr`.
 
         Yields
         ------
@@ -770,17 +1075,16 @@ class Images:
             Images folded in so far, out of ``total``.
         estimate : ndarray
             The correlation map of those images; the last one equals
-            ``localcorr(neighborhood)``.
+            ``localcorr(neighborhood, size)``.
 
         Raises
         ------
         ValueError
-            ``neighborhood`` below 1 or fractional.
+            As :meth:`localcorr`.
         TypeError
-            ``neighborhood`` is not an integer.
+            As :meth:`localcorr`.
         """
-        neighborhood = validation.check_neighborhood(neighborhood)
-        acc = LocalCorrAccumulator(self.value_shape, neighborhood)
+        acc = self._localcorr_accumulator(neighborhood, size)
         for done, total, running in self.frames.stream_aggregate(acc):
             yield done, total, running.finalize()
 
@@ -828,7 +1132,8 @@ class Images:
         n = self.count()
         rng = np.random.default_rng(seed)
         chosen = np.sort(rng.choice(n, size=min(nsamples, n), replace=False))
-        return self._new(self.frames.take(chosen))
+        labels = None if self._labels is None else self._labels[chosen]
+        return self._new(self.frames.take(chosen), labels=labels)
 
     # ------------------------------------------------------------------
     # conversions
@@ -849,6 +1154,13 @@ class Images:
             with a unit (``'150K'``, ``'2M'``). ``size`` is the same (older name).
         padding : None or 0
             Thunder's overlap between blocks; only no padding is supported.
+        size : str, int or tuple, optional
+            The older name of ``chunk_size``.
+
+        Returns
+        -------
+        Blocks
+            The tiles of all images (``toimages()`` goes back).
 
         Raises
         ------
@@ -891,7 +1203,23 @@ class Images:
         return self._records(Series, chunk_size if size is None else size)
 
     def totimeseries(self, chunk_size="auto", size=None):
-        """Like :meth:`toseries`, as a ``TimeSeries``."""
+        """Like :meth:`toseries`, as a ``TimeSeries``.
+
+        Parameters
+        ----------
+        chunk_size : str, int or tuple
+            As in :meth:`toseries`; ``size`` is the same (older name).
+
+        Returns
+        -------
+        TimeSeries
+            Shape ``value_shape + (n,)``, index ``arange(n)``.
+
+        Raises
+        ------
+        ValueError
+            A bad ``chunk_size``.
+        """
         from napari_thunder.data.series import TimeSeries
 
         return self._records(TimeSeries, chunk_size if size is None else size)
@@ -903,7 +1231,8 @@ class Images:
         n = self.count()
         return cls(transpose(self.frames, (n,)), self.value_shape, index=np.arange(n))
 
-    def map_as_series(self, func: Callable, value_size=None, block_size="150") -> Images:
+    def map_as_series(self, func: Callable, value_size=None, dtype=None, chunk_size=None,
+                      block_size=None) -> Images:
         """Apply ``func`` to every pixel's series (length ``n``).
 
         The images are regrouped into blocks of pixel series, ``func`` runs on
@@ -916,33 +1245,50 @@ class Images:
             ``value_size``.
         value_size : int, optional
             Length of ``func``'s output; found by running ``func`` on a series
-            of zeros if not given.
-        block_size : str, int or tuple
-            Size of the blocks of series (``"150"`` = about 150 MB), as in
-            :meth:`toblocks`.
+            of zeros if not given (with ``dtype`` too, ``func`` is not probed).
+        dtype : numpy dtype, optional
+            Dtype of the result (``func``'s outputs are cast to it); that of
+            ``func``'s output on zeros if not given.
+        chunk_size : str, int or tuple, optional
+            Size of the blocks of series, as in :meth:`toblocks` (default
+            ``'150'``: about 150 KB; ``'auto'``: one block).
+        block_size : str, int or tuple, optional
+            The older name of ``chunk_size``. The older positional order
+            ``map_as_series(func, value_size, block_size)`` still works when
+            the third argument is a size (``'150'``, ``'2M'``, ``'auto'``, a tuple).
 
         Returns
         -------
         Images
-            Shape ``(value_size,) + value_shape``, dtype of ``func``'s output.
+            Shape ``(value_size,) + value_shape``; no labels.
 
         Raises
         ------
         TypeError
-            If ``func`` is not callable.
+            If ``func`` is not callable, or both ``chunk_size`` and ``block_size`` given.
         ValueError
             If ``func`` does not return a 1-D series.
         """
         if not callable(func):
             raise TypeError(f"func must be callable, got {type(func).__name__}")
+        if _looks_like_size(dtype) and chunk_size is None and block_size is None:
+            dtype, block_size = None, dtype  # map_as_series(func, value_size, block_size)
+        if chunk_size is not None and block_size is not None:
+            raise TypeError("map_as_series: pass chunk_size or block_size (its older name), not both")
+        chunk = "150" if chunk_size is None and block_size is None else (
+            chunk_size if block_size is None else block_size)
         n = self.count()
-        probe = np.atleast_1d(np.asarray(func(np.zeros(n, self.dtype))))
-        if probe.ndim != 1:
-            raise ValueError(f"func must return a 1-D series, got shape {probe.shape}")
-        length = int(value_size) if value_size is not None else probe.shape[0]
-        store = self.frames.to_blocks(self._tile_shape(block_size))
-        out = store.map(_AlongSeries(func, length, probe.dtype), length, probe.dtype)
-        return self._new(out.to_frames())
+        if value_size is None or dtype is None:
+            probe = np.atleast_1d(np.asarray(func(np.zeros(n, self.dtype))))
+            if probe.ndim != 1:
+                raise ValueError(f"func must return a 1-D series, got shape {probe.shape}")
+            length = int(value_size) if value_size is not None else probe.shape[0]
+            dtype = probe.dtype if dtype is None else np.dtype(dtype)
+        else:
+            length, dtype = int(value_size), np.dtype(dtype)
+        store = self.frames.to_blocks(self._tile_shape(chunk))
+        out = store.map(_AlongSeries(func, length, dtype), length, dtype)
+        return self._new(out.to_frames(), labels=None)
 
     # --- Zarr (zarr issue) ---
     def tozarr(self, path, chunks=None, levels=1, method="mean", ome=True, version="0.5",
@@ -1275,6 +1621,18 @@ class Images:
     def stream_register(self, reference=None, method="rigid", max_shift=None, **options):
         """:meth:`register` chunk by chunk, shifts and images in one pass.
 
+        Parameters
+        ----------
+        reference : ndarray or Images, optional
+            The image to register onto, as in :meth:`register`.
+        method : {'rigid', 'piecewise'}
+            As in :meth:`register`.
+        max_shift : float or sequence of float, optional
+            Largest shift searched per image axis (pixels).
+        **options
+            The other keywords of :meth:`register` (``nreference``, ``niter``,
+            ``block_size``, ...).
+
         Yields
         ------
         start, stop : int
@@ -1323,11 +1681,18 @@ class Images:
     def stream_correlation_image(self, neighbours: int = 8):
         """Running estimate of :meth:`correlation_image`.
 
+        Parameters
+        ----------
+        neighbours : int
+            4 or 8 for images, 6 or 26 for volumes, as in :meth:`correlation_image`.
+
         Yields
         ------
         done, total : int
+            Images folded in so far, out of ``total``.
         estimate : ndarray
-            The last one equals ``correlation_image(neighbours)``.
+            The correlation image of those images; the last one equals
+            ``correlation_image(neighbours)``.
         """
         from napari_thunder.data import registration
 
@@ -1362,7 +1727,22 @@ class Images:
         return self.frames.aggregate(registration.pnr_accumulator(self, sigma)).finalize()
 
     def stream_pnr_image(self, sigma: float = 0.0):
-        """Running estimate of :meth:`pnr_image`; yields ``(done, total, estimate)``."""
+        """Running estimate of :meth:`pnr_image`.
+
+        Parameters
+        ----------
+        sigma : float
+            Gaussian smoothing of each image first (pixels; 0 = none), as in
+            :meth:`pnr_image`.
+
+        Yields
+        ------
+        done, total : int
+            Images folded in so far, out of ``total``.
+        estimate : ndarray
+            The peak-to-noise image of those images; the last one equals
+            ``pnr_image(sigma)``.
+        """
         from napari_thunder.data import registration
 
         acc = registration.pnr_accumulator(self, sigma)
@@ -1448,6 +1828,18 @@ class Images:
     def stream_traces(self, labels, ids=None, neuropil=None, neuropil_coefficient=0.7):
         """:meth:`extract_traces` chunk by chunk.
 
+        Parameters
+        ----------
+        labels : ndarray of int or Images
+            Label image of ``value_shape`` (0 = background), as in
+            :meth:`extract_traces`.
+        ids : sequence of int, optional
+            ROIs to extract, in this order (default: every label, ascending).
+        neuropil : (float, float), optional
+            ``(inner, outer)`` radii of the neuropil ring, as in :meth:`extract_traces`.
+        neuropil_coefficient : float
+            Weight of the neuropil trace subtracted from each ROI's.
+
         Yields
         ------
         done, total : int
@@ -1480,6 +1872,13 @@ class _BlockOp:
 
     def __call__(self, block, start):
         return self.kernel(block, **self.kwargs)
+
+
+class _WithStart(_BlockOp):
+    """``kernel(block, start, **kwargs)`` as a ``func(block, start)``."""
+
+    def __call__(self, block, start):
+        return self.kernel(block, start, **self.kwargs)
 
 
 class _PerImage:
@@ -1521,6 +1920,29 @@ class _AlongSeries:
                 f"func returned series of length {out.shape[0]}, expected value_size={self.length}"
             )
         return out.astype(self.dtype, copy=False)
+
+
+def _element_wise_block(block, start, other, op):
+    """``op(block, other)``: ``other`` a scalar, or all images (``other[start:start + k]``
+    are the block's partners)."""
+    if isinstance(other, np.ndarray) and other.ndim == block.ndim:
+        other = other[start:start + len(block)]
+    return op(block, other)
+
+
+def _clip_block(block, lo, hi):
+    return np.clip(block, lo, hi)
+
+
+def _reshape_block(block, shape):
+    return block.reshape((len(block),) + tuple(shape))
+
+
+def _looks_like_size(value) -> bool:
+    """Whether ``value`` is a block size (``'150'``, ``'2M'``, ``'auto'``, a tuple), not a dtype."""
+    if isinstance(value, (tuple, list)):
+        return True
+    return isinstance(value, str) and (value == "auto" or value[:1].isdigit())
 
 
 def _identity(block, start):

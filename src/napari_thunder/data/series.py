@@ -20,6 +20,7 @@ from itertools import product
 
 import numpy as np
 
+from napari_thunder.data._spark_methods import SparkMethods
 from napari_thunder.kernels import series_ops as ops
 from napari_thunder.kernels.moments import MomentAccumulator, ReduceAccumulator
 
@@ -29,7 +30,7 @@ def _check_options(value, name, options):
         raise ValueError(f"{name} must be one of {list(options)}, got {value!r}")
 
 
-class Series:
+class Series(SparkMethods):
     """Indexed 1-D records: shape ``baseshape + (n,)``.
 
     Parameters
@@ -223,56 +224,13 @@ class Series:
             raise NotImplementedError(f"Cannot return RDD for {self.mode} data")
         return self.frames.tordd().map(_Rekey(self._baseshape))
 
-    def _spark_only(self, name):
-        if self.mode != "spark":
-            raise NotImplementedError(f"{name} is not supported in {self.mode} mode (Spark only)")
-
     def npartitions(self) -> int:
         """Number of Spark partitions (Spark only)."""
         self._spark_only("npartitions")
         return self.frames.npartitions()
 
-    def cache(self) -> Series:
-        """Keep the records in Spark memory (Spark only)."""
-        self._spark_only("cache")
-        self.frames.tordd().cache()
-        return self
-
-    def uncache(self) -> Series:
-        """Release the cached records (Spark only)."""
-        self._spark_only("uncache")
-        self.frames.tordd().unpersist()
-        return self
-
-    def iscached(self) -> bool:
-        """Whether the records are cached (Spark only)."""
-        self._spark_only("iscached")
-        return bool(self.frames.tordd().is_cached)
-
-    def compute(self) -> None:
-        """Run the pending work (Spark only)."""
-        self._spark_only("compute")
-        self.frames.tordd().count()
-
-    def repartition(self, npartitions) -> Series:
-        """The records in ``npartitions`` partitions (Spark only)."""
-        self._spark_only("repartition")
-        return self._new(self.frames.repartition(int(npartitions)), index=self.index,
-                         labels=self.labels)
-
-    def coalesce(self, npartitions) -> Series:
-        """Fewer partitions (Spark only).
-
-        Raises
-        ------
-        ValueError
-            ``npartitions`` is more than the current count.
-        """
-        self._spark_only("coalesce")
-        if int(npartitions) > self.npartitions():
-            raise ValueError(f"Trying to increase number of partitions (from {self.npartitions()} to "
-                             f"{npartitions}), cannot use coalesce, try repartition")
-        return self.repartition(npartitions)
+    def _with_frames(self, frames) -> Series:
+        return self._new(frames, index=self.index, labels=self.labels)
 
     # ------------------------------------------------------------------
     # helpers

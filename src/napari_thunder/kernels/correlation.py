@@ -20,7 +20,7 @@ import scipy.ndimage as ndi
 
 from . import moments
 
-__all__ = ["LocalCorrAccumulator", "box_sum", "neighborhood_mean"]
+__all__ = ["LocalCorrAccumulator", "WindowCorrAccumulator", "box_sum", "neighborhood_mean"]
 
 # blocks with fewer values use numpy only (see moments._JIT_MIN_VALUES)
 _JIT_MIN_VALUES = 2**18
@@ -339,3 +339,63 @@ class LocalCorrAccumulator:
     def __repr__(self) -> str:
         return (f"LocalCorrAccumulator(value_shape={self.value_shape}, "
                 f"neighborhood={self.neighborhood}, count={self.count})")
+
+
+class WindowCorrAccumulator(LocalCorrAccumulator):
+    """:class:`LocalCorrAccumulator` for any box: ``size`` pixels per image axis.
+
+    Thunder 1.4.2's ``localcorr(size=...)``: the neighbourhood mean is
+    ``scipy.ndimage.uniform_filter(frame, size)`` with reflected borders, so
+    an even width covers one more pixel before the pixel than after it.
+    The mean is taken in float64 (Thunder truncated it for integer images).
+
+    Parameters
+    ----------
+    value_shape : tuple of int
+        Shape of one frame.
+    size : tuple of int
+        Window width per image axis (each at least 1).
+    """
+
+    def __init__(self, value_shape, size):
+        super().__init__(value_shape, 0)
+        self.size = tuple(int(s) for s in size)
+        if len(self.size) != len(self.value_shape):
+            raise ValueError(f"size must have one entry per image axis {self.value_shape}, got {size}")
+
+    def empty(self) -> WindowCorrAccumulator:
+        """A fresh accumulator with the same value_shape and size."""
+        return WindowCorrAccumulator(self.value_shape, self.size)
+
+    def add(self, block, start=0) -> WindowCorrAccumulator:
+        """Fold a block of frames ``(k,) + value_shape`` in; returns self."""
+        block = np.asarray(block)
+        if block.shape[1:] != self.value_shape:
+            raise ValueError(f"block must have shape (k,) + {self.value_shape}, got {block.shape}")
+        k = block.shape[0]
+        if k == 0:
+            return self
+        p = int(np.prod(self.value_shape))
+        x = block.reshape(k, p).astype(np.float64)
+        y = ndi.uniform_filter(block.astype(np.float64), size=(1,) + self.size, mode="reflect")
+        y = y.reshape(k, p)
+        mx, my = x.mean(axis=0), y.mean(axis=0)
+        x -= mx
+        y -= my
+        self._merge_moments(k, mx, my, np.einsum("ij,ij->j", x, x), np.einsum("ij,ij->j", y, y),
+                            np.einsum("ij,ij->j", x, y))
+        return self
+
+    def merge(self, other: WindowCorrAccumulator) -> WindowCorrAccumulator:
+        """Combine ``other`` (frames disjoint from ours) into self; returns self."""
+        if not isinstance(other, WindowCorrAccumulator):
+            raise TypeError(f"can only merge a WindowCorrAccumulator, got {type(other).__name__}")
+        if (other.value_shape, other.size) != (self.value_shape, self.size):
+            raise ValueError("cannot merge accumulators of different value_shape or size")
+        if other.count:
+            self._merge_moments(other.count, other.mean_x, other.mean_y, other.cxx, other.cyy, other.cxy)
+        return self
+
+    def __repr__(self) -> str:
+        return (f"WindowCorrAccumulator(value_shape={self.value_shape}, "
+                f"size={self.size}, count={self.count})")
