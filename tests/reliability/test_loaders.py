@@ -208,8 +208,6 @@ def _ragged(frame):
     return frame[:2] if frame.flat[0] == 2 else frame
 
 
-@pytest.mark.xfail(strict=True, reason="data/images.py: a map whose images change shape fails with "
-                                       "numpy's 'cannot reshape array of size 10 into shape (4,5)'")
 def test_map_with_inconsistent_shapes_says_so(engine):
     imgs = images.fromarray(np.arange(3)[:, None, None] * np.ones((3, 4, 5)), engine=engine)
     with pytest.raises(ValueError, match="shape") as info:

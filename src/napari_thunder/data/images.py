@@ -692,9 +692,10 @@ class Images(SparkMethods):
         Parameters
         ----------
         axis : int
-            Image axis to project, counted from the last: 0 = x, 1 = y, 2 = z
-            (Thunder's convention), so the default projects the planes of a
-            volume.
+            Image axis to project, counted from the first image axis as in
+            Thunder: for images of shape ``(a, b, c)``, 0 projects over ``a``
+            and the default 2 over ``c`` (the last axis); the result of
+            ``axis=k`` equals ``stack.max(axis=k + 1)``.
 
         Returns
         -------
@@ -1894,7 +1895,16 @@ class _PerImage:
         out = np.empty((len(block),) + self.dims, self.dtype)
         for k, image in enumerate(block):
             arg = ((start + k,), image) if self.with_keys else image
-            out[k] = np.asarray(self.func(arg)).reshape(self.dims)
+            raw = self.func(arg)
+            result = np.asarray(raw)
+            if result.dtype.kind in "OUSV":
+                raise TypeError(f"map: func returned {type(raw).__name__} for image {start + k}, "
+                                f"not a numeric array")
+            if result.size != out[k].size:
+                raise ValueError(f"map: func returned an image of shape {result.shape} for image "
+                                 f"{start + k}, expected shape {self.dims} (every image must map to "
+                                 f"the same shape; pass value_shape= if the first one is not typical)")
+            out[k] = result.reshape(self.dims)
         return out
 
 
