@@ -722,7 +722,8 @@ class Images(SparkMethods):
         Parameters
         ----------
         axis : int
-            Image axis to project: 0 = x, 1 = y, 2 = z.
+            Image axis to project, counted from the first image axis (as in
+            :meth:`max_projection`).
 
         Returns
         -------
