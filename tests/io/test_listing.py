@@ -132,3 +132,11 @@ def test_empty_list_is_rejected():
 def test_bad_ext_is_rejected(tree):
     with pytest.raises(ValueError, match="ext"):
         list_files(tree, ext="")
+
+
+@pytest.mark.parametrize("path", ["", [""], ["a.tif", ""]])
+def test_empty_path_is_refused_not_the_working_directory(tmp_path, monkeypatch, path):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "here.tif").write_bytes(b"")
+    with pytest.raises(ValueError, match="path is empty"):
+        list_files(path, ext="tif")

@@ -151,11 +151,15 @@ def list_files(path, ext=None, start=None, stop=None, recursive=False) -> list[s
         Nothing found (missing path, empty directory, no ``*.ext`` file); the
         message names the path and the extension looked for.
     ValueError
-        ``start``/``stop`` select no file, or an empty list of paths.
+        ``start``/``stop`` select no file, an empty list of paths, or an empty
+        path (``''``, which would otherwise mean the working directory).
     NotImplementedError
         A remote URI scheme.
     """
     ext = _normalise_ext(ext)
+    for entry in path if isinstance(path, (list, tuple)) else [path]:
+        if isinstance(entry, (str, os.PathLike)) and os.fspath(entry) == "":
+            raise ValueError("path is empty: give a file, a directory or a glob pattern")
     if isinstance(path, (list, tuple)):
         if len(path) == 0:
             raise ValueError("path is an empty list: give at least one file or directory")
