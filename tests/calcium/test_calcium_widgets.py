@@ -164,7 +164,10 @@ def test_motion_sample(make_napari_viewer_proxy):
     (movie, kw, kind), (labels, lkw, lkind) = motion_sample()
     assert kind == "image" and lkind == "labels" and movie.shape == (200, 128, 128)
     assert kw["metadata"]["shifts"].shape == (200, 2) and labels.shape == (128, 128)
-    viewer.add_image(movie, **kw)
+    image = viewer.add_image(movie, **kw)
+    cells = viewer.add_labels(labels, **lkw)
+    assert tuple(image.axis_labels) == ("t", "y", "x") and tuple(cells.axis_labels) == ("y", "x")
+    assert tuple(viewer.dims.axis_labels) == ("t", "y", "x")  # the slider says t, not -3
 
 
 @pytest.mark.spark

@@ -561,6 +561,6 @@ def motion_sample():
     low, high = np.percentile(m.movie, (1, 99.8))
     return [
         (m.movie, {"name": "calcium (moving)", "contrast_limits": (float(low), float(high)),
-                   "metadata": {"shifts": m.shifts}}, "image"),
-        (m.labels, {"name": "cells", "opacity": 0.4}, "labels"),
+                   "axis_labels": ("t", "y", "x"), "metadata": {"shifts": m.shifts}}, "image"),
+        (m.labels, {"name": "cells", "opacity": 0.4, "axis_labels": ("y", "x")}, "labels"),
     ]
