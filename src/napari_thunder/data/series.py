@@ -164,15 +164,35 @@ class Series:
         return self.frames
 
     def count(self) -> int:
-        """Number of records."""
+        """Number of records.
+
+        Returns
+        -------
+        int
+            ``prod(baseshape)``, the number of records (not of values).
+        """
         return int(math.prod(self._baseshape))
 
     def first(self) -> np.ndarray:
-        """The first record (length ``n``)."""
+        """The first record (length ``n``).
+
+        Returns
+        -------
+        ndarray
+            1-D array of shape ``(n,)`` and this dtype: the record at key
+            ``(0, ..., 0)``.
+        """
         return np.asarray(self.frames.first()).reshape(-1)
 
     def toarray(self) -> np.ndarray:
-        """All records as one ndarray ``baseshape + (n,)``, squeezed (Thunder)."""
+        """All records as one ndarray ``baseshape + (n,)``, squeezed (Thunder).
+
+        Returns
+        -------
+        ndarray
+            The records of shape ``baseshape + (n,)`` with every axis of length 1
+            removed, of this dtype, collected from the engine.
+        """
         return self.frames.collect().reshape(self.shape).squeeze()
 
     def __array__(self, dtype=None, copy=None):
@@ -190,7 +210,14 @@ class Series:
     # engines
     # ------------------------------------------------------------------
     def tolocal(self) -> Series:
-        """These records in local mode."""
+        """These records in local mode.
+
+        Returns
+        -------
+        Series
+            The same records, index and labels, of the same class, held as a
+            numpy array in this process (collected from the engine).
+        """
         from napari_thunder import series as loaders
 
         return loaders.fromarray(self.frames.collect().reshape(self.shape), index=self.index,
@@ -198,6 +225,17 @@ class Series:
 
     def tospark(self, engine=None) -> Series:
         """These records on Spark (``engine``: a SparkContext or master URL).
+
+        Parameters
+        ----------
+        engine : pyspark.SparkContext or str
+            The Spark context (or a master URL) to distribute the records to;
+            required despite the default.
+
+        Returns
+        -------
+        Series
+            The same records, index and labels, of the same class, in Spark mode.
 
         Raises
         ------
@@ -214,6 +252,13 @@ class Series:
     def tordd(self):
         """The Spark RDD of ``(key, record)`` pairs (keys: tuples of ``baseshape``).
 
+        Returns
+        -------
+        pyspark.RDD
+            One ``(key, record)`` pair per record: ``key`` a tuple of ints, the
+            record's position in ``baseshape``, and ``record`` a 1-D ndarray of
+            length ``n``.
+
         Raises
         ------
         NotImplementedError
@@ -228,24 +273,68 @@ class Series:
             raise NotImplementedError(f"{name} is not supported in {self.mode} mode (Spark only)")
 
     def npartitions(self) -> int:
-        """Number of Spark partitions (Spark only)."""
+        """Number of Spark partitions (Spark only).
+
+        Returns
+        -------
+        int
+            How many partitions the records' RDD has.
+
+        Raises
+        ------
+        NotImplementedError
+            Not in Spark mode.
+        """
         self._spark_only("npartitions")
         return self.frames.npartitions()
 
     def cache(self) -> Series:
-        """Keep the records in Spark memory (Spark only)."""
+        """Keep the records in Spark memory (Spark only).
+
+        Returns
+        -------
+        Series
+            This Series itself (its RDD is marked for caching), for chaining.
+
+        Raises
+        ------
+        NotImplementedError
+            Not in Spark mode.
+        """
         self._spark_only("cache")
         self.frames.tordd().cache()
         return self
 
     def uncache(self) -> Series:
-        """Release the cached records (Spark only)."""
+        """Release the cached records (Spark only).
+
+        Returns
+        -------
+        Series
+            This Series itself (its RDD is unpersisted), for chaining.
+
+        Raises
+        ------
+        NotImplementedError
+            Not in Spark mode.
+        """
         self._spark_only("uncache")
         self.frames.tordd().unpersist()
         return self
 
     def iscached(self) -> bool:
-        """Whether the records are cached (Spark only)."""
+        """Whether the records are cached (Spark only).
+
+        Returns
+        -------
+        bool
+            True when the records' RDD is marked as cached.
+
+        Raises
+        ------
+        NotImplementedError
+            Not in Spark mode.
+        """
         self._spark_only("iscached")
         return bool(self.frames.tordd().is_cached)
 
@@ -255,7 +344,24 @@ class Series:
         self.frames.tordd().count()
 
     def repartition(self, npartitions) -> Series:
-        """The records in ``npartitions`` partitions (Spark only)."""
+        """The records in ``npartitions`` partitions (Spark only).
+
+        Parameters
+        ----------
+        npartitions : int
+            Number of partitions of the result (more or fewer than now).
+
+        Returns
+        -------
+        Series
+            The same records, index and labels, redistributed over
+            ``npartitions`` Spark partitions.
+
+        Raises
+        ------
+        NotImplementedError
+            Not in Spark mode.
+        """
         self._spark_only("repartition")
         return self._new(self.frames.repartition(int(npartitions)), index=self.index,
                          labels=self.labels)
@@ -263,10 +369,23 @@ class Series:
     def coalesce(self, npartitions) -> Series:
         """Fewer partitions (Spark only).
 
+        Parameters
+        ----------
+        npartitions : int
+            Number of partitions of the result; at most the current number
+            (use :meth:`repartition` to increase it).
+
+        Returns
+        -------
+        Series
+            The same records, index and labels, in ``npartitions`` partitions.
+
         Raises
         ------
         ValueError
             ``npartitions`` is more than the current count.
+        NotImplementedError
+            Not in Spark mode.
         """
         self._spark_only("coalesce")
         if int(npartitions) > self.npartitions():
@@ -360,6 +479,18 @@ class Series:
     def filter(self, func) -> Series:
         """Records for which ``func(record)`` is true, flattened: shape ``(k, n)``.
 
+        Parameters
+        ----------
+        func : callable
+            ``func(record) -> bool``, called with each record as a 1-D ndarray of
+            length ``n``; its result is taken as a truth value.
+
+        Returns
+        -------
+        Series
+            The ``k`` kept records in key order, shape ``(k, n)``, with this index;
+            the labels (when set) are flattened and filtered alike.
+
         Raises
         ------
         TypeError
@@ -376,6 +507,20 @@ class Series:
         """Reduce ``func(a, b) -> record`` over all records: shape ``(1,) * ndim + (n,)``,
         like :meth:`mean` (Thunder's local mode gave ``(1, n)``, its Spark mode this).
 
+        Parameters
+        ----------
+        func : callable
+            ``func(a, b) -> record``: combines two records (1-D ndarrays of length
+            ``n``) into one of the same length. It should be associative and
+            commutative, since the order of combination depends on the engine's
+            blocks.
+
+        Returns
+        -------
+        Series
+            One record of length ``n``, shape ``(1,) * len(baseshape) + (n,)``,
+            with this index.
+
         Raises
         ------
         ValueError
@@ -390,6 +535,21 @@ class Series:
         """``n`` records drawn at random without replacement (all when fewer),
         in key order; shape ``(n, length)``. (Thunder's local mode drew with
         replacement, its Spark mode without.)
+
+        Parameters
+        ----------
+        n : int, default 100
+            Number of records to draw; when the Series holds fewer, all of them
+            are returned.
+        seed : int or numpy.random.Generator, optional
+            Seed for ``numpy.random.default_rng``; the same seed draws the same
+            records. Default: a fresh, unpredictable draw.
+
+        Returns
+        -------
+        Series
+            ``min(n, count())`` distinct records in key order, shape
+            ``(min(n, count()), length)``, with this index and no labels.
 
         Raises
         ------
@@ -418,32 +578,90 @@ class Series:
 
     def mean(self) -> Series:
         """Mean across records (shape ``(1, ..., 1, n)``; the index is kept,
-        where Thunder reset it to ``arange(n)``)."""
+        where Thunder reset it to ``arange(n)``).
+
+        Returns
+        -------
+        Series
+            One record of length ``n`` holding, at each position, the mean of that
+            value over all records; shape ``(1,) * len(baseshape) + (n,)``.
+        """
         return self._across("mean")
 
     def var(self) -> Series:
-        """Variance across records (``ddof=0``, as numpy)."""
+        """Variance across records (``ddof=0``, as numpy).
+
+        Returns
+        -------
+        Series
+            One record of length ``n``: the population variance of each value over
+            all records, shape ``(1,) * len(baseshape) + (n,)``, index kept.
+        """
         return self._across("var")
 
     def std(self) -> Series:
-        """Standard deviation across records (``ddof=0``)."""
+        """Standard deviation across records (``ddof=0``).
+
+        Returns
+        -------
+        Series
+            One record of length ``n``: the population standard deviation of each
+            value over all records, shape ``(1,) * len(baseshape) + (n,)``, index kept.
+        """
         return self._across("std")
 
     def sum(self) -> Series:
-        """Sum across records."""
+        """Sum across records.
+
+        Returns
+        -------
+        Series
+            One record of length ``n``: the sum of each value over all records,
+            shape ``(1,) * len(baseshape) + (n,)``, index kept.
+        """
         return self._across("sum")
 
     def max(self) -> Series:
-        """Maximum across records."""
+        """Maximum across records.
+
+        Returns
+        -------
+        Series
+            One record of length ``n``: the largest of each value over all records,
+            shape ``(1,) * len(baseshape) + (n,)``, index kept.
+        """
         return self._across("max")
 
     def min(self) -> Series:
-        """Minimum across records."""
+        """Minimum across records.
+
+        Returns
+        -------
+        Series
+            One record of length ``n``: the smallest of each value over all records,
+            shape ``(1,) * len(baseshape) + (n,)``, index kept.
+        """
         return self._across("min")
 
     def stream_stat(self, name):
         """Yield ``(done, total, partial)`` while computing the statistic
         ``name`` across records (``partial``: an ndarray ``(n,)``), for progress.
+
+        Parameters
+        ----------
+        name : {'mean', 'var', 'std', 'sum', 'min', 'max'}
+            The statistic, computed over all records as :meth:`mean` and the
+            other statistics across records do.
+
+        Yields
+        ------
+        done : int
+            Number of records folded in so far.
+        total : int
+            Number of records in all (``count()``).
+        partial : ndarray
+            The statistic over the records folded in so far, shape ``(n,)``; the
+            last one yielded is over all records.
 
         Raises
         ------
