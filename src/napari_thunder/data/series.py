@@ -691,35 +691,91 @@ class Series:
         return self._kernel(ops.record_stat, stat, index=[stat])
 
     def series_sum(self):
-        """``series_stat('sum')``: the sum of every record, shape ``baseshape + (1,)``."""
+        """``series_stat('sum')``: the sum of every record, shape ``baseshape + (1,)``.
+
+        Returns
+        -------
+        Series
+            One value per record, the sum of its ``n`` values: shape
+            ``baseshape + (1,)``, index ``['sum']``, labels kept.
+        """
         return self.series_stat("sum")
 
     def series_mean(self):
-        """``series_stat('mean')``: the mean of every record, shape ``baseshape + (1,)``."""
+        """``series_stat('mean')``: the mean of every record, shape ``baseshape + (1,)``.
+
+        Returns
+        -------
+        Series
+            One value per record, the mean of its ``n`` values: shape
+            ``baseshape + (1,)``, index ``['mean']``, labels kept.
+        """
         return self.series_stat("mean")
 
     def series_median(self):
-        """``series_stat('median')``: the median of every record, shape ``baseshape + (1,)``."""
+        """``series_stat('median')``: the median of every record, shape ``baseshape + (1,)``.
+
+        Returns
+        -------
+        Series
+            One value per record, the median of its ``n`` values: shape
+            ``baseshape + (1,)``, index ``['median']``, labels kept.
+        """
         return self.series_stat("median")
 
     def series_std(self):
-        """``series_stat('std')``: the std of every record, shape ``baseshape + (1,)``."""
+        """``series_stat('std')``: the std of every record, shape ``baseshape + (1,)``.
+
+        Returns
+        -------
+        Series
+            One value per record, the standard deviation (``ddof=0``) of its ``n`` values: shape
+            ``baseshape + (1,)``, index ``['std']``, labels kept.
+        """
         return self.series_stat("std")
 
     def series_var(self):
-        """``series_stat('var')``: the var of every record, shape ``baseshape + (1,)``."""
+        """``series_stat('var')``: the var of every record, shape ``baseshape + (1,)``.
+
+        Returns
+        -------
+        Series
+            One value per record, the variance (``ddof=0``) of its ``n`` values: shape
+            ``baseshape + (1,)``, index ``['var']``, labels kept.
+        """
         return self.series_stat("var")
 
     def series_max(self):
-        """``series_stat('max')``: the max of every record, shape ``baseshape + (1,)``."""
+        """``series_stat('max')``: the max of every record, shape ``baseshape + (1,)``.
+
+        Returns
+        -------
+        Series
+            One value per record, the largest value of its ``n`` values: shape
+            ``baseshape + (1,)``, index ``['max']``, labels kept.
+        """
         return self.series_stat("max")
 
     def series_min(self):
-        """``series_stat('min')``: the min of every record, shape ``baseshape + (1,)``."""
+        """``series_stat('min')``: the min of every record, shape ``baseshape + (1,)``.
+
+        Returns
+        -------
+        Series
+            One value per record, the smallest value of its ``n`` values: shape
+            ``baseshape + (1,)``, index ``['min']``, labels kept.
+        """
         return self.series_stat("min")
 
     def series_count(self):
-        """``series_stat('count')``: the count of every record, shape ``baseshape + (1,)``."""
+        """``series_stat('count')``: the count of every record, shape ``baseshape + (1,)``.
+
+        Returns
+        -------
+        Series
+            One value per record, the number of values (``n``, as int64) of its ``n`` values: shape
+            ``baseshape + (1,)``, index ``['count']``, labels kept.
+        """
         return self.series_stat("count")
 
     # ------------------------------------------------------------------
@@ -727,6 +783,18 @@ class Series:
     # ------------------------------------------------------------------
     def reshape(self, *shape) -> Series:
         """New key shape; the last axis (record length) cannot change.
+
+        Parameters
+        ----------
+        *shape : int, or one tuple or list of int
+            The new full shape, ``newbaseshape + (n,)``; the last entry must be
+            the record length ``n``.
+
+        Returns
+        -------
+        Series
+            The same records in the same C order under keys of ``shape[:-1]``;
+            index kept, labels reshaped alike.
 
         Raises
         ------
@@ -744,7 +812,14 @@ class Series:
         return self._new(self.frames, shape[:-1], index=self.index, labels=labels)
 
     def flatten(self) -> Series:
-        """All key axes in one: shape ``(count, n)``."""
+        """All key axes in one: shape ``(count, n)``.
+
+        Returns
+        -------
+        Series
+            The same records in C order of the keys, shape ``(count(), n)``; index
+            kept, labels flattened.
+        """
         return self.reshape(self.count(), self.shape[-1])
 
     def __getitem__(self, item) -> Series:
@@ -793,6 +868,21 @@ class Series:
         """Values whose index matches ``crit`` (a function of one index value,
         a value, or a list of values).
 
+        Parameters
+        ----------
+        crit : callable, value or iterable of values
+            A callable is called with each index value and keeps the positions
+            where it returns true; a string or other single value keeps the
+            positions whose index equals it; an iterable keeps those whose index
+            is one of its values.
+
+        Returns
+        -------
+        Series
+            Same ``baseshape`` and labels; every record holds only the matching
+            values, in their order, with the matching index values. When every
+            position matches, this Series itself.
+
         Raises
         ------
         ValueError
@@ -822,7 +912,26 @@ class Series:
         return self._kernel(ops.take_columns, columns, index=newindex)
 
     def between(self, left, right) -> Series:
-        """Values with ``left <= index < right``."""
+        """Values with ``left <= index < right``.
+
+        Parameters
+        ----------
+        left : scalar
+            Smallest index value kept (inclusive).
+        right : scalar
+            Index values from ``right`` on are dropped (exclusive).
+
+        Returns
+        -------
+        Series
+            Same ``baseshape``; the values whose index lies in ``[left, right)``,
+            as :meth:`select` gives them.
+
+        Raises
+        ------
+        ValueError
+            No index value lies in the interval.
+        """
         return self.select(_Between(left, right))
 
     # ------------------------------------------------------------------
@@ -831,6 +940,18 @@ class Series:
     def center(self, axis=1) -> Series:
         """Subtract the mean within each record (``axis=1``) or the mean record
         across records (``axis=0``).
+
+        Parameters
+        ----------
+        axis : {1, 0}, default 1
+            1: every record minus its own mean; 0: every record minus the mean
+            record (the mean of each value over all records).
+
+        Returns
+        -------
+        Series
+            Same shape, index and labels; float64 for integer input, else the
+            input's floating dtype.
 
         Raises
         ------
@@ -844,7 +965,28 @@ class Series:
         raise ValueError(f"axis must be 0 or 1, got {axis!r}")
 
     def standardize(self, axis=1) -> Series:
-        """Divide by the standard deviation within (1) or across (0) records."""
+        """Divide by the standard deviation within (1) or across (0) records.
+
+        The mean is not subtracted (see :meth:`zscore`); standard deviations use
+        ``ddof=0``.
+
+        Parameters
+        ----------
+        axis : {1, 0}, default 1
+            1: every record divided by its own standard deviation; 0: each value
+            divided by its standard deviation over all records.
+
+        Returns
+        -------
+        Series
+            Same shape, index and labels; float64 for integer input. A constant
+            record (axis 1) gives inf or NaN, as numpy's division.
+
+        Raises
+        ------
+        ValueError
+            ``axis`` not 0 or 1.
+        """
         if axis == 1:
             return self._kernel(ops.standardize)
         if axis == 0:
@@ -853,7 +995,25 @@ class Series:
 
     def zscore(self, axis=1) -> Series:
         """Subtract the mean and divide by the standard deviation, within (1)
-        or across (0) records."""
+        or across (0) records.
+
+        Parameters
+        ----------
+        axis : {1, 0}, default 1
+            1: ``(x - mean(x)) / std(x)`` for every record ``x``; 0: each value
+            centred and scaled by its mean and standard deviation over all
+            records. Standard deviations use ``ddof=0``.
+
+        Returns
+        -------
+        Series
+            Same shape, index and labels; float64 for integer input.
+
+        Raises
+        ------
+        ValueError
+            ``axis`` not 0 or 1.
+        """
         if axis == 1:
             return self._kernel(ops.zscore)
         if axis == 0:
@@ -866,12 +1026,37 @@ class Series:
         """Records whose maximum is below ``threshold`` become zeros.
 
         The dtype is kept (Thunder's local mode turned integer data into
-        float64 only when some record was squelched)."""
+        float64 only when some record was squelched).
+
+        Parameters
+        ----------
+        threshold : scalar
+            A record is kept unchanged when its largest value is at least
+            ``threshold``, and set to all zeros otherwise.
+
+        Returns
+        -------
+        Series
+            Same shape, dtype, index and labels.
+        """
         return self._kernel(ops.squelch, threshold, dtype=self.dtype)
 
     def correlate(self, signal) -> Series:
         """Pearson correlation of every record with ``signal`` (1-D, index
         ``[1]``) or with each row of a 2-D ``signal`` (index ``arange(rows)``).
+
+        Parameters
+        ----------
+        signal : array-like
+            Shape ``(n,)`` for one signal, or ``(s, n)`` for ``s`` signals; ``n``
+            is the record length.
+
+        Returns
+        -------
+        Series
+            float64, shape ``baseshape + (1,)`` for a 1-D signal or
+            ``baseshape + (s,)`` for a 2-D one; labels kept. A constant record
+            gives NaN (as ``np.corrcoef``).
 
         Raises
         ------
@@ -900,6 +1085,21 @@ class Series:
 
     def mean_by_panel(self, length) -> Series:
         """Mean over the consecutive panels of ``length`` values of each record.
+
+        Each record is cut into ``n // length`` consecutive panels of ``length``
+        values and the panels are averaged together, position by position.
+
+        Parameters
+        ----------
+        length : int
+            Number of values per panel; must divide the record length ``n`` and
+            be smaller than it.
+
+        Returns
+        -------
+        Series
+            Same ``baseshape`` and labels; records of length ``length``, index
+            ``arange(length)``, float64 for integer input.
 
         Raises
         ------
@@ -1007,7 +1207,28 @@ class Series:
         (at ``level``): one value per group, indexed by the groups.
 
         ``function`` is called once per record and group; the statistics of
-        :meth:`stat_by_index` are vectorised."""
+        :meth:`stat_by_index` are vectorised.
+
+        Parameters
+        ----------
+        function : callable
+            ``function(values) -> scalar``, called with the 1-D ndarray of one
+            record's values in one group.
+        level : int or list of int, default 0
+            Level(s) of a multi-index whose values form the groups; with a 1-D
+            index, 0.
+
+        Returns
+        -------
+        Series
+            Same ``baseshape`` and labels; one value per group in every record,
+            the index listing the groups in sorted order.
+
+        Raises
+        ------
+        ValueError
+            ``level`` is not a level of the index.
+        """
         masks, newindex = self._group_index(level)
         return self._kernel(ops.group_apply, masks, function, index=newindex)
 
@@ -1018,11 +1239,21 @@ class Series:
         ----------
         stat : str
             sum, mean, median, stdev (or std), var, max, min, count.
+        level : int or list of int, default 0
+            Level(s) of a multi-index whose values form the groups; with a 1-D
+            index, 0.
+
+        Returns
+        -------
+        Series
+            Same ``baseshape`` and labels; one value per group in every record.
+            The index lists the groups: the distinct index values (or, with
+            several levels, combinations of values that occur) in sorted order.
 
         Raises
         ------
         ValueError
-            Unknown ``stat``.
+            Unknown ``stat``, or ``level`` is not a level of the index.
         """
         stat = str(stat).lower()
         _check_options(stat, "stat", ops.STAT_NAMES)
@@ -1030,31 +1261,164 @@ class Series:
         return self._kernel(ops.group_stat, masks, stat, index=newindex)
 
     def sum_by_index(self, level=0):
-        """``stat_by_index('sum', level)``: the sum of each group of equal index values."""
+        """``stat_by_index('sum', level)``: the sum of each group of equal index values.
+
+        Parameters
+        ----------
+        level : int or list of int, default 0
+            Level(s) of a multi-index whose values form the groups; with a 1-D
+            index, 0.
+
+        Returns
+        -------
+        Series
+            Same ``baseshape``; each record holds, per group, the sum of the
+            record's values in that group. The index lists the groups (the
+            distinct index values at ``level``, in sorted order).
+
+        Raises
+        ------
+        ValueError
+            ``level`` is not a level of the index.
+        """
         return self.stat_by_index("sum", level)
 
     def mean_by_index(self, level=0):
-        """``stat_by_index('mean', level)``: the mean of each group of equal index values."""
+        """``stat_by_index('mean', level)``: the mean of each group of equal index values.
+
+        Parameters
+        ----------
+        level : int or list of int, default 0
+            Level(s) of a multi-index whose values form the groups; with a 1-D
+            index, 0.
+
+        Returns
+        -------
+        Series
+            Same ``baseshape``; each record holds, per group, the mean of the
+            record's values in that group. The index lists the groups (the
+            distinct index values at ``level``, in sorted order).
+
+        Raises
+        ------
+        ValueError
+            ``level`` is not a level of the index.
+        """
         return self.stat_by_index("mean", level)
 
     def median_by_index(self, level=0):
-        """``stat_by_index('median', level)``: the median of each group of equal index values."""
+        """``stat_by_index('median', level)``: the median of each group of equal index values.
+
+        Parameters
+        ----------
+        level : int or list of int, default 0
+            Level(s) of a multi-index whose values form the groups; with a 1-D
+            index, 0.
+
+        Returns
+        -------
+        Series
+            Same ``baseshape``; each record holds, per group, the median of the
+            record's values in that group. The index lists the groups (the
+            distinct index values at ``level``, in sorted order).
+
+        Raises
+        ------
+        ValueError
+            ``level`` is not a level of the index.
+        """
         return self.stat_by_index("median", level)
 
     def std_by_index(self, level=0):
-        """``stat_by_index('stdev', level)``: the std of each group of equal index values."""
+        """``stat_by_index('stdev', level)``: the std of each group of equal index values.
+
+        Parameters
+        ----------
+        level : int or list of int, default 0
+            Level(s) of a multi-index whose values form the groups; with a 1-D
+            index, 0.
+
+        Returns
+        -------
+        Series
+            Same ``baseshape``; each record holds, per group, the standard deviation (``ddof=0``) of the
+            record's values in that group. The index lists the groups (the
+            distinct index values at ``level``, in sorted order).
+
+        Raises
+        ------
+        ValueError
+            ``level`` is not a level of the index.
+        """
         return self.stat_by_index("stdev", level)
 
     def max_by_index(self, level=0):
-        """``stat_by_index('max', level)``: the max of each group of equal index values."""
+        """``stat_by_index('max', level)``: the max of each group of equal index values.
+
+        Parameters
+        ----------
+        level : int or list of int, default 0
+            Level(s) of a multi-index whose values form the groups; with a 1-D
+            index, 0.
+
+        Returns
+        -------
+        Series
+            Same ``baseshape``; each record holds, per group, the largest value of the
+            record's values in that group. The index lists the groups (the
+            distinct index values at ``level``, in sorted order).
+
+        Raises
+        ------
+        ValueError
+            ``level`` is not a level of the index.
+        """
         return self.stat_by_index("max", level)
 
     def min_by_index(self, level=0):
-        """``stat_by_index('min', level)``: the min of each group of equal index values."""
+        """``stat_by_index('min', level)``: the min of each group of equal index values.
+
+        Parameters
+        ----------
+        level : int or list of int, default 0
+            Level(s) of a multi-index whose values form the groups; with a 1-D
+            index, 0.
+
+        Returns
+        -------
+        Series
+            Same ``baseshape``; each record holds, per group, the smallest value of the
+            record's values in that group. The index lists the groups (the
+            distinct index values at ``level``, in sorted order).
+
+        Raises
+        ------
+        ValueError
+            ``level`` is not a level of the index.
+        """
         return self.stat_by_index("min", level)
 
     def count_by_index(self, level=0):
-        """``stat_by_index('count', level)``: the count of each group of equal index values."""
+        """``stat_by_index('count', level)``: the count of each group of equal index values.
+
+        Parameters
+        ----------
+        level : int or list of int, default 0
+            Level(s) of a multi-index whose values form the groups; with a 1-D
+            index, 0.
+
+        Returns
+        -------
+        Series
+            Same ``baseshape``; each record holds, per group, the number of values (int64) of the
+            record's values in that group. The index lists the groups (the
+            distinct index values at ``level``, in sorted order).
+
+        Raises
+        ------
+        ValueError
+            ``level`` is not a level of the index.
+        """
         return self.stat_by_index("count", level)
 
     def _makewindows(self, indices, window):
