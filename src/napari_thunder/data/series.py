@@ -682,6 +682,13 @@ class Series:
         stat : str
             sum, mean, median, std (or stdev), var, max, min or count.
 
+        Returns
+        -------
+        Series
+            One value per record, the statistic over its ``n`` values (std and var
+            with ``ddof=0``; count is ``n`` as int64): shape ``baseshape + (1,)``,
+            index ``[stat]``, labels kept.
+
         Raises
         ------
         ValueError
@@ -1444,6 +1451,23 @@ class Series:
         """Mean of the windows of ``window`` values centred on the index values
         ``indices``: records of length ``window``.
 
+        A window around position ``p`` covers positions ``p - window // 2`` up to
+        (not including) ``p - window // 2 + window``; the windows of all
+        ``indices`` are averaged together, position by position.
+
+        Parameters
+        ----------
+        indices : scalar or array-like
+            Index values (not positions) the windows are centred on.
+        window : int
+            Width of every window, in values.
+
+        Returns
+        -------
+        Series
+            Same ``baseshape`` and labels; records of length ``window``, index
+            ``arange(window)``.
+
         Raises
         ------
         ValueError
@@ -1454,6 +1478,17 @@ class Series:
 
     def subsample(self, sample_factor=2) -> Series:
         """Every ``sample_factor``-th value.
+
+        Parameters
+        ----------
+        sample_factor : int, default 2
+            Keep the values at positions ``0, sample_factor, 2 * sample_factor, ...``.
+
+        Returns
+        -------
+        Series
+            Same ``baseshape``, dtype and labels; records of length
+            ``ceil(n / sample_factor)``, indexed by the kept index values.
 
         Raises
         ------
@@ -1467,6 +1502,17 @@ class Series:
         """Means of consecutive groups of ``sample_factor`` values (a last
         partial group dropped).
 
+        Parameters
+        ----------
+        sample_factor : int, default 2
+            Number of consecutive values averaged into one.
+
+        Returns
+        -------
+        Series
+            Same ``baseshape`` and labels; records of length
+            ``n // sample_factor``, index ``arange(n // sample_factor)``, float.
+
         Raises
         ------
         ValueError
@@ -1478,6 +1524,21 @@ class Series:
     def fourier(self, freq=None) -> Series:
         """Coherence and phase of every record at digital frequency ``freq``
         (index ``['coherence', 'phase']``).
+
+        The record's mean is removed before the FFT; the coherence is the
+        amplitude at ``freq`` over the root sum of squares of the amplitudes of
+        all frequencies below ``n / 2``.
+
+        Parameters
+        ----------
+        freq : int
+            Frequency bin, ``0 <= freq < n // 2``; required despite the default.
+
+        Returns
+        -------
+        Series
+            float64, shape ``baseshape + (2,)``: coherence then phase (radians)
+            of every record; labels kept.
 
         Raises
         ------
@@ -1493,6 +1554,20 @@ class Series:
     def convolve(self, signal, mode="full") -> Series:
         """``np.convolve(record, signal, mode)`` of every record.
 
+        Parameters
+        ----------
+        signal : array-like
+            The kernel, flattened to 1-D (``m`` values).
+        mode : {'full', 'same', 'valid'}, default 'full'
+            As ``np.convolve``: records of length ``n + m - 1``, ``max(n, m)`` or
+            ``max(n, m) - min(n, m) + 1``.
+
+        Returns
+        -------
+        Series
+            Same ``baseshape`` and labels; records of the length given by
+            ``mode``, index ``arange(length)``.
+
         Raises
         ------
         ValueError
@@ -1507,6 +1582,23 @@ class Series:
     def crosscorr(self, signal, lag=0) -> Series:
         """Cross-correlation of every record with ``signal`` at lags
         ``-lag..lag`` (index: the lags).
+
+        Record and signal are centred and scaled to unit norm, so each value is
+        the Pearson correlation with the shifted signal (the shifted-in values
+        are zeros, not wrapped around); a constant record gives 0.
+
+        Parameters
+        ----------
+        signal : array-like
+            Flattened to 1-D; must have the record length ``n``.
+        lag : int, default 0
+            Largest shift, in values, either way.
+
+        Returns
+        -------
+        Series
+            float64, shape ``baseshape + (2 * lag + 1,)``, index
+            ``[-lag, ..., lag]``; labels kept.
 
         Raises
         ------
@@ -1540,6 +1632,19 @@ class Series:
         """Subtract a least-squares line (``'linear'``) or polynomial of
         ``order`` (``'nonlinear'``) from every record, keeping its intercept.
 
+        Parameters
+        ----------
+        method : {'linear', 'nonlinear'}, default 'linear'
+            A straight line, or a polynomial of degree ``order``, fitted to each
+            record against its positions ``0 .. n - 1``.
+        order : int, default 5
+            Degree of the polynomial for ``'nonlinear'``; ignored for ``'linear'``.
+
+        Returns
+        -------
+        Series
+            Same shape, index and labels; float64 for integer input.
+
         Raises
         ------
         ValueError
@@ -1569,6 +1674,11 @@ class Series:
         offset : float
             Added to the baseline in the division.
 
+        Returns
+        -------
+        Series
+            float64, same shape, index and labels.
+
         Raises
         ------
         ValueError
@@ -1593,17 +1703,43 @@ class Series:
     def gramian(self) -> Series:
         """``A.T @ A`` of the records matrix ``A`` (count x n) in float64: a
         Series of ``n`` records of length ``n`` (Thunder's local mode kept the
-        input dtype, so integer data overflowed)."""
+        input dtype, so integer data overflowed).
+
+        Returns
+        -------
+        Series
+            float64, shape ``(n, n)``, index kept, no labels, on the same engine.
+        """
         acc = self.frames.aggregate(ops.GramianAccumulator(self.shape[-1]))
         return self._small(acc.total, index=self.index)
 
     def cov(self) -> Series:
-        """Covariance of the values across records (``ddof=1``), n x n."""
+        """Covariance of the values across records (``ddof=1``), n x n.
+
+        Returns
+        -------
+        Series
+            float64, shape ``(n, n)``: entry ``(i, j)`` is the covariance of
+            values ``i`` and ``j`` over the records.
+        """
         return self.center(axis=0).gramian().times(1.0 / (self.count() - 1))
 
     def times(self, other) -> Series:
         """Records times a matrix: ``x @ other`` for each record (a scalar
         scales, a 1-D array is a column, a local Series is its array).
+
+        Parameters
+        ----------
+        other : scalar, array-like or Series
+            A scalar multiplies every value; otherwise a matrix of shape
+            ``(n, m)`` (a 1-D array of length ``n`` is one column), or a Series
+            whose array is that matrix.
+
+        Returns
+        -------
+        Series
+            For a scalar: same shape, index and labels. For a matrix: float64,
+            shape ``baseshape + (m,)``, index ``arange(m)``; labels kept.
 
         Raises
         ------
@@ -1629,6 +1765,19 @@ class Series:
         of this shape, or a Series of this shape (its values are sent to the
         engine's workers with the work).
 
+        Parameters
+        ----------
+        other : scalar, ndarray or Series
+            The second operand: a scalar for every value, or an array or Series of
+            exactly ``self.shape``, paired value by value.
+        op : callable
+            A binary function on arrays, such as ``operator.add``.
+
+        Returns
+        -------
+        Series
+            Same shape, index and labels; dtype as ``op`` gives.
+
         Raises
         ------
         ValueError
@@ -1648,27 +1797,124 @@ class Series:
         return self._kernel(ops.element_wise, values, op, with_start=True)
 
     def plus(self, other):
-        """``self + other`` value by value (see :meth:`element_wise`)."""
+        """``self + other`` value by value (see :meth:`element_wise`).
+
+        Parameters
+        ----------
+        other : scalar, ndarray or Series
+            A scalar applied to every value, or an array or Series of exactly
+            this shape, combined value by value.
+
+        Returns
+        -------
+        Series
+            Same shape, index and labels; dtype as numpy gives for
+            ``values + other``.
+
+        Raises
+        ------
+        ValueError
+            ``other`` is an array or Series of another shape.
+        """
         return self.element_wise(other, operator.add)
 
     def minus(self, other):
-        """``self - other`` value by value (see :meth:`element_wise`)."""
+        """``self - other`` value by value (see :meth:`element_wise`).
+
+        Parameters
+        ----------
+        other : scalar, ndarray or Series
+            A scalar applied to every value, or an array or Series of exactly
+            this shape, combined value by value.
+
+        Returns
+        -------
+        Series
+            Same shape, index and labels; dtype as numpy gives for
+            ``values - other``.
+
+        Raises
+        ------
+        ValueError
+            ``other`` is an array or Series of another shape.
+        """
         return self.element_wise(other, operator.sub)
 
     def dottimes(self, other):
-        """``self * other`` value by value (see :meth:`element_wise`)."""
+        """``self * other`` value by value (see :meth:`element_wise`).
+
+        Parameters
+        ----------
+        other : scalar, ndarray or Series
+            A scalar applied to every value, or an array or Series of exactly
+            this shape, combined value by value.
+
+        Returns
+        -------
+        Series
+            Same shape, index and labels; dtype as numpy gives for
+            ``values * other``.
+
+        Raises
+        ------
+        ValueError
+            ``other`` is an array or Series of another shape.
+        """
         return self.element_wise(other, operator.mul)
 
     def dotdivide(self, other):
-        """``self / other`` value by value (see :meth:`element_wise`)."""
+        """``self / other`` value by value (see :meth:`element_wise`).
+
+        Parameters
+        ----------
+        other : scalar, ndarray or Series
+            A scalar applied to every value, or an array or Series of exactly
+            this shape, combined value by value.
+
+        Returns
+        -------
+        Series
+            Same shape, index and labels; dtype as numpy gives for
+            ``values / other``.
+
+        Raises
+        ------
+        ValueError
+            ``other`` is an array or Series of another shape.
+        """
         return self.element_wise(other, operator.truediv)
 
     def clip(self, min=None, max=None) -> Series:
-        """Values clipped to ``[min, max]``."""
+        """Values clipped to ``[min, max]``.
+
+        Parameters
+        ----------
+        min : scalar, optional
+            Values below it become ``min``; None: no lower bound.
+        max : scalar, optional
+            Values above it become ``max``; None: no upper bound.
+
+        Returns
+        -------
+        Series
+            Same shape, index and labels; dtype as ``np.clip`` gives.
+        """
         return self._kernel(ops.clip, min, max)
 
     def astype(self, dtype, casting="unsafe") -> Series:
         """Values cast to ``dtype``.
+
+        Parameters
+        ----------
+        dtype : numpy dtype or str
+            dtype of the result.
+        casting : {'no', 'equiv', 'safe', 'same_kind', 'unsafe'}, default 'unsafe'
+            As numpy's ``casting``: which casts are allowed.
+
+        Returns
+        -------
+        Series
+            Same shape, index and labels, of ``dtype``.
 
         Raises
         ------
@@ -1687,18 +1933,42 @@ class Series:
         """Back to ``Images``: ``n`` images of ``baseshape``.
 
         ``chunk_size`` is accepted for Thunder's scripts; the layout is
-        chosen by the engine."""
+        chosen by the engine.
+
+        Parameters
+        ----------
+        chunk_size : str or int, default 'auto'
+            Ignored.
+
+        Returns
+        -------
+        Images
+            ``n`` images of shape ``baseshape`` (image ``t`` holds value ``t`` of
+            every record), this dtype, on the same engine.
+        """
         from napari_thunder.data.images import Images
         from napari_thunder.engines.transpose import transpose
 
         return Images(transpose(self.frames, self._baseshape))
 
     def totimeseries(self) -> TimeSeries:
-        """The same records as a ``TimeSeries``."""
+        """The same records as a ``TimeSeries``.
+
+        Returns
+        -------
+        TimeSeries
+            Sharing these frames, with the same shape, index and labels.
+        """
         return TimeSeries(self.frames, self._baseshape, index=self.index, labels=self.labels)
 
     def toseries(self) -> Series:
-        """The same records as a plain ``Series``."""
+        """The same records as a plain ``Series``.
+
+        Returns
+        -------
+        Series
+            Sharing these frames, with the same shape, index and labels.
+        """
         return Series(self.frames, self._baseshape, index=self.index, labels=self.labels)
 
     def tobinary(self, path, prefix="series", overwrite=False, credentials=None) -> None:
@@ -1707,6 +1977,17 @@ class Series:
         Records are written raw in key order (C order), one file per block
         (``<prefix>-<first key>.bin``), with a ``conf.json`` (shape, dtype)
         and a ``SUCCESS`` marker; ``series.frombinary(path)`` reads them back.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Output directory (created when missing).
+        prefix : str, default 'series'
+            Start of every block file's name.
+        overwrite : bool, default False
+            Replace an existing ``path``.
+        credentials : optional
+            Accepted for Thunder's scripts; unused.
 
         Raises
         ------
