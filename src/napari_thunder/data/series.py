@@ -1537,8 +1537,8 @@ class Series:
         Returns
         -------
         Series
-            float64, shape ``baseshape + (2,)``: coherence then phase (radians)
-            of every record; labels kept.
+            Floating point, shape ``baseshape + (2,)``: coherence (0-1) then
+            phase (radians, in ``[0, 2 * pi)``) of every record; labels kept.
 
         Raises
         ------
@@ -1738,8 +1738,9 @@ class Series:
         Returns
         -------
         Series
-            For a scalar: same shape, index and labels. For a matrix: float64,
-            shape ``baseshape + (m,)``, index ``arange(m)``; labels kept.
+            For a scalar: same shape, index and labels. For a matrix: floating
+            point (float64 for integer records), shape ``baseshape + (m,)``,
+            index ``arange(m)``; labels kept.
 
         Raises
         ------
@@ -1981,9 +1982,9 @@ class Series:
         Parameters
         ----------
         path : str or os.PathLike
-            Output directory (created when missing).
+            Output directory; it appears only once every file is written.
         prefix : str, default 'series'
-            Start of every block file's name.
+            Start of every block file's name; non-empty, without a path separator.
         overwrite : bool, default False
             Replace an existing ``path``.
         credentials : optional
@@ -1994,7 +1995,7 @@ class Series:
         FileExistsError
             ``path`` exists and ``overwrite`` is false.
         ValueError
-            ``path`` is empty or names a file.
+            ``path`` is empty or names a file, or ``prefix`` is empty or holds a path separator.
         """
         from napari_thunder.io.series_binary import write_series
 
