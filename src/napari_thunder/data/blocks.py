@@ -87,7 +87,14 @@ class Blocks:
         return self.store.mode
 
     def count(self) -> int:
-        """Number of blocks."""
+        """Number of blocks.
+
+        Returns
+        -------
+        int
+            How many spatial tiles the stack is cut into (the product of the block
+            grid's shape).
+        """
         return self.store.count()
 
     def map(self, func, value_shape=None, dtype=None) -> Blocks:
@@ -96,6 +103,25 @@ class Blocks:
         The result may change the length of axis 0 (``value_shape[0]``) but
         not the spatial shape. Without hints, ``func`` is run once on the
         first block to find them.
+
+        Parameters
+        ----------
+        func : callable
+            ``func(block) -> ndarray``: takes one block of shape ``(n,) + tile``
+            and returns an array of shape ``(m,) + tile``, with the same tile.
+        value_shape : tuple of int, optional
+            Shape of the result's images; only ``value_shape[0]`` (the new
+            length ``m`` of axis 0) is used. Default: found by running ``func`` on
+            the first block.
+        dtype : numpy dtype, optional
+            dtype of the result. Default: the dtype of ``func`` on the first
+            block. With both ``value_shape`` and ``dtype`` no block is probed.
+
+        Returns
+        -------
+        Blocks
+            The mapped blocks on the same engine, ``m`` images of the same image
+            shape and tiling, of ``dtype``.
         """
         if value_shape is None or dtype is None:
             probe = np.asarray(func(self.store.collect_blocks()[0]))
@@ -106,21 +132,49 @@ class Blocks:
         return Blocks(self.store.map(func, length, np.dtype(dtype)))
 
     def collect_blocks(self) -> list[np.ndarray]:
-        """Every block as an ndarray, in C order of the block grid."""
+        """Every block as an ndarray, in C order of the block grid.
+
+        Returns
+        -------
+        list of ndarray
+            One array of shape ``(n,) + tile`` per block; blocks on the lower and
+            right edges of the grid may be smaller than ``blockshape``.
+        """
         return self.store.collect_blocks()
 
     def toarray(self) -> np.ndarray:
-        """The whole stack, squeezed like ``Images.toarray``."""
+        """The whole stack, squeezed like ``Images.toarray``.
+
+        Returns
+        -------
+        ndarray
+            The blocks put back together: shape ``(n,) + value_shape`` with axes
+            of length 1 removed, of this dtype.
+        """
         return self.store.collect().squeeze()
 
     def toimages(self):
-        """Back to ``Images``."""
+        """Back to ``Images``.
+
+        Returns
+        -------
+        Images
+            ``n`` images of ``value_shape`` on the same engine, holding the same
+            pixels as the blocks.
+        """
         from napari_thunder.data.images import Images
 
         return Images(self.store.to_frames())
 
     def toseries(self):
-        """Pixel series view (``Series``)."""
+        """Pixel series view (``Series``).
+
+        Returns
+        -------
+        Series
+            One record of length ``n`` per pixel: shape ``value_shape + (n,)``,
+            as ``Images.toseries`` gives.
+        """
         from napari_thunder.data.images import Images
 
         return Images(self.store.to_frames()).toseries()

@@ -165,15 +165,35 @@ class Series(SparkMethods):
         return self.frames
 
     def count(self) -> int:
-        """Number of records."""
+        """Number of records.
+
+        Returns
+        -------
+        int
+            ``prod(baseshape)``, the number of records (not of values).
+        """
         return int(math.prod(self._baseshape))
 
     def first(self) -> np.ndarray:
-        """The first record (length ``n``)."""
+        """The first record (length ``n``).
+
+        Returns
+        -------
+        ndarray
+            1-D array of shape ``(n,)`` and this dtype: the record at key
+            ``(0, ..., 0)``.
+        """
         return np.asarray(self.frames.first()).reshape(-1)
 
     def toarray(self) -> np.ndarray:
-        """All records as one ndarray ``baseshape + (n,)``, squeezed (Thunder)."""
+        """All records as one ndarray ``baseshape + (n,)``, squeezed (Thunder).
+
+        Returns
+        -------
+        ndarray
+            The records of shape ``baseshape + (n,)`` with every axis of length 1
+            removed, of this dtype, collected from the engine.
+        """
         return self.frames.collect().reshape(self.shape).squeeze()
 
     def __array__(self, dtype=None, copy=None):
@@ -191,7 +211,14 @@ class Series(SparkMethods):
     # engines
     # ------------------------------------------------------------------
     def tolocal(self) -> Series:
-        """These records in local mode."""
+        """These records in local mode.
+
+        Returns
+        -------
+        Series
+            The same records, index and labels, of the same class, held as a
+            numpy array in this process (collected from the engine).
+        """
         from napari_thunder import series as loaders
 
         return loaders.fromarray(self.frames.collect().reshape(self.shape), index=self.index,
@@ -199,6 +226,17 @@ class Series(SparkMethods):
 
     def tospark(self, engine=None) -> Series:
         """These records on Spark (``engine``: a SparkContext or master URL).
+
+        Parameters
+        ----------
+        engine : pyspark.SparkContext or str
+            The Spark context (or a master URL) to distribute the records to;
+            required despite the default.
+
+        Returns
+        -------
+        Series
+            The same records, index and labels, of the same class, in Spark mode.
 
         Raises
         ------
@@ -215,6 +253,13 @@ class Series(SparkMethods):
     def tordd(self):
         """The Spark RDD of ``(key, record)`` pairs (keys: tuples of ``baseshape``).
 
+        Returns
+        -------
+        pyspark.RDD
+            One ``(key, record)`` pair per record: ``key`` a tuple of ints, the
+            record's position in ``baseshape``, and ``record`` a 1-D ndarray of
+            length ``n``.
+
         Raises
         ------
         NotImplementedError
@@ -225,7 +270,18 @@ class Series(SparkMethods):
         return self.frames.tordd().map(_Rekey(self._baseshape))
 
     def npartitions(self) -> int:
-        """Number of Spark partitions (Spark only)."""
+        """Number of Spark partitions (Spark only).
+
+        Returns
+        -------
+        int
+            How many partitions the records' RDD has.
+
+        Raises
+        ------
+        NotImplementedError
+            Not in Spark mode.
+        """
         self._spark_only("npartitions")
         return self.frames.npartitions()
 
@@ -318,6 +374,18 @@ class Series(SparkMethods):
     def filter(self, func) -> Series:
         """Records for which ``func(record)`` is true, flattened: shape ``(k, n)``.
 
+        Parameters
+        ----------
+        func : callable
+            ``func(record) -> bool``, called with each record as a 1-D ndarray of
+            length ``n``; its result is taken as a truth value.
+
+        Returns
+        -------
+        Series
+            The ``k`` kept records in key order, shape ``(k, n)``, with this index;
+            the labels (when set) are flattened and filtered alike.
+
         Raises
         ------
         TypeError
@@ -334,6 +402,20 @@ class Series(SparkMethods):
         """Reduce ``func(a, b) -> record`` over all records: shape ``(1,) * ndim + (n,)``,
         like :meth:`mean` (Thunder's local mode gave ``(1, n)``, its Spark mode this).
 
+        Parameters
+        ----------
+        func : callable
+            ``func(a, b) -> record``: combines two records (1-D ndarrays of length
+            ``n``) into one of the same length. It should be associative and
+            commutative, since the order of combination depends on the engine's
+            blocks.
+
+        Returns
+        -------
+        Series
+            One record of length ``n``, shape ``(1,) * len(baseshape) + (n,)``,
+            with this index.
+
         Raises
         ------
         ValueError
@@ -348,6 +430,21 @@ class Series(SparkMethods):
         """``n`` records drawn at random without replacement (all when fewer),
         in key order; shape ``(n, length)``. (Thunder's local mode drew with
         replacement, its Spark mode without.)
+
+        Parameters
+        ----------
+        n : int, default 100
+            Number of records to draw; when the Series holds fewer, all of them
+            are returned.
+        seed : int or numpy.random.Generator, optional
+            Seed for ``numpy.random.default_rng``; the same seed draws the same
+            records. Default: a fresh, unpredictable draw.
+
+        Returns
+        -------
+        Series
+            ``min(n, count())`` distinct records in key order, shape
+            ``(min(n, count()), length)``, with this index and no labels.
 
         Raises
         ------
@@ -376,32 +473,90 @@ class Series(SparkMethods):
 
     def mean(self) -> Series:
         """Mean across records (shape ``(1, ..., 1, n)``; the index is kept,
-        where Thunder reset it to ``arange(n)``)."""
+        where Thunder reset it to ``arange(n)``).
+
+        Returns
+        -------
+        Series
+            One record of length ``n`` holding, at each position, the mean of that
+            value over all records; shape ``(1,) * len(baseshape) + (n,)``.
+        """
         return self._across("mean")
 
     def var(self) -> Series:
-        """Variance across records (``ddof=0``, as numpy)."""
+        """Variance across records (``ddof=0``, as numpy).
+
+        Returns
+        -------
+        Series
+            One record of length ``n``: the population variance of each value over
+            all records, shape ``(1,) * len(baseshape) + (n,)``, index kept.
+        """
         return self._across("var")
 
     def std(self) -> Series:
-        """Standard deviation across records (``ddof=0``)."""
+        """Standard deviation across records (``ddof=0``).
+
+        Returns
+        -------
+        Series
+            One record of length ``n``: the population standard deviation of each
+            value over all records, shape ``(1,) * len(baseshape) + (n,)``, index kept.
+        """
         return self._across("std")
 
     def sum(self) -> Series:
-        """Sum across records."""
+        """Sum across records.
+
+        Returns
+        -------
+        Series
+            One record of length ``n``: the sum of each value over all records,
+            shape ``(1,) * len(baseshape) + (n,)``, index kept.
+        """
         return self._across("sum")
 
     def max(self) -> Series:
-        """Maximum across records."""
+        """Maximum across records.
+
+        Returns
+        -------
+        Series
+            One record of length ``n``: the largest of each value over all records,
+            shape ``(1,) * len(baseshape) + (n,)``, index kept.
+        """
         return self._across("max")
 
     def min(self) -> Series:
-        """Minimum across records."""
+        """Minimum across records.
+
+        Returns
+        -------
+        Series
+            One record of length ``n``: the smallest of each value over all records,
+            shape ``(1,) * len(baseshape) + (n,)``, index kept.
+        """
         return self._across("min")
 
     def stream_stat(self, name):
         """Yield ``(done, total, partial)`` while computing the statistic
         ``name`` across records (``partial``: an ndarray ``(n,)``), for progress.
+
+        Parameters
+        ----------
+        name : {'mean', 'var', 'std', 'sum', 'min', 'max'}
+            The statistic, computed over all records as :meth:`mean` and the
+            other statistics across records do.
+
+        Yields
+        ------
+        done : int
+            Number of records folded in so far.
+        total : int
+            Number of records in all (``count()``).
+        partial : ndarray
+            The statistic over the records folded in so far, shape ``(n,)``; the
+            last one yielded is over all records.
 
         Raises
         ------
@@ -422,6 +577,13 @@ class Series(SparkMethods):
         stat : str
             sum, mean, median, std (or stdev), var, max, min or count.
 
+        Returns
+        -------
+        Series
+            One value per record, the statistic over its ``n`` values (std and var
+            with ``ddof=0``; count is ``n`` as int64): shape ``baseshape + (1,)``,
+            index ``[stat]``, labels kept.
+
         Raises
         ------
         ValueError
@@ -431,35 +593,91 @@ class Series(SparkMethods):
         return self._kernel(ops.record_stat, stat, index=[stat])
 
     def series_sum(self):
-        """``series_stat('sum')``: the sum of every record, shape ``baseshape + (1,)``."""
+        """``series_stat('sum')``: the sum of every record, shape ``baseshape + (1,)``.
+
+        Returns
+        -------
+        Series
+            One value per record, the sum of its ``n`` values: shape
+            ``baseshape + (1,)``, index ``['sum']``, labels kept.
+        """
         return self.series_stat("sum")
 
     def series_mean(self):
-        """``series_stat('mean')``: the mean of every record, shape ``baseshape + (1,)``."""
+        """``series_stat('mean')``: the mean of every record, shape ``baseshape + (1,)``.
+
+        Returns
+        -------
+        Series
+            One value per record, the mean of its ``n`` values: shape
+            ``baseshape + (1,)``, index ``['mean']``, labels kept.
+        """
         return self.series_stat("mean")
 
     def series_median(self):
-        """``series_stat('median')``: the median of every record, shape ``baseshape + (1,)``."""
+        """``series_stat('median')``: the median of every record, shape ``baseshape + (1,)``.
+
+        Returns
+        -------
+        Series
+            One value per record, the median of its ``n`` values: shape
+            ``baseshape + (1,)``, index ``['median']``, labels kept.
+        """
         return self.series_stat("median")
 
     def series_std(self):
-        """``series_stat('std')``: the std of every record, shape ``baseshape + (1,)``."""
+        """``series_stat('std')``: the std of every record, shape ``baseshape + (1,)``.
+
+        Returns
+        -------
+        Series
+            One value per record, the standard deviation (``ddof=0``) of its ``n`` values: shape
+            ``baseshape + (1,)``, index ``['std']``, labels kept.
+        """
         return self.series_stat("std")
 
     def series_var(self):
-        """``series_stat('var')``: the var of every record, shape ``baseshape + (1,)``."""
+        """``series_stat('var')``: the var of every record, shape ``baseshape + (1,)``.
+
+        Returns
+        -------
+        Series
+            One value per record, the variance (``ddof=0``) of its ``n`` values: shape
+            ``baseshape + (1,)``, index ``['var']``, labels kept.
+        """
         return self.series_stat("var")
 
     def series_max(self):
-        """``series_stat('max')``: the max of every record, shape ``baseshape + (1,)``."""
+        """``series_stat('max')``: the max of every record, shape ``baseshape + (1,)``.
+
+        Returns
+        -------
+        Series
+            One value per record, the largest value of its ``n`` values: shape
+            ``baseshape + (1,)``, index ``['max']``, labels kept.
+        """
         return self.series_stat("max")
 
     def series_min(self):
-        """``series_stat('min')``: the min of every record, shape ``baseshape + (1,)``."""
+        """``series_stat('min')``: the min of every record, shape ``baseshape + (1,)``.
+
+        Returns
+        -------
+        Series
+            One value per record, the smallest value of its ``n`` values: shape
+            ``baseshape + (1,)``, index ``['min']``, labels kept.
+        """
         return self.series_stat("min")
 
     def series_count(self):
-        """``series_stat('count')``: the count of every record, shape ``baseshape + (1,)``."""
+        """``series_stat('count')``: the count of every record, shape ``baseshape + (1,)``.
+
+        Returns
+        -------
+        Series
+            One value per record, the number of values (``n``, as int64) of its ``n`` values: shape
+            ``baseshape + (1,)``, index ``['count']``, labels kept.
+        """
         return self.series_stat("count")
 
     # ------------------------------------------------------------------
@@ -467,6 +685,18 @@ class Series(SparkMethods):
     # ------------------------------------------------------------------
     def reshape(self, *shape) -> Series:
         """New key shape; the last axis (record length) cannot change.
+
+        Parameters
+        ----------
+        *shape : int, or one tuple or list of int
+            The new full shape, ``newbaseshape + (n,)``; the last entry must be
+            the record length ``n``.
+
+        Returns
+        -------
+        Series
+            The same records in the same C order under keys of ``shape[:-1]``;
+            index kept, labels reshaped alike.
 
         Raises
         ------
@@ -484,7 +714,14 @@ class Series(SparkMethods):
         return self._new(self.frames, shape[:-1], index=self.index, labels=labels)
 
     def flatten(self) -> Series:
-        """All key axes in one: shape ``(count, n)``."""
+        """All key axes in one: shape ``(count, n)``.
+
+        Returns
+        -------
+        Series
+            The same records in C order of the keys, shape ``(count(), n)``; index
+            kept, labels flattened.
+        """
         return self.reshape(self.count(), self.shape[-1])
 
     def __getitem__(self, item) -> Series:
@@ -533,6 +770,21 @@ class Series(SparkMethods):
         """Values whose index matches ``crit`` (a function of one index value,
         a value, or a list of values).
 
+        Parameters
+        ----------
+        crit : callable, value or iterable of values
+            A callable is called with each index value and keeps the positions
+            where it returns true; a string or other single value keeps the
+            positions whose index equals it; an iterable keeps those whose index
+            is one of its values.
+
+        Returns
+        -------
+        Series
+            Same ``baseshape`` and labels; every record holds only the matching
+            values, in their order, with the matching index values. When every
+            position matches, this Series itself.
+
         Raises
         ------
         ValueError
@@ -562,7 +814,26 @@ class Series(SparkMethods):
         return self._kernel(ops.take_columns, columns, index=newindex)
 
     def between(self, left, right) -> Series:
-        """Values with ``left <= index < right``."""
+        """Values with ``left <= index < right``.
+
+        Parameters
+        ----------
+        left : scalar
+            Smallest index value kept (inclusive).
+        right : scalar
+            Index values from ``right`` on are dropped (exclusive).
+
+        Returns
+        -------
+        Series
+            Same ``baseshape``; the values whose index lies in ``[left, right)``,
+            as :meth:`select` gives them.
+
+        Raises
+        ------
+        ValueError
+            No index value lies in the interval.
+        """
         return self.select(_Between(left, right))
 
     # ------------------------------------------------------------------
@@ -571,6 +842,18 @@ class Series(SparkMethods):
     def center(self, axis=1) -> Series:
         """Subtract the mean within each record (``axis=1``) or the mean record
         across records (``axis=0``).
+
+        Parameters
+        ----------
+        axis : {1, 0}, default 1
+            1: every record minus its own mean; 0: every record minus the mean
+            record (the mean of each value over all records).
+
+        Returns
+        -------
+        Series
+            Same shape, index and labels; float64 for integer input, else the
+            input's floating dtype.
 
         Raises
         ------
@@ -584,7 +867,28 @@ class Series(SparkMethods):
         raise ValueError(f"axis must be 0 or 1, got {axis!r}")
 
     def standardize(self, axis=1) -> Series:
-        """Divide by the standard deviation within (1) or across (0) records."""
+        """Divide by the standard deviation within (1) or across (0) records.
+
+        The mean is not subtracted (see :meth:`zscore`); standard deviations use
+        ``ddof=0``.
+
+        Parameters
+        ----------
+        axis : {1, 0}, default 1
+            1: every record divided by its own standard deviation; 0: each value
+            divided by its standard deviation over all records.
+
+        Returns
+        -------
+        Series
+            Same shape, index and labels; float64 for integer input. A constant
+            record (axis 1) gives inf or NaN, as numpy's division.
+
+        Raises
+        ------
+        ValueError
+            ``axis`` not 0 or 1.
+        """
         if axis == 1:
             return self._kernel(ops.standardize)
         if axis == 0:
@@ -593,7 +897,25 @@ class Series(SparkMethods):
 
     def zscore(self, axis=1) -> Series:
         """Subtract the mean and divide by the standard deviation, within (1)
-        or across (0) records."""
+        or across (0) records.
+
+        Parameters
+        ----------
+        axis : {1, 0}, default 1
+            1: ``(x - mean(x)) / std(x)`` for every record ``x``; 0: each value
+            centred and scaled by its mean and standard deviation over all
+            records. Standard deviations use ``ddof=0``.
+
+        Returns
+        -------
+        Series
+            Same shape, index and labels; float64 for integer input.
+
+        Raises
+        ------
+        ValueError
+            ``axis`` not 0 or 1.
+        """
         if axis == 1:
             return self._kernel(ops.zscore)
         if axis == 0:
@@ -606,12 +928,37 @@ class Series(SparkMethods):
         """Records whose maximum is below ``threshold`` become zeros.
 
         The dtype is kept (Thunder's local mode turned integer data into
-        float64 only when some record was squelched)."""
+        float64 only when some record was squelched).
+
+        Parameters
+        ----------
+        threshold : scalar
+            A record is kept unchanged when its largest value is at least
+            ``threshold``, and set to all zeros otherwise.
+
+        Returns
+        -------
+        Series
+            Same shape, dtype, index and labels.
+        """
         return self._kernel(ops.squelch, threshold, dtype=self.dtype)
 
     def correlate(self, signal) -> Series:
         """Pearson correlation of every record with ``signal`` (1-D, index
         ``[1]``) or with each row of a 2-D ``signal`` (index ``arange(rows)``).
+
+        Parameters
+        ----------
+        signal : array-like
+            Shape ``(n,)`` for one signal, or ``(s, n)`` for ``s`` signals; ``n``
+            is the record length.
+
+        Returns
+        -------
+        Series
+            float64, shape ``baseshape + (1,)`` for a 1-D signal or
+            ``baseshape + (s,)`` for a 2-D one; labels kept. A constant record
+            gives NaN (as ``np.corrcoef``).
 
         Raises
         ------
@@ -640,6 +987,21 @@ class Series(SparkMethods):
 
     def mean_by_panel(self, length) -> Series:
         """Mean over the consecutive panels of ``length`` values of each record.
+
+        Each record is cut into ``n // length`` consecutive panels of ``length``
+        values and the panels are averaged together, position by position.
+
+        Parameters
+        ----------
+        length : int
+            Number of values per panel; must divide the record length ``n`` and
+            be smaller than it.
+
+        Returns
+        -------
+        Series
+            Same ``baseshape`` and labels; records of length ``length``, index
+            ``arange(length)``, float64 for integer input.
 
         Raises
         ------
@@ -747,7 +1109,28 @@ class Series(SparkMethods):
         (at ``level``): one value per group, indexed by the groups.
 
         ``function`` is called once per record and group; the statistics of
-        :meth:`stat_by_index` are vectorised."""
+        :meth:`stat_by_index` are vectorised.
+
+        Parameters
+        ----------
+        function : callable
+            ``function(values) -> scalar``, called with the 1-D ndarray of one
+            record's values in one group.
+        level : int or list of int, default 0
+            Level(s) of a multi-index whose values form the groups; with a 1-D
+            index, 0.
+
+        Returns
+        -------
+        Series
+            Same ``baseshape`` and labels; one value per group in every record,
+            the index listing the groups in sorted order.
+
+        Raises
+        ------
+        ValueError
+            ``level`` is not a level of the index.
+        """
         masks, newindex = self._group_index(level)
         return self._kernel(ops.group_apply, masks, function, index=newindex)
 
@@ -758,11 +1141,21 @@ class Series(SparkMethods):
         ----------
         stat : str
             sum, mean, median, stdev (or std), var, max, min, count.
+        level : int or list of int, default 0
+            Level(s) of a multi-index whose values form the groups; with a 1-D
+            index, 0.
+
+        Returns
+        -------
+        Series
+            Same ``baseshape`` and labels; one value per group in every record.
+            The index lists the groups: the distinct index values (or, with
+            several levels, combinations of values that occur) in sorted order.
 
         Raises
         ------
         ValueError
-            Unknown ``stat``.
+            Unknown ``stat``, or ``level`` is not a level of the index.
         """
         stat = str(stat).lower()
         _check_options(stat, "stat", ops.STAT_NAMES)
@@ -770,31 +1163,164 @@ class Series(SparkMethods):
         return self._kernel(ops.group_stat, masks, stat, index=newindex)
 
     def sum_by_index(self, level=0):
-        """``stat_by_index('sum', level)``: the sum of each group of equal index values."""
+        """``stat_by_index('sum', level)``: the sum of each group of equal index values.
+
+        Parameters
+        ----------
+        level : int or list of int, default 0
+            Level(s) of a multi-index whose values form the groups; with a 1-D
+            index, 0.
+
+        Returns
+        -------
+        Series
+            Same ``baseshape``; each record holds, per group, the sum of the
+            record's values in that group. The index lists the groups (the
+            distinct index values at ``level``, in sorted order).
+
+        Raises
+        ------
+        ValueError
+            ``level`` is not a level of the index.
+        """
         return self.stat_by_index("sum", level)
 
     def mean_by_index(self, level=0):
-        """``stat_by_index('mean', level)``: the mean of each group of equal index values."""
+        """``stat_by_index('mean', level)``: the mean of each group of equal index values.
+
+        Parameters
+        ----------
+        level : int or list of int, default 0
+            Level(s) of a multi-index whose values form the groups; with a 1-D
+            index, 0.
+
+        Returns
+        -------
+        Series
+            Same ``baseshape``; each record holds, per group, the mean of the
+            record's values in that group. The index lists the groups (the
+            distinct index values at ``level``, in sorted order).
+
+        Raises
+        ------
+        ValueError
+            ``level`` is not a level of the index.
+        """
         return self.stat_by_index("mean", level)
 
     def median_by_index(self, level=0):
-        """``stat_by_index('median', level)``: the median of each group of equal index values."""
+        """``stat_by_index('median', level)``: the median of each group of equal index values.
+
+        Parameters
+        ----------
+        level : int or list of int, default 0
+            Level(s) of a multi-index whose values form the groups; with a 1-D
+            index, 0.
+
+        Returns
+        -------
+        Series
+            Same ``baseshape``; each record holds, per group, the median of the
+            record's values in that group. The index lists the groups (the
+            distinct index values at ``level``, in sorted order).
+
+        Raises
+        ------
+        ValueError
+            ``level`` is not a level of the index.
+        """
         return self.stat_by_index("median", level)
 
     def std_by_index(self, level=0):
-        """``stat_by_index('stdev', level)``: the std of each group of equal index values."""
+        """``stat_by_index('stdev', level)``: the std of each group of equal index values.
+
+        Parameters
+        ----------
+        level : int or list of int, default 0
+            Level(s) of a multi-index whose values form the groups; with a 1-D
+            index, 0.
+
+        Returns
+        -------
+        Series
+            Same ``baseshape``; each record holds, per group, the standard deviation (``ddof=0``) of the
+            record's values in that group. The index lists the groups (the
+            distinct index values at ``level``, in sorted order).
+
+        Raises
+        ------
+        ValueError
+            ``level`` is not a level of the index.
+        """
         return self.stat_by_index("stdev", level)
 
     def max_by_index(self, level=0):
-        """``stat_by_index('max', level)``: the max of each group of equal index values."""
+        """``stat_by_index('max', level)``: the max of each group of equal index values.
+
+        Parameters
+        ----------
+        level : int or list of int, default 0
+            Level(s) of a multi-index whose values form the groups; with a 1-D
+            index, 0.
+
+        Returns
+        -------
+        Series
+            Same ``baseshape``; each record holds, per group, the largest value of the
+            record's values in that group. The index lists the groups (the
+            distinct index values at ``level``, in sorted order).
+
+        Raises
+        ------
+        ValueError
+            ``level`` is not a level of the index.
+        """
         return self.stat_by_index("max", level)
 
     def min_by_index(self, level=0):
-        """``stat_by_index('min', level)``: the min of each group of equal index values."""
+        """``stat_by_index('min', level)``: the min of each group of equal index values.
+
+        Parameters
+        ----------
+        level : int or list of int, default 0
+            Level(s) of a multi-index whose values form the groups; with a 1-D
+            index, 0.
+
+        Returns
+        -------
+        Series
+            Same ``baseshape``; each record holds, per group, the smallest value of the
+            record's values in that group. The index lists the groups (the
+            distinct index values at ``level``, in sorted order).
+
+        Raises
+        ------
+        ValueError
+            ``level`` is not a level of the index.
+        """
         return self.stat_by_index("min", level)
 
     def count_by_index(self, level=0):
-        """``stat_by_index('count', level)``: the count of each group of equal index values."""
+        """``stat_by_index('count', level)``: the count of each group of equal index values.
+
+        Parameters
+        ----------
+        level : int or list of int, default 0
+            Level(s) of a multi-index whose values form the groups; with a 1-D
+            index, 0.
+
+        Returns
+        -------
+        Series
+            Same ``baseshape``; each record holds, per group, the number of values (int64) of the
+            record's values in that group. The index lists the groups (the
+            distinct index values at ``level``, in sorted order).
+
+        Raises
+        ------
+        ValueError
+            ``level`` is not a level of the index.
+        """
         return self.stat_by_index("count", level)
 
     def _makewindows(self, indices, window):
@@ -820,6 +1346,23 @@ class Series(SparkMethods):
         """Mean of the windows of ``window`` values centred on the index values
         ``indices``: records of length ``window``.
 
+        A window around position ``p`` covers positions ``p - window // 2`` up to
+        (not including) ``p - window // 2 + window``; the windows of all
+        ``indices`` are averaged together, position by position.
+
+        Parameters
+        ----------
+        indices : scalar or array-like
+            Index values (not positions) the windows are centred on.
+        window : int
+            Width of every window, in values.
+
+        Returns
+        -------
+        Series
+            Same ``baseshape`` and labels; records of length ``window``, index
+            ``arange(window)``.
+
         Raises
         ------
         ValueError
@@ -830,6 +1373,17 @@ class Series(SparkMethods):
 
     def subsample(self, sample_factor=2) -> Series:
         """Every ``sample_factor``-th value.
+
+        Parameters
+        ----------
+        sample_factor : int, default 2
+            Keep the values at positions ``0, sample_factor, 2 * sample_factor, ...``.
+
+        Returns
+        -------
+        Series
+            Same ``baseshape``, dtype and labels; records of length
+            ``ceil(n / sample_factor)``, indexed by the kept index values.
 
         Raises
         ------
@@ -843,6 +1397,17 @@ class Series(SparkMethods):
         """Means of consecutive groups of ``sample_factor`` values (a last
         partial group dropped).
 
+        Parameters
+        ----------
+        sample_factor : int, default 2
+            Number of consecutive values averaged into one.
+
+        Returns
+        -------
+        Series
+            Same ``baseshape`` and labels; records of length
+            ``n // sample_factor``, index ``arange(n // sample_factor)``, float.
+
         Raises
         ------
         ValueError
@@ -854,6 +1419,21 @@ class Series(SparkMethods):
     def fourier(self, freq=None) -> Series:
         """Coherence and phase of every record at digital frequency ``freq``
         (index ``['coherence', 'phase']``).
+
+        The record's mean is removed before the FFT; the coherence is the
+        amplitude at ``freq`` over the root sum of squares of the amplitudes of
+        all frequencies below ``n / 2``.
+
+        Parameters
+        ----------
+        freq : int
+            Frequency bin, ``0 <= freq < n // 2``; required despite the default.
+
+        Returns
+        -------
+        Series
+            Floating point, shape ``baseshape + (2,)``: coherence (0-1) then
+            phase (radians, in ``[0, 2 * pi)``) of every record; labels kept.
 
         Raises
         ------
@@ -869,6 +1449,20 @@ class Series(SparkMethods):
     def convolve(self, signal, mode="full") -> Series:
         """``np.convolve(record, signal, mode)`` of every record.
 
+        Parameters
+        ----------
+        signal : array-like
+            The kernel, flattened to 1-D (``m`` values).
+        mode : {'full', 'same', 'valid'}, default 'full'
+            As ``np.convolve``: records of length ``n + m - 1``, ``max(n, m)`` or
+            ``max(n, m) - min(n, m) + 1``.
+
+        Returns
+        -------
+        Series
+            Same ``baseshape`` and labels; records of the length given by
+            ``mode``, index ``arange(length)``.
+
         Raises
         ------
         ValueError
@@ -883,6 +1477,23 @@ class Series(SparkMethods):
     def crosscorr(self, signal, lag=0) -> Series:
         """Cross-correlation of every record with ``signal`` at lags
         ``-lag..lag`` (index: the lags).
+
+        Record and signal are centred and scaled to unit norm, so each value is
+        the Pearson correlation with the shifted signal (the shifted-in values
+        are zeros, not wrapped around); a constant record gives 0.
+
+        Parameters
+        ----------
+        signal : array-like
+            Flattened to 1-D; must have the record length ``n``.
+        lag : int, default 0
+            Largest shift, in values, either way.
+
+        Returns
+        -------
+        Series
+            float64, shape ``baseshape + (2 * lag + 1,)``, index
+            ``[-lag, ..., lag]``; labels kept.
 
         Raises
         ------
@@ -916,6 +1527,19 @@ class Series(SparkMethods):
         """Subtract a least-squares line (``'linear'``) or polynomial of
         ``order`` (``'nonlinear'``) from every record, keeping its intercept.
 
+        Parameters
+        ----------
+        method : {'linear', 'nonlinear'}, default 'linear'
+            A straight line, or a polynomial of degree ``order``, fitted to each
+            record against its positions ``0 .. n - 1``.
+        order : int, default 5
+            Degree of the polynomial for ``'nonlinear'``; ignored for ``'linear'``.
+
+        Returns
+        -------
+        Series
+            Same shape, index and labels; float64 for integer input.
+
         Raises
         ------
         ValueError
@@ -945,6 +1569,11 @@ class Series(SparkMethods):
         offset : float
             Added to the baseline in the division.
 
+        Returns
+        -------
+        Series
+            float64, same shape, index and labels.
+
         Raises
         ------
         ValueError
@@ -969,17 +1598,44 @@ class Series(SparkMethods):
     def gramian(self) -> Series:
         """``A.T @ A`` of the records matrix ``A`` (count x n) in float64: a
         Series of ``n`` records of length ``n`` (Thunder's local mode kept the
-        input dtype, so integer data overflowed)."""
+        input dtype, so integer data overflowed).
+
+        Returns
+        -------
+        Series
+            float64, shape ``(n, n)``, index kept, no labels, on the same engine.
+        """
         acc = self.frames.aggregate(ops.GramianAccumulator(self.shape[-1]))
         return self._small(acc.total, index=self.index)
 
     def cov(self) -> Series:
-        """Covariance of the values across records (``ddof=1``), n x n."""
+        """Covariance of the values across records (``ddof=1``), n x n.
+
+        Returns
+        -------
+        Series
+            float64, shape ``(n, n)``: entry ``(i, j)`` is the covariance of
+            values ``i`` and ``j`` over the records.
+        """
         return self.center(axis=0).gramian().times(1.0 / (self.count() - 1))
 
     def times(self, other) -> Series:
         """Records times a matrix: ``x @ other`` for each record (a scalar
         scales, a 1-D array is a column, a local Series is its array).
+
+        Parameters
+        ----------
+        other : scalar, array-like or Series
+            A scalar multiplies every value; otherwise a matrix of shape
+            ``(n, m)`` (a 1-D array of length ``n`` is one column), or a Series
+            whose array is that matrix.
+
+        Returns
+        -------
+        Series
+            For a scalar: same shape, index and labels. For a matrix: floating
+            point (float64 for integer records), shape ``baseshape + (m,)``,
+            index ``arange(m)``; labels kept.
 
         Raises
         ------
@@ -1005,6 +1661,19 @@ class Series(SparkMethods):
         of this shape, or a Series of this shape (its values are sent to the
         engine's workers with the work).
 
+        Parameters
+        ----------
+        other : scalar, ndarray or Series
+            The second operand: a scalar for every value, or an array or Series of
+            exactly ``self.shape``, paired value by value.
+        op : callable
+            A binary function on arrays, such as ``operator.add``.
+
+        Returns
+        -------
+        Series
+            Same shape, index and labels; dtype as ``op`` gives.
+
         Raises
         ------
         ValueError
@@ -1024,27 +1693,124 @@ class Series(SparkMethods):
         return self._kernel(ops.element_wise, values, op, with_start=True)
 
     def plus(self, other):
-        """``self + other`` value by value (see :meth:`element_wise`)."""
+        """``self + other`` value by value (see :meth:`element_wise`).
+
+        Parameters
+        ----------
+        other : scalar, ndarray or Series
+            A scalar applied to every value, or an array or Series of exactly
+            this shape, combined value by value.
+
+        Returns
+        -------
+        Series
+            Same shape, index and labels; dtype as numpy gives for
+            ``values + other``.
+
+        Raises
+        ------
+        ValueError
+            ``other`` is an array or Series of another shape.
+        """
         return self.element_wise(other, operator.add)
 
     def minus(self, other):
-        """``self - other`` value by value (see :meth:`element_wise`)."""
+        """``self - other`` value by value (see :meth:`element_wise`).
+
+        Parameters
+        ----------
+        other : scalar, ndarray or Series
+            A scalar applied to every value, or an array or Series of exactly
+            this shape, combined value by value.
+
+        Returns
+        -------
+        Series
+            Same shape, index and labels; dtype as numpy gives for
+            ``values - other``.
+
+        Raises
+        ------
+        ValueError
+            ``other`` is an array or Series of another shape.
+        """
         return self.element_wise(other, operator.sub)
 
     def dottimes(self, other):
-        """``self * other`` value by value (see :meth:`element_wise`)."""
+        """``self * other`` value by value (see :meth:`element_wise`).
+
+        Parameters
+        ----------
+        other : scalar, ndarray or Series
+            A scalar applied to every value, or an array or Series of exactly
+            this shape, combined value by value.
+
+        Returns
+        -------
+        Series
+            Same shape, index and labels; dtype as numpy gives for
+            ``values * other``.
+
+        Raises
+        ------
+        ValueError
+            ``other`` is an array or Series of another shape.
+        """
         return self.element_wise(other, operator.mul)
 
     def dotdivide(self, other):
-        """``self / other`` value by value (see :meth:`element_wise`)."""
+        """``self / other`` value by value (see :meth:`element_wise`).
+
+        Parameters
+        ----------
+        other : scalar, ndarray or Series
+            A scalar applied to every value, or an array or Series of exactly
+            this shape, combined value by value.
+
+        Returns
+        -------
+        Series
+            Same shape, index and labels; dtype as numpy gives for
+            ``values / other``.
+
+        Raises
+        ------
+        ValueError
+            ``other`` is an array or Series of another shape.
+        """
         return self.element_wise(other, operator.truediv)
 
     def clip(self, min=None, max=None) -> Series:
-        """Values clipped to ``[min, max]``."""
+        """Values clipped to ``[min, max]``.
+
+        Parameters
+        ----------
+        min : scalar, optional
+            Values below it become ``min``; None: no lower bound.
+        max : scalar, optional
+            Values above it become ``max``; None: no upper bound.
+
+        Returns
+        -------
+        Series
+            Same shape, index and labels; dtype as ``np.clip`` gives.
+        """
         return self._kernel(ops.clip, min, max)
 
     def astype(self, dtype, casting="unsafe") -> Series:
         """Values cast to ``dtype``.
+
+        Parameters
+        ----------
+        dtype : numpy dtype or str
+            dtype of the result.
+        casting : {'no', 'equiv', 'safe', 'same_kind', 'unsafe'}, default 'unsafe'
+            As numpy's ``casting``: which casts are allowed.
+
+        Returns
+        -------
+        Series
+            Same shape, index and labels, of ``dtype``.
 
         Raises
         ------
@@ -1063,18 +1829,42 @@ class Series(SparkMethods):
         """Back to ``Images``: ``n`` images of ``baseshape``.
 
         ``chunk_size`` is accepted for Thunder's scripts; the layout is
-        chosen by the engine."""
+        chosen by the engine.
+
+        Parameters
+        ----------
+        chunk_size : str or int, default 'auto'
+            Ignored.
+
+        Returns
+        -------
+        Images
+            ``n`` images of shape ``baseshape`` (image ``t`` holds value ``t`` of
+            every record), this dtype, on the same engine.
+        """
         from napari_thunder.data.images import Images
         from napari_thunder.engines.transpose import transpose
 
         return Images(transpose(self.frames, self._baseshape))
 
     def totimeseries(self) -> TimeSeries:
-        """The same records as a ``TimeSeries``."""
+        """The same records as a ``TimeSeries``.
+
+        Returns
+        -------
+        TimeSeries
+            Sharing these frames, with the same shape, index and labels.
+        """
         return TimeSeries(self.frames, self._baseshape, index=self.index, labels=self.labels)
 
     def toseries(self) -> Series:
-        """The same records as a plain ``Series``."""
+        """The same records as a plain ``Series``.
+
+        Returns
+        -------
+        Series
+            Sharing these frames, with the same shape, index and labels.
+        """
         return Series(self.frames, self._baseshape, index=self.index, labels=self.labels)
 
     def tobinary(self, path, prefix="series", overwrite=False, credentials=None) -> None:
@@ -1084,12 +1874,23 @@ class Series(SparkMethods):
         (``<prefix>-<first key>.bin``), with a ``conf.json`` (shape, dtype)
         and a ``SUCCESS`` marker; ``series.frombinary(path)`` reads them back.
 
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Output directory; it appears only once every file is written.
+        prefix : str, default 'series'
+            Start of every block file's name; non-empty, without a path separator.
+        overwrite : bool, default False
+            Replace an existing ``path``.
+        credentials : optional
+            Accepted for Thunder's scripts; unused.
+
         Raises
         ------
         FileExistsError
             ``path`` exists and ``overwrite`` is false.
         ValueError
-            ``path`` is empty or names a file.
+            ``path`` is empty or names a file, or ``prefix`` is empty or holds a path separator.
         """
         from napari_thunder.io.series_binary import write_series
 
