@@ -1,0 +1,791 @@
+"""The per-record transformations of :class:`~napari_thunder.data.series.Series`.
+
+Centering and scaling, ``squelch``, correlation with signals, the ``*_by_index``
+family, windows and panels, resampling, Fourier and convolution, detrending and
+``normalize`` (ΔF/F): each is numpy over a whole block of records
+(:mod:`napari_thunder.kernels.series_ops`), run through the engine contract like
+every ``Series`` method. A mixin that ``Series`` inherits.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from itertools import product
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from napari_thunder.kernels import series_ops as ops
+from napari_thunder.kernels.moments import MomentAccumulator
+
+if TYPE_CHECKING:
+    from napari_thunder.data.series import Series
+
+
+def _check_options(value, name, options):
+    if value not in options:
+        raise ValueError(f"{name} must be one of {list(options)}, got {value!r}")
+
+
+def _positive_factor(value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)) or value < 1:
+        raise ValueError(f"sample_factor must be a positive integer, got {value!r}")
+    return int(value)
+
+
+class SeriesTransformMethods:
+    """Per-record transformations (mixed into ``Series``)."""
+
+    def center(self, axis=1) -> Series:
+        """Subtract the mean within each record (``axis=1``) or the mean record
+        across records (``axis=0``).
+
+        Parameters
+        ----------
+        axis : {1, 0}, default 1
+            1: every record minus its own mean; 0: every record minus the mean
+            record (the mean of each value over all records).
+
+        Returns
+        -------
+        Series
+            Same shape, index and labels; float64 for integer input, else the
+            input's floating dtype.
+
+        Raises
+        ------
+        ValueError
+            ``axis`` not 0 or 1.
+        """
+        if axis == 1:
+            return self._kernel(ops.center)
+        if axis == 0:
+            return self._kernel(ops.subtract_divide, self._across("mean").first(), None)
+        raise ValueError(f"axis must be 0 or 1, got {axis!r}")
+
+    def standardize(self, axis=1) -> Series:
+        """Divide by the standard deviation within (1) or across (0) records.
+
+        The mean is not subtracted (see :meth:`zscore`); standard deviations use
+        ``ddof=0``.
+
+        Parameters
+        ----------
+        axis : {1, 0}, default 1
+            1: every record divided by its own standard deviation; 0: each value
+            divided by its standard deviation over all records.
+
+        Returns
+        -------
+        Series
+            Same shape, index and labels; float64 for integer input. A constant
+            record (axis 1) gives inf or NaN, as numpy's division.
+
+        Raises
+        ------
+        ValueError
+            ``axis`` not 0 or 1.
+        """
+        if axis == 1:
+            return self._kernel(ops.standardize)
+        if axis == 0:
+            return self._kernel(ops.subtract_divide, None, self._across("std").first())
+        raise ValueError(f"axis must be 0 or 1, got {axis!r}")
+
+    def zscore(self, axis=1) -> Series:
+        """Subtract the mean and divide by the standard deviation, within (1)
+        or across (0) records.
+
+        Parameters
+        ----------
+        axis : {1, 0}, default 1
+            1: ``(x - mean(x)) / std(x)`` for every record ``x``; 0: each value
+            centred and scaled by its mean and standard deviation over all
+            records. Standard deviations use ``ddof=0``.
+
+        Returns
+        -------
+        Series
+            Same shape, index and labels; float64 for integer input.
+
+        Raises
+        ------
+        ValueError
+            ``axis`` not 0 or 1.
+        """
+        if axis == 1:
+            return self._kernel(ops.zscore)
+        if axis == 0:
+            acc = self.frames.aggregate(MomentAccumulator((self.shape[-1],), self.dtype,
+                                                          stats=("mean", "std")))
+            return self._kernel(ops.subtract_divide, acc.finalize("mean"), acc.finalize("std"))
+        raise ValueError(f"axis must be 0 or 1, got {axis!r}")
+
+    def squelch(self, threshold) -> Series:
+        """Records whose maximum is below ``threshold`` become zeros.
+
+        The dtype is kept (Thunder's local mode turned integer data into
+        float64 only when some record was squelched).
+
+        Parameters
+        ----------
+        threshold : scalar
+            A record is kept unchanged when its largest value is at least
+            ``threshold``, and set to all zeros otherwise.
+
+        Returns
+        -------
+        Series
+            Same shape, dtype, index and labels.
+        """
+        return self._kernel(ops.squelch, threshold, dtype=self.dtype)
+
+    def correlate(self, signal) -> Series:
+        """Pearson correlation of every record with ``signal`` (1-D, index
+        ``[1]``) or with each row of a 2-D ``signal`` (index ``arange(rows)``).
+
+        Parameters
+        ----------
+        signal : array-like
+            Shape ``(n,)`` for one signal, or ``(s, n)`` for ``s`` signals; ``n``
+            is the record length.
+
+        Returns
+        -------
+        Series
+            float64, shape ``baseshape + (1,)`` for a 1-D signal or
+            ``baseshape + (s,)`` for a 2-D one; labels kept. A constant record
+            gives NaN (as ``np.corrcoef``).
+
+        Raises
+        ------
+        ValueError
+            The signal length differs from the record length, or ``signal``
+            is not 1-D or 2-D.
+        """
+        s = np.asarray(signal, dtype=np.float64)
+        n = self.shape[-1]
+        if s.ndim == 1:
+            if s.size != n:
+                raise ValueError(f"Length of signal {s.size} does not match record length {n}")
+            return self._kernel(ops.correlate, s[None, :], index=[1])
+        if s.ndim == 2:
+            if s.shape[1] != n:
+                raise ValueError(f"Length of signal {s.shape[1]} does not match record length {n}")
+            return self._kernel(ops.correlate, s, index=np.arange(s.shape[0]))
+        raise ValueError(f"signal must have 1 or 2 dimensions, got {s.ndim}")
+
+    def _check_panel(self, length):
+        n = len(self.index)
+        if n % length != 0:
+            raise ValueError(f"Panel length {length} must evenly divide length of series {n}")
+        if n == length:
+            raise ValueError(f"Panel length {length} cannot be length of series {n}")
+
+    def mean_by_panel(self, length) -> Series:
+        """Mean over the consecutive panels of ``length`` values of each record.
+
+        Each record is cut into ``n // length`` consecutive panels of ``length``
+        values and the panels are averaged together, position by position.
+
+        Parameters
+        ----------
+        length : int
+            Number of values per panel; must divide the record length ``n`` and
+            be smaller than it.
+
+        Returns
+        -------
+        Series
+            Same ``baseshape`` and labels; records of length ``length``, index
+            ``arange(length)``, float64 for integer input.
+
+        Raises
+        ------
+        ValueError
+            ``length`` does not divide the record length, or equals it.
+        """
+        length = int(length)
+        self._check_panel(length)
+        return self._kernel(ops.mean_by_panel, length, index=np.arange(length))
+
+    def _makemasks(self, index=None, level=0):
+        """Masks of the index positions of every combination of the values at
+        ``level`` (multi-index aware), and the combinations."""
+        index = self.index if index is None else index
+        try:
+            index = np.array(index)
+            if index.ndim == 1:
+                index = index[:, None]
+        except Exception:
+            raise TypeError("A multi-index must be convertible to a numpy ndarray") from None
+        try:
+            index = index[:, level]
+        except IndexError:
+            raise ValueError("Levels must be indices into individual elements of the index") from None
+        uniques = [np.unique(index[:, i]) for i in range(index.shape[1])]
+        combs = [np.array(c) for c in product(*uniques)]
+        masks, kept = [], []
+        for c in combs:
+            mask = np.all(index == c, axis=1)
+            if mask.any():
+                masks.append(mask)
+                kept.append(c)
+        return masks, kept
+
+    def select_by_index(self, val, level=0, squeeze=False, filter=False, return_mask=False):
+        """Values whose index (at ``level`` of a multi-index) is in ``val``.
+
+        Parameters
+        ----------
+        val : value, list, or list of lists (one per level)
+        level : int or list of int
+        squeeze : bool
+            Drop the levels left with a single value.
+        filter : bool
+            Keep every value except those selected.
+        return_mask : bool
+            Also return the boolean mask of kept positions.
+
+        Returns
+        -------
+        Series, or (Series, ndarray)
+
+        Raises
+        ------
+        ValueError
+            ``level`` and ``val`` have different lengths.
+        """
+        level = list(level) if isinstance(level, (list, tuple, np.ndarray)) else [level]
+        val = list(val) if isinstance(val, (list, tuple, np.ndarray)) else [val]
+        remove = []
+        if len(level) == 1:
+            if not (len(val) and isinstance(val[0], (list, tuple, np.ndarray))):
+                val = [val]
+            if squeeze and not filter and len(val[0]) == 1:
+                remove.append(level[0])
+        else:
+            for i in range(len(val)):
+                if not isinstance(val[i], (list, tuple, np.ndarray)):
+                    val[i] = [val[i]]
+                if squeeze and not filter and len(val[i]) == 1:
+                    remove.append(level[i])
+        if len(level) != len(val):
+            raise ValueError("List of levels must be same length as list of corresponding values")
+        selected = {tuple(x) for x in product(*val)}
+        masks, combs = self._makemasks(level=level)
+        chosen = [m for m, c in zip(masks, combs) if tuple(c.tolist()) in selected]
+        final = np.any(chosen, axis=0) if chosen else np.zeros(len(self.index), bool)
+        if filter:
+            final = ~final
+        if not final.any():
+            raise ValueError("No index values match the selection")
+        newindex = np.array(self.index)
+        if newindex.ndim == 1:
+            newindex = newindex[:, None]
+        newindex = newindex[final]
+        if squeeze:
+            newindex = np.delete(newindex, remove, axis=1)
+        if newindex.shape[1] == 1:
+            newindex = newindex.ravel()
+        elif newindex.shape[1] == 0:
+            newindex = np.arange(int(final.sum()))
+        result = self._kernel(ops.take_columns, np.flatnonzero(final), index=newindex)
+        return (result, final) if return_mask else result
+
+    def _group_index(self, level):
+        level = [level] if isinstance(level, numbers.Integral) else list(level)
+        masks, combs = self._makemasks(level=level)
+        newindex = np.array(combs)
+        if newindex.shape[1] == 1:
+            newindex = newindex.ravel()
+        return masks, newindex
+
+    def aggregate_by_index(self, function, level=0) -> Series:
+        """``function`` of each record's values grouped by unique index value
+        (at ``level``): one value per group, indexed by the groups.
+
+        ``function`` is called once per record and group; the statistics of
+        :meth:`stat_by_index` are vectorised.
+
+        Parameters
+        ----------
+        function : callable
+            ``function(values) -> scalar``, called with the 1-D ndarray of one
+            record's values in one group.
+        level : int or list of int, default 0
+            Level(s) of a multi-index whose values form the groups; with a 1-D
+            index, 0.
+
+        Returns
+        -------
+        Series
+            Same ``baseshape`` and labels; one value per group in every record,
+            the index listing the groups in sorted order.
+
+        Raises
+        ------
+        ValueError
+            ``level`` is not a level of the index.
+        """
+        masks, newindex = self._group_index(level)
+        return self._kernel(ops.group_apply, masks, function, index=newindex)
+
+    def stat_by_index(self, stat, level=0) -> Series:
+        """Statistic of each record's values grouped by unique index value.
+
+        Parameters
+        ----------
+        stat : str
+            sum, mean, median, stdev (or std), var, max, min, count.
+        level : int or list of int, default 0
+            Level(s) of a multi-index whose values form the groups; with a 1-D
+            index, 0.
+
+        Returns
+        -------
+        Series
+            Same ``baseshape`` and labels; one value per group in every record.
+            The index lists the groups: the distinct index values (or, with
+            several levels, combinations of values that occur) in sorted order.
+
+        Raises
+        ------
+        ValueError
+            Unknown ``stat``, or ``level`` is not a level of the index.
+        """
+        stat = str(stat).lower()
+        _check_options(stat, "stat", ops.STAT_NAMES)
+        masks, newindex = self._group_index(level)
+        return self._kernel(ops.group_stat, masks, stat, index=newindex)
+
+    def sum_by_index(self, level=0):
+        """``stat_by_index('sum', level)``: the sum of each group of equal index values.
+
+        Parameters
+        ----------
+        level : int or list of int, default 0
+            Level(s) of a multi-index whose values form the groups; with a 1-D
+            index, 0.
+
+        Returns
+        -------
+        Series
+            Same ``baseshape``; each record holds, per group, the sum of the
+            record's values in that group. The index lists the groups (the
+            distinct index values at ``level``, in sorted order).
+
+        Raises
+        ------
+        ValueError
+            ``level`` is not a level of the index.
+        """
+        return self.stat_by_index("sum", level)
+
+    def mean_by_index(self, level=0):
+        """``stat_by_index('mean', level)``: the mean of each group of equal index values.
+
+        Parameters
+        ----------
+        level : int or list of int, default 0
+            Level(s) of a multi-index whose values form the groups; with a 1-D
+            index, 0.
+
+        Returns
+        -------
+        Series
+            Same ``baseshape``; each record holds, per group, the mean of the
+            record's values in that group. The index lists the groups (the
+            distinct index values at ``level``, in sorted order).
+
+        Raises
+        ------
+        ValueError
+            ``level`` is not a level of the index.
+        """
+        return self.stat_by_index("mean", level)
+
+    def median_by_index(self, level=0):
+        """``stat_by_index('median', level)``: the median of each group of equal index values.
+
+        Parameters
+        ----------
+        level : int or list of int, default 0
+            Level(s) of a multi-index whose values form the groups; with a 1-D
+            index, 0.
+
+        Returns
+        -------
+        Series
+            Same ``baseshape``; each record holds, per group, the median of the
+            record's values in that group. The index lists the groups (the
+            distinct index values at ``level``, in sorted order).
+
+        Raises
+        ------
+        ValueError
+            ``level`` is not a level of the index.
+        """
+        return self.stat_by_index("median", level)
+
+    def std_by_index(self, level=0):
+        """``stat_by_index('stdev', level)``: the std of each group of equal index values.
+
+        Parameters
+        ----------
+        level : int or list of int, default 0
+            Level(s) of a multi-index whose values form the groups; with a 1-D
+            index, 0.
+
+        Returns
+        -------
+        Series
+            Same ``baseshape``; each record holds, per group, the standard deviation (``ddof=0``) of the
+            record's values in that group. The index lists the groups (the
+            distinct index values at ``level``, in sorted order).
+
+        Raises
+        ------
+        ValueError
+            ``level`` is not a level of the index.
+        """
+        return self.stat_by_index("stdev", level)
+
+    def max_by_index(self, level=0):
+        """``stat_by_index('max', level)``: the max of each group of equal index values.
+
+        Parameters
+        ----------
+        level : int or list of int, default 0
+            Level(s) of a multi-index whose values form the groups; with a 1-D
+            index, 0.
+
+        Returns
+        -------
+        Series
+            Same ``baseshape``; each record holds, per group, the largest value of the
+            record's values in that group. The index lists the groups (the
+            distinct index values at ``level``, in sorted order).
+
+        Raises
+        ------
+        ValueError
+            ``level`` is not a level of the index.
+        """
+        return self.stat_by_index("max", level)
+
+    def min_by_index(self, level=0):
+        """``stat_by_index('min', level)``: the min of each group of equal index values.
+
+        Parameters
+        ----------
+        level : int or list of int, default 0
+            Level(s) of a multi-index whose values form the groups; with a 1-D
+            index, 0.
+
+        Returns
+        -------
+        Series
+            Same ``baseshape``; each record holds, per group, the smallest value of the
+            record's values in that group. The index lists the groups (the
+            distinct index values at ``level``, in sorted order).
+
+        Raises
+        ------
+        ValueError
+            ``level`` is not a level of the index.
+        """
+        return self.stat_by_index("min", level)
+
+    def count_by_index(self, level=0):
+        """``stat_by_index('count', level)``: the count of each group of equal index values.
+
+        Parameters
+        ----------
+        level : int or list of int, default 0
+            Level(s) of a multi-index whose values form the groups; with a 1-D
+            index, 0.
+
+        Returns
+        -------
+        Series
+            Same ``baseshape``; each record holds, per group, the number of values (int64) of the
+            record's values in that group. The index lists the groups (the
+            distinct index values at ``level``, in sorted order).
+
+        Raises
+        ------
+        ValueError
+            ``level`` is not a level of the index.
+        """
+        return self.stat_by_index("count", level)
+
+    def _makewindows(self, indices, window):
+        before = window // 2
+        after = window // 2 + window % 2
+        index = np.asarray(self.index)
+        indices = np.atleast_1d(np.asarray(indices))
+        positions = []
+        for i in indices:
+            where = np.flatnonzero(index == i)
+            if where.size == 0:
+                raise ValueError(f"index value {i} is not in the index")
+            positions.append(int(where[0]))
+        if max(positions) + after > len(index):
+            raise ValueError(f"Maximum requested index {indices.max()}, with window {window}, exceeds "
+                             f"length {len(index)}")
+        if min(positions) - before < 0:
+            raise ValueError(f"Minimum requested index {indices.min()}, with window {window}, is less "
+                             f"than 0")
+        return np.array([np.arange(p - before, p + after) for p in positions])
+
+    def mean_by_window(self, indices, window) -> Series:
+        """Mean of the windows of ``window`` values centred on the index values
+        ``indices``: records of length ``window``.
+
+        A window around position ``p`` covers positions ``p - window // 2`` up to
+        (not including) ``p - window // 2 + window``; the windows of all
+        ``indices`` are averaged together, position by position.
+
+        Parameters
+        ----------
+        indices : scalar or array-like
+            Index values (not positions) the windows are centred on.
+        window : int
+            Width of every window, in values.
+
+        Returns
+        -------
+        Series
+            Same ``baseshape`` and labels; records of length ``window``, index
+            ``arange(window)``.
+
+        Raises
+        ------
+        ValueError
+            A window leaves the record, or an index value is unknown.
+        """
+        windows = self._makewindows(indices, int(window))
+        return self._kernel(ops.mean_by_window, windows, index=np.arange(windows.shape[1]))
+
+    def subsample(self, sample_factor=2) -> Series:
+        """Every ``sample_factor``-th value.
+
+        Parameters
+        ----------
+        sample_factor : int, default 2
+            Keep the values at positions ``0, sample_factor, 2 * sample_factor, ...``.
+
+        Returns
+        -------
+        Series
+            Same ``baseshape``, dtype and labels; records of length
+            ``ceil(n / sample_factor)``, indexed by the kept index values.
+
+        Raises
+        ------
+        ValueError
+            ``sample_factor`` is not a positive integer.
+        """
+        factor = _positive_factor(sample_factor)
+        return self._kernel(ops.subsample, factor, index=np.asarray(self.index)[::factor])
+
+    def downsample(self, sample_factor=2) -> Series:
+        """Means of consecutive groups of ``sample_factor`` values (a last
+        partial group dropped).
+
+        Parameters
+        ----------
+        sample_factor : int, default 2
+            Number of consecutive values averaged into one.
+
+        Returns
+        -------
+        Series
+            Same ``baseshape`` and labels; records of length
+            ``n // sample_factor``, index ``arange(n // sample_factor)``, float.
+
+        Raises
+        ------
+        ValueError
+            ``sample_factor`` is not a positive integer.
+        """
+        factor = _positive_factor(sample_factor)
+        return self._kernel(ops.downsample, factor, index=np.arange(len(self.index) // factor))
+
+    def fourier(self, freq=None) -> Series:
+        """Coherence and phase of every record at digital frequency ``freq``
+        (index ``['coherence', 'phase']``).
+
+        The record's mean is removed before the FFT; the coherence is the
+        amplitude at ``freq`` over the root sum of squares of the amplitudes of
+        all frequencies below ``n / 2``.
+
+        Parameters
+        ----------
+        freq : int
+            Frequency bin, ``0 <= freq < n // 2``; required despite the default.
+
+        Returns
+        -------
+        Series
+            Floating point, shape ``baseshape + (2,)``: coherence (0-1) then
+            phase (radians, in ``[0, 2 * pi)``) of every record; labels kept.
+
+        Raises
+        ------
+        ValueError
+            ``freq`` is missing or not below half the record length.
+        """
+        half = int(np.fix(len(self.index) / 2))
+        if freq is None or not 0 <= int(freq) < half:
+            raise ValueError(f"Requested frequency, {freq}, is too high, must be less than half the "
+                             f"series duration ({half})")
+        return self._kernel(ops.fourier, int(freq), index=["coherence", "phase"])
+
+    def convolve(self, signal, mode="full") -> Series:
+        """``np.convolve(record, signal, mode)`` of every record.
+
+        Parameters
+        ----------
+        signal : array-like
+            The kernel, flattened to 1-D (``m`` values).
+        mode : {'full', 'same', 'valid'}, default 'full'
+            As ``np.convolve``: records of length ``n + m - 1``, ``max(n, m)`` or
+            ``max(n, m) - min(n, m) + 1``.
+
+        Returns
+        -------
+        Series
+            Same ``baseshape`` and labels; records of the length given by
+            ``mode``, index ``arange(length)``.
+
+        Raises
+        ------
+        ValueError
+            ``mode`` not 'full', 'same' or 'valid'.
+        """
+        _check_options(mode, "mode", ("full", "same", "valid"))
+        s = np.asarray(signal).reshape(-1)
+        n, m = len(self.index), s.size
+        newmax = {"same": max(n, m), "valid": max(m, n) - min(m, n) + 1}.get(mode, n + m - 1)
+        return self._kernel(ops.convolve, s, mode, index=np.arange(newmax))
+
+    def crosscorr(self, signal, lag=0) -> Series:
+        """Cross-correlation of every record with ``signal`` at lags
+        ``-lag..lag`` (index: the lags).
+
+        Record and signal are centred and scaled to unit norm, so each value is
+        the Pearson correlation with the shifted signal (the shifted-in values
+        are zeros, not wrapped around); a constant record gives 0.
+
+        Parameters
+        ----------
+        signal : array-like
+            Flattened to 1-D; must have the record length ``n``.
+        lag : int, default 0
+            Largest shift, in values, either way.
+
+        Returns
+        -------
+        Series
+            float64, shape ``baseshape + (2 * lag + 1,)``, index
+            ``[-lag, ..., lag]``; labels kept.
+
+        Raises
+        ------
+        ValueError
+            The signal length differs from the record length.
+        """
+        s = np.asarray(signal, dtype=np.float64).reshape(-1)
+        s = s - s.mean()
+        s = s / np.linalg.norm(s)
+        if s.size != len(self.index):
+            raise ValueError(f"Size of signal to cross correlate with, {s.size}, does not match size of "
+                             f"series {len(self.index)}")
+        lag = int(lag)
+        if lag != 0:
+            shifts = list(range(-lag, lag + 1))
+            d = s.size
+            shifted = np.zeros((len(shifts), d))
+            for i, sh in enumerate(shifts):
+                tmp = np.roll(s, sh)
+                if sh < 0:
+                    tmp[d + sh:] = 0
+                if sh > 0:
+                    tmp[:sh] = 0
+                shifted[i] = tmp
+        else:
+            shifts = [0]
+            shifted = s[None, :]
+        return self._kernel(ops.crosscorr, shifted, index=shifts)
+
+    def detrend(self, method="linear", order=5) -> Series:
+        """Subtract a least-squares line (``'linear'``) or polynomial of
+        ``order`` (``'nonlinear'``) from every record, keeping its intercept.
+
+        Parameters
+        ----------
+        method : {'linear', 'nonlinear'}, default 'linear'
+            A straight line, or a polynomial of degree ``order``, fitted to each
+            record against its positions ``0 .. n - 1``.
+        order : int, default 5
+            Degree of the polynomial for ``'nonlinear'``; ignored for ``'linear'``.
+
+        Returns
+        -------
+        Series
+            Same shape, index and labels; float64 for integer input.
+
+        Raises
+        ------
+        ValueError
+            Unknown ``method``.
+        """
+        _check_options(method, "method", ("linear", "nonlinear"))
+        order = 1 if method == "linear" else int(order)
+        return self._kernel(ops.detrend, order)
+
+    def normalize(self, method="percentile", window=None, perc=20, offset=0.1) -> Series:
+        """ΔF/F: ``(x - b) / (b + offset)`` with a baseline ``b`` per record.
+
+        Parameters
+        ----------
+        method : {'percentile', 'mean', 'window', 'window-exact'}
+            ``'percentile'``: the ``perc`` percentile of the record;
+            ``'mean'``: its mean; ``'window'``: a running ``perc`` percentile
+            over ``window`` values (``scipy.ndimage.percentile_filter``,
+            ``mode='nearest'``); ``'window-exact'``: the exact percentile over
+            the same centred window, cut at the record's ends instead of
+            padded (Thunder 1.4.2's 'window-exact' fails on Python 3 with float
+            slice bounds, and its odd windows were ``window + 3`` wide).
+        window : int, optional
+            Window width (default 6) for the window methods.
+        perc : float
+            Percentile, 0-100.
+        offset : float
+            Added to the baseline in the division.
+
+        Returns
+        -------
+        Series
+            float64, same shape, index and labels.
+
+        Raises
+        ------
+        ValueError
+            Unknown ``method``, ``window`` below 1 or ``perc`` outside 0-100.
+        """
+        _check_options(method, "method", ("mean", "percentile", "window", "window-exact"))
+        if method not in ("window", "window-exact"):
+            if window is not None:
+                warnings.warn('Setting window without using method "window" has no effect', stacklevel=2)
+            window = 0
+        else:
+            window = 6 if window is None else int(window)
+            if window < 1:
+                raise ValueError(f"window must be a positive int, got {window}")
+        if not 0 <= perc <= 100:
+            raise ValueError(f"perc must be within 0-100, got {perc}")
+        return self._kernel(ops.normalize, method, window, perc, float(offset), dtype=np.float64)
