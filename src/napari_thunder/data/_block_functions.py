@@ -24,4 +24,3 @@ class WithStart(BlockOp):
 
     def __call__(self, block, start):
         return self.kernel(block, start, **self.kwargs)
-

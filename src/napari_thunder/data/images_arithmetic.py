@@ -228,4 +228,3 @@ def _clip_block(block, lo, hi):
 
 def _astype_block(block, dtype):
     return block.astype(dtype)
-

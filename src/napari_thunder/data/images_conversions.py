@@ -168,4 +168,3 @@ class ImageConversionMethods:
             warnings.warn("images already in spark mode", stacklevel=2)
             return self
         return self._new(target.frames_from_array(self.frames.collect(), npartitions))
-

@@ -195,4 +195,3 @@ class ImageFilterMethods:
                                             len(self.value_shape), kind="median")
         return self._new(self.frames.map(BlockOp(filters.median_block, size=size),
                                          self.value_shape, self.dtype))
-

@@ -262,4 +262,3 @@ def _looks_like_size(value) -> bool:
     if isinstance(value, (tuple, list)):
         return True
     return isinstance(value, str) and (value == "auto" or value[:1].isdigit())
-

@@ -211,4 +211,3 @@ def _keep_axis(index, size, axis):
         i %= size
         return slice(i, i + 1)
     raise IndexError(f"axis {axis} can only be indexed with an int or a slice, got {index!r}")
-

@@ -240,4 +240,3 @@ class ImageStatisticsMethods:
 
 def _identity(block, start):
     return block
-
