@@ -1,7 +1,8 @@
 """Small helpers shared by ``Images``, ``Series`` and their mixins.
 
-An option check, the label check of both classes, and the running estimates of
-an accumulator folded chunk by chunk (every ``stream_*`` method).
+The callable and option checks, the label check of both classes, and the
+running estimates of an accumulator folded chunk by chunk (every ``stream_*``
+method).
 """
 
 from __future__ import annotations
@@ -9,6 +10,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import numpy as np
+
+
+def check_callable(value, name):
+    """Refuse a ``value`` that is not callable.
+
+    Raises
+    ------
+    TypeError
+        Naming ``name`` and the type of ``value``.
+    """
+    if not callable(value):
+        raise TypeError(f"{name} must be callable, got {type(value).__name__}")
 
 
 def check_options(value, name, options):

@@ -15,6 +15,7 @@ import numpy as np
 
 from napari_thunder import validation
 from napari_thunder.data._block_functions import BlockOp, WithStart
+from napari_thunder.data._shared import check_callable
 from napari_thunder.kernels import filters
 
 if TYPE_CHECKING:
@@ -52,8 +53,7 @@ class ImageArithmeticMethods:
         TypeError
             ``op`` is not callable.
         """
-        if not callable(op):
-            raise TypeError(f"op must be callable, got {type(op).__name__}")
+        check_callable(op, "op")
         if not np.isscalar(other):
             if isinstance(other, ImageArithmeticMethods):
                 shape = other.shape

@@ -107,6 +107,10 @@ class ImageFilterMethods:
         return self._map_kernel(filters.subsample_block, factors=factors,
                                 metadata=self._metadata.subsampled(factors))
 
+    def _map_keeping_shape(self, kernel, **kwargs) -> Images:
+        """``kernel`` on every image, which keeps its shape and dtype (and the metadata)."""
+        return self._new(self.frames.map(BlockOp(kernel, **kwargs), self.value_shape, self.dtype))
+
     def gaussian_filter(self, sigma=2, order=0) -> Images:
         """Gaussian filter of each image over every image axis.
 
@@ -136,9 +140,7 @@ class ImageFilterMethods:
         ndim = len(self.value_shape)
         sigma = validation.check_sigma(self._metadata.expand_per_axis(sigma, 0, "sigma"), ndim)
         order = validation.check_order(self._metadata.expand_per_axis(order, 0, "order"), ndim)
-        return self._new(self.frames.map(
-            BlockOp(filters.gaussian_block, sigma=sigma, order=order),
-            self.value_shape, self.dtype))
+        return self._map_keeping_shape(filters.gaussian_block, sigma=sigma, order=order)
 
     def uniform_filter(self, size=2) -> Images:
         """Box mean of each image.
@@ -163,8 +165,7 @@ class ImageFilterMethods:
         """
         size = validation.check_filter_size(self._metadata.expand_per_axis(size, 1, "size"),
                                             len(self.value_shape))
-        return self._new(self.frames.map(BlockOp(filters.uniform_block, size=size),
-                                         self.value_shape, self.dtype))
+        return self._map_keeping_shape(filters.uniform_block, size=size)
 
     def median_filter(self, size=2) -> Images:
         """Median of each image over a sliding window.
@@ -193,5 +194,4 @@ class ImageFilterMethods:
         """
         size = validation.check_filter_size(self._metadata.expand_per_axis(size, 1, "size"),
                                             len(self.value_shape), kind="median")
-        return self._new(self.frames.map(BlockOp(filters.median_block, size=size),
-                                         self.value_shape, self.dtype))
+        return self._map_keeping_shape(filters.median_block, size=size)

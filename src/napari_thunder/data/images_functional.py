@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from napari_thunder.data._shared import check_callable
 from napari_thunder.kernels.moments import ReduceAccumulator
 
 if TYPE_CHECKING:
@@ -54,8 +55,7 @@ class ImageFunctionalMethods:
         TypeError
             ``func`` is not callable, or both ``value_shape`` and ``dims`` given.
         """
-        if not callable(func):
-            raise TypeError(f"func must be callable, got {type(func).__name__}")
+        check_callable(func, "func")
         if isinstance(dtype, (bool, np.bool_)):  # map(func, dims, with_keys): the older order
             dtype, with_keys = None, bool(dtype)
         if dims is not None:
@@ -92,8 +92,7 @@ class ImageFunctionalMethods:
         TypeError
             ``func`` is not callable.
         """
-        if not callable(func):
-            raise TypeError(f"func must be callable, got {type(func).__name__}")
+        check_callable(func, "func")
         return self._new(self.frames.filter(func))
 
     def foreach(self, func: Callable) -> None:
@@ -112,8 +111,7 @@ class ImageFunctionalMethods:
         TypeError
             ``func`` is not callable.
         """
-        if not callable(func):
-            raise TypeError(f"func must be callable, got {type(func).__name__}")
+        check_callable(func, "func")
         self.frames.foreach_block(_ForEach(func))
 
     def reduce(self, func: Callable) -> Images:
@@ -140,8 +138,7 @@ class ImageFunctionalMethods:
         ValueError
             ``func`` returned an array of another shape than ``value_shape``.
         """
-        if not callable(func):
-            raise TypeError(f"func must be callable, got {type(func).__name__}")
+        check_callable(func, "func")
         result = np.asarray(self.frames.aggregate(ReduceAccumulator(func)).finalize())
         if result.shape != self.value_shape:
             raise ValueError("reduce did not yield an array with valid dimensions")
@@ -185,8 +182,7 @@ class ImageFunctionalMethods:
         ValueError
             If ``func`` does not return a 1-D series.
         """
-        if not callable(func):
-            raise TypeError(f"func must be callable, got {type(func).__name__}")
+        check_callable(func, "func")
         if _looks_like_size(dtype) and chunk_size is None and block_size is None:
             dtype, block_size = None, dtype  # map_as_series(func, value_size, block_size)
         if chunk_size is not None and block_size is not None:

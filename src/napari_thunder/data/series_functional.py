@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from napari_thunder.data._shared import check_callable
 from napari_thunder.kernels import series_ops as ops
 from napari_thunder.kernels.moments import ReduceAccumulator
 
@@ -50,8 +51,7 @@ class SeriesFunctionalMethods:
         ValueError
             A record's result does not have ``value_shape`` values.
         """
-        if not callable(func):
-            raise TypeError(f"func must be callable, got {type(func).__name__}")
+        check_callable(func, "func")
         if value_shape is None and index is not None:
             value_shape = len(index)
         if value_shape is not None:
@@ -87,8 +87,7 @@ class SeriesFunctionalMethods:
         TypeError
             ``func`` is not callable.
         """
-        if not callable(func):
-            raise TypeError(f"func must be callable, got {type(func).__name__}")
+        check_callable(func, "func")
         mask = self.frames.map(ops.RecordOp(ops.predicate_mask, func), (1,), bool).collect().reshape(-1)
         keep = np.flatnonzero(mask)
         labels = None if self.labels is None else self.labels.reshape(-1)[keep]
