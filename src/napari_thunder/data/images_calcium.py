@@ -10,12 +10,10 @@ and the kernels it calls, over the same engine contract as every other method.
 from __future__ import annotations
 
 import numbers
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:
-    pass
+from napari_thunder.data._shared import running_estimates
 
 
 class CalciumImagingMethods:
@@ -172,8 +170,7 @@ class CalciumImagingMethods:
         from napari_thunder.data import registration
 
         acc = registration.correlation_accumulator(self, neighbours)
-        return ((done, total, running.finalize())
-                for done, total, running in self.frames.stream_aggregate(acc))
+        return running_estimates(self.frames, acc)
 
     def pnr_image(self, sigma: float = 0.0) -> np.ndarray:
         """Peak-to-noise ratio of every pixel, in one streaming pass.
@@ -221,8 +218,7 @@ class CalciumImagingMethods:
         from napari_thunder.data import registration
 
         acc = registration.pnr_accumulator(self, sigma)
-        return ((done, total, running.finalize())
-                for done, total, running in self.frames.stream_aggregate(acc))
+        return running_estimates(self.frames, acc)
 
     def enhanced_mean(self, sigma: float = 5.0) -> np.ndarray:
         """The mean image, high-pass filtered and normalised by its local
