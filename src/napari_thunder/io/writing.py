@@ -440,7 +440,7 @@ def write_tif_frame(frame, filepath, options=None) -> None:
     A 3-D frame is written as a multipage file, pages along the first axis
     (``photometric='minisblack'``, so a last axis of 3 is not taken as RGB).
     ``options``, when given, are the ``tifffile.imwrite`` keyword arguments
-    instead (:func:`napari_thunder.io.tif.tif_write_options`: metadata,
+    instead (:func:`napari_thunder.io.tif_write.tif_write_options`: metadata,
     colour).
     """
     import tifffile
