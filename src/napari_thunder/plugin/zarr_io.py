@@ -21,18 +21,8 @@ from __future__ import annotations
 
 import os
 
+from napari_thunder.plugin.reader import _single_path
 from napari_thunder.plugin.writer import _reraise_for_napari
-
-
-def _single_path(path):
-    if isinstance(path, (list, tuple)):
-        if len(path) != 1:
-            return None
-        path = path[0]
-    try:
-        return os.fspath(path)
-    except TypeError:
-        return None
 
 
 def get_zarr_reader(path):
