@@ -23,7 +23,7 @@ from collections.abc import Iterator
 import dask.array as da
 import numpy as np
 
-from napari_thunder.engines import local
+from napari_thunder.engines import dask_frames, local
 from napari_thunder.engines.base import Frames
 from napari_thunder.engines.distributed import chunking, streams
 from napari_thunder.engines.distributed import client as clients
@@ -38,7 +38,7 @@ class _Identity:
         return block
 
 
-class DistributedFrames(local.DaskFramesDescription, Frames):
+class DistributedFrames(dask_frames.DaskFramesDescription, Frames):
     """Frames on a dask.distributed cluster.
 
     Parameters
@@ -89,7 +89,7 @@ class DistributedFrames(local.DaskFramesDescription, Frames):
         described = [result_of(f, f"item {i}") for i, f in
                      enumerate(client.map(_describe, futures, pure=False))]
         dtypes = {d for s, d in described if s[0]}
-        local.check_frames_agree({s[1:] for s, _ in described if s[0]}, dtypes, len(items))
+        dask_frames.check_frames_agree({s[1:] for s, _ in described if s[0]}, dtypes, len(items))
         dtype = dtypes.pop()
         parts = [da.from_delayed(f, shape, dtype=dtype)
                  for f, (shape, _) in zip(futures, described) if shape[0]]
@@ -116,7 +116,7 @@ class DistributedFrames(local.DaskFramesDescription, Frames):
         return self._like(local.LocalFrames(self.array).map(func, value_shape, dtype).array)
 
     def take(self, indices) -> DistributedFrames:
-        picked = local.take_frames(self.array, indices)
+        picked = dask_frames.take_frames(self.array, indices)
         if picked is None:
             return self
         return self._like(picked if picked.shape[0] == 0 else chunking.rechunk(self.client, picked))
