@@ -33,6 +33,7 @@ import threading
 import time
 
 from napari_thunder import validation
+from napari_thunder.stale_files import remove_orphans
 
 from .listing import strip_file_scheme
 
@@ -84,37 +85,17 @@ def _unused_sibling(parent, name, tag):
     raise FileExistsError(f"Cannot find a free temporary name in {parent}")
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError, OSError):
-        return True
-    return True
-
-
 def _reap_stale_siblings(parent: str, name: str) -> list[str]:
     """Remove the temporary siblings of ``parent/name`` left by dead processes
     of this host; return their paths."""
     pattern = re.compile(rf"^\.{re.escape(name)}\.(?:writing|removing|old)-(.+)-(\d+)-[0-9a-f]{{8}}$")
     host = _host_tag()
-    removed = []
-    try:
-        entries = os.listdir(parent)
-    except OSError:
-        return removed
-    for entry in entries:
+
+    def owner_of(entry):
         match = pattern.match(entry)
-        if match is None or match.group(1) != host:
-            continue
-        pid = int(match.group(2))
-        if pid == os.getpid() or _pid_alive(pid):
-            continue
-        path = os.path.join(parent, entry)
-        _remove(path)
-        removed.append(path)
-    return removed
+        return None if match is None or match.group(1) != host else int(match.group(2))
+
+    return remove_orphans(parent, owner_of, _remove)
 
 
 def _remove(path: str) -> None:
