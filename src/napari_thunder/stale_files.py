@@ -1,15 +1,18 @@
-"""Files and directories left behind by processes that died.
+"""Removing temporary directories that other processes may still hold.
 
 A writer that is killed (``SIGKILL``: no ``finally``, no ``atexit``) leaves
 its temporary files behind; their names carry its process id, so the next
-process can tell which are orphans and remove them. Used by the atomic output
-directories (``io``) and the Spark result directories (``engines.spark``);
-nothing here imports any other part of the package.
+process can tell which are orphans and remove them (:func:`remove_orphans`).
+A directory that writers still running elsewhere keep filling is removed
+again until it stays gone (:func:`remove_retrying`). Used by the atomic
+output directories (``io``) and the Spark result directories
+(``engines.spark``); nothing here imports any other part of the package.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 
 
@@ -70,3 +73,29 @@ def remove_orphans(folder: str, owner_of: Callable[[str], int | None],
         remove(path)
         removed.append(path)
     return removed
+
+
+def remove_retrying(path: str, wait: float, remove: Callable[[str], None]) -> bool:
+    """Remove ``path``, again and again while it reappears, for at most ``wait`` seconds.
+
+    Parameters
+    ----------
+    path : str
+    wait : float
+        Seconds to keep trying (0: one attempt).
+    remove : callable
+        ``remove(path)`` removes it once, errors ignored.
+
+    Returns
+    -------
+    bool
+        Whether ``path`` is gone.
+    """
+    deadline = time.monotonic() + wait
+    while True:
+        remove(path)
+        if not os.path.lexists(path):
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)

@@ -33,7 +33,7 @@ import threading
 import time
 
 from napari_thunder import validation
-from napari_thunder.stale_files import remove_orphans
+from napari_thunder.stale_files import remove_orphans, remove_retrying
 
 from .listing import strip_file_scheme
 
@@ -176,15 +176,8 @@ def _discard(temp: str) -> None:
         return
     except OSError:
         trash = temp
-    deadline = time.monotonic() + REMOVE_WAIT_SECONDS
-    while True:
-        _remove(trash)
-        if not os.path.lexists(trash):
-            break
-        if time.monotonic() > deadline:
-            _abandon(trash)
-            break
-        time.sleep(0.02)
+    if not remove_retrying(trash, REMOVE_WAIT_SECONDS, _remove):
+        _abandon(trash)
     _abandon(temp)
     _abandon(trash)
 

@@ -22,7 +22,6 @@ import re
 import shutil
 import tempfile
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,7 +30,7 @@ import numpy as np
 
 from napari_thunder.engines.spark import settings
 from napari_thunder.engines.spark.records import _iter_blocks
-from napari_thunder.stale_files import remove_orphans
+from napari_thunder.stale_files import remove_orphans, remove_retrying
 
 #: name prefix of the per-action result directories (then the driver's pid)
 RESULT_DIR_PREFIX = "napari-thunder-results-"
@@ -52,12 +51,7 @@ def _remove_dir(path: str, wait: float = 2.0) -> None:
         return
     except OSError:
         trash = path
-    deadline = time.monotonic() + wait
-    while True:
-        shutil.rmtree(trash, ignore_errors=True)
-        if not os.path.lexists(trash) or time.monotonic() > deadline:
-            return
-        time.sleep(0.02)
+    remove_retrying(trash, wait, functools.partial(shutil.rmtree, ignore_errors=True))
 
 
 def sweep_stale_result_dirs(tempdir: str | None = None) -> list[str]:
