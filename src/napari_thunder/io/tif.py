@@ -41,7 +41,7 @@ import numpy as np
 
 from napari_thunder.validation import check_nplanes
 
-from .source import FrameSource
+from .source import FrameSource, file_paths
 from .tif_layout import (
     _check_page_data,
     _check_page_like,
@@ -143,11 +143,7 @@ class TifSource(FrameSource):
     """
 
     def __init__(self, files, nplanes=None, discard_extra=False, series=None):
-        if isinstance(files, (str, os.PathLike)):
-            files = [files]
-        self.files = [os.fspath(f) for f in files]
-        if not self.files:
-            raise ValueError("files must hold at least one file")
+        self.files = file_paths(files)
         self.nplanes = check_nplanes(nplanes)
         self.discard_extra = bool(discard_extra)
         self.series = series
