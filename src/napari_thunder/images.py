@@ -33,6 +33,11 @@ def _from_source(source, engine, npartitions) -> Images:
     return Images(resolve_engine(engine).frames_from_source(source, npartitions))
 
 
+def _from_file_source(source, engine, npartitions, labels) -> Images:
+    """Images of a file ``source`` with the metadata it read from the files, and ``labels``."""
+    return _labelled(_from_source(source, engine, npartitions).with_metadata(source.metadata), labels)
+
+
 def _labelled(imgs: Images, labels) -> Images:
     """``imgs`` with ``labels`` set (checked: one per image)."""
     if labels is not None:
@@ -361,7 +366,7 @@ def fromtif(path, ext="tif", start=None, stop=None, recursive=False, nplanes=Non
     discard_extra = validation.check_bool(discard_extra, "discard_extra")
     files = list_files(path, ext=ext, start=start, stop=stop, recursive=recursive)
     source = TifSource(files, nplanes=nplanes, discard_extra=discard_extra, series=series)
-    return _labelled(_from_source(source, engine, npartitions).with_metadata(source.metadata), labels)
+    return _from_file_source(source, engine, npartitions, labels)
 
 
 def frompng(path, ext="png", start=None, stop=None, recursive=False, npartitions=None,
@@ -402,7 +407,7 @@ def frompng(path, ext="png", start=None, stop=None, recursive=False, npartitions
     npartitions = validation.check_npartitions(npartitions)
     files = list_files(path, ext=ext, start=start, stop=stop, recursive=recursive)
     source = PngSource(files)
-    return _labelled(_from_source(source, engine, npartitions).with_metadata(source.metadata), labels)
+    return _from_file_source(source, engine, npartitions, labels)
 
 
 def fromzarr(path, level=0, component=None, npartitions=None, engine=None) -> Images:

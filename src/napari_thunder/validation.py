@@ -120,10 +120,16 @@ def check_int(value, name: str, minimum: int | None = None, maximum: int | None 
         out = int(value)
     else:
         raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
+    return _in_range(out, value, name, minimum, maximum)
+
+
+def _in_range(out, value, name, minimum, maximum, bound_format=""):
+    """``out`` (the checked ``value``), or ValueError when it lies outside the
+    inclusive bounds (written with ``bound_format``)."""
     if minimum is not None and out < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value!r}")
+        raise ValueError(f"{name} must be at least {minimum:{bound_format}}, got {value!r}")
     if maximum is not None and out > maximum:
-        raise ValueError(f"{name} must be at most {maximum}, got {value!r}")
+        raise ValueError(f"{name} must be at most {maximum:{bound_format}}, got {value!r}")
     return out
 
 
@@ -153,11 +159,7 @@ def check_real(value, name: str, minimum: float | None = None, maximum: float | 
     out = float(value)
     if not math.isfinite(out):
         raise ValueError(f"{name} must be finite, got {value!r}")
-    if minimum is not None and out < minimum:
-        raise ValueError(f"{name} must be at least {minimum:g}, got {value!r}")
-    if maximum is not None and out > maximum:
-        raise ValueError(f"{name} must be at most {maximum:g}, got {value!r}")
-    return out
+    return _in_range(out, value, name, minimum, maximum, bound_format="g")
 
 
 def check_bool(value, name: str) -> bool:

@@ -19,7 +19,7 @@ import pytest
 import tifffile
 
 from napari_thunder import images
-from napari_thunder.io import writing
+from napari_thunder.io import output_dir, writing
 
 from .conftest import child_env, hidden_leftovers
 
@@ -429,7 +429,7 @@ def test_sigint_mid_write_leaves_nothing(tmp_path):
 
 def test_live_writers_temporary_folders_are_not_swept(tmp_path):
     """Only a dead process' folder is removed: another live writer's one stays."""
-    live = tmp_path / f".out.writing-{writing._host_tag()}-{os.getppid()}-0123abcd"
+    live = tmp_path / f".out.writing-{output_dir._host_tag()}-{os.getppid()}-0123abcd"
     live.mkdir()
     other_host = tmp_path / ".out.writing-elsewhere-999999999-0123abcd"
     other_host.mkdir()

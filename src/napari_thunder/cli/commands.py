@@ -46,7 +46,7 @@ def check_output(path, overwrite):
     ValueError, FileNotFoundError
         ``path`` is a file, or its parent directory does not exist.
     """
-    from napari_thunder.io.writing import OutputExistsError, check_output_dir
+    from napari_thunder.io.output_dir import OutputExistsError, check_output_dir
 
     try:
         check_output_dir(path, overwrite)

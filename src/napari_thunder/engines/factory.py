@@ -162,22 +162,9 @@ class LocalEngine(Engine):
         return LocalFrames.from_array(array, npartitions)
 
     def frames_from_items(self, items, func, npartitions=None):
-        import numpy as np
-
         from napari_thunder.engines.local import LocalFrames
 
-        values = [np.asarray(v) for item in items for _, v in func(item)]
-        if not values:
-            raise ValueError(f"no frames: the {len(items)} items yielded no image")
-        shapes = {v.shape for v in values}
-        dtypes = {v.dtype for v in values}
-        if len(shapes) > 1:
-            first, other = sorted(shapes)[:2]
-            raise ValueError(f"Arrays must all be of same shape; got {first} and {other}")
-        if len(dtypes) > 1:
-            first, other = sorted(dtypes, key=str)[:2]
-            raise ValueError(f"Arrays must all be of same data type; got {first} and {other}")
-        return LocalFrames.from_array(np.stack(values), npartitions)
+        return LocalFrames.from_items(items, func, npartitions)
 
     def describe(self) -> str:
         return "local engine (dask, chunked along the image axis)"

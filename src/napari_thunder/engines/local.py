@@ -21,6 +21,12 @@ import dask.array as da
 import numpy as np
 
 from napari_thunder.engines.base import BlockStore, Frames, _AddTo
+from napari_thunder.engines.dask_frames import (
+    DaskFramesDescription,
+    DaskTilesDescription,
+    check_frames_agree,
+    take_frames,
+)
 
 #: upper bound for the bytes of one chunk of input frames
 MAX_CHUNK_BYTES = 64 * 2**20
@@ -166,43 +172,6 @@ def _apply_block(block, block_func, block_info=None):
     return block_func(block, start)
 
 
-class DaskFramesDescription:
-    """``shape``, ``dtype`` and ``nchunks`` of frames held as a dask array ``self.array``
-    (chunks along axis 0); shared by the local and the distributed frames."""
-
-    @property
-    def shape(self):
-        return tuple(int(s) for s in self.array.shape)
-
-    @property
-    def dtype(self):
-        return np.dtype(self.array.dtype)
-
-    @property
-    def nchunks(self) -> int:
-        return len(self.array.chunks[0])
-
-
-class DaskTilesDescription:
-    """``shape``, ``dtype``, ``tile_shape`` and ``count`` of tiles held as a dask array
-    ``self.array`` (one chunk per tile, every frame in it) with ``self._tile_shape``."""
-
-    @property
-    def shape(self):
-        return tuple(int(s) for s in self.array.shape)
-
-    @property
-    def dtype(self):
-        return np.dtype(self.array.dtype)
-
-    @property
-    def tile_shape(self):
-        return self._tile_shape
-
-    def count(self) -> int:
-        return int(np.prod(self.array.numblocks[1:], dtype=np.int64))
-
-
 class LocalFrames(DaskFramesDescription, Frames):
     """Frames in a dask array chunked along axis 0 only.
 
@@ -241,6 +210,14 @@ class LocalFrames(DaskFramesDescription, Frames):
         #: re-chunk it frame by frame)
         frames.source = source
         return frames
+
+    @classmethod
+    def from_items(cls, items, func, npartitions=None) -> LocalFrames:
+        """Frames from ``func(item)`` (``(key, ndarray)`` pairs), read now, in
+        item order then yield order."""
+        values = [np.asarray(v) for item in items for _, v in func(item)]
+        check_frames_agree({v.shape for v in values}, {v.dtype for v in values}, len(items))
+        return cls.from_array(np.stack(values), npartitions)
 
     @classmethod
     def from_array(cls, array, npartitions=None) -> LocalFrames:
@@ -291,21 +268,10 @@ class LocalFrames(DaskFramesDescription, Frames):
         return frames
 
     def take(self, indices) -> LocalFrames:
-        indices = np.asarray(indices, dtype=np.intp).reshape(-1)
-        n = self.shape[0]
-        if indices.size == n and np.array_equal(indices, np.arange(n)):
+        picked = take_frames(self.array, indices)
+        if picked is None:
             return self
-        if indices.size and (indices.min() < 0 or indices.max() >= n):
-            raise IndexError(f"frame index out of range for {n} frames")
-        if indices.size == 0:
-            empty = np.empty((0,) + self.shape[1:], self.dtype)
-            return LocalFrames(da.from_array(empty, chunks=empty.shape or (0,)))
-        steps = np.diff(indices)
-        if indices.size > 1 and np.all(steps == steps[0]) and steps[0] > 0:
-            picked = self.array[indices[0]: indices[-1] + 1: int(steps[0])]
-        else:
-            picked = self.array[indices]
-        return LocalFrames.from_array(picked)
+        return LocalFrames(picked) if picked.shape[0] == 0 else LocalFrames.from_array(picked)
 
     def filter(self, predicate) -> LocalFrames:
         keep = [mask for _, _, mask in self.iter_chunks(_Predicate(predicate))]

@@ -16,7 +16,7 @@ import numpy as np
 from napari_thunder.validation import check_memory_order, check_nplanes
 
 from .listing import strip_file_scheme
-from .source import FrameSource
+from .source import FrameSource, file_paths
 
 
 def _conf_location(path, conf):
@@ -227,11 +227,7 @@ class BinarySource(FrameSource):
     """
 
     def __init__(self, files, shape, dtype, order="C", nplanes=None):
-        if isinstance(files, (str, os.PathLike)):
-            files = [files]
-        self.files = [os.fspath(f) for f in files]
-        if not self.files:
-            raise ValueError("files must hold at least one file")
+        self.files = file_paths(files)
         self.file_shape = _as_shape(shape, "shape")
         stored = _as_dtype(dtype, "dtype")
         self.stored_dtype = stored
@@ -343,11 +339,7 @@ class BinaryStackSource(FrameSource):
     """
 
     def __init__(self, files, shape, dtype, order="C"):
-        if isinstance(files, (str, os.PathLike)):
-            files = [files]
-        self.files = [os.fspath(f) for f in files]
-        if not self.files:
-            raise ValueError("files must hold at least one file")
+        self.files = file_paths(files)
         self.frame_shape = _as_shape(shape, "shape")
         self.stored_dtype = _as_dtype(dtype, "dtype")
         self.dtype = self.stored_dtype.newbyteorder("=")

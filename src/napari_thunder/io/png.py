@@ -27,7 +27,7 @@ import struct
 
 import numpy as np
 
-from .source import FrameSource
+from .source import FrameSource, file_paths
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: colour type -> samples per pixel (before a tRNS chunk adds alpha)
@@ -185,11 +185,7 @@ class PngSource(FrameSource):
     def __init__(self, files):
         from napari_thunder.metadata import ImageMetadata
 
-        if isinstance(files, (str, os.PathLike)):
-            files = [files]
-        self.files = [os.fspath(f) for f in files]
-        if not self.files:
-            raise ValueError("files must hold at least one file")
+        self.files = file_paths(files)
         value_shape = dtype = None
         for path in self.files:
             shape, dt = read_png_header(path)

@@ -174,9 +174,9 @@ def write_series(frames, shape, path, prefix="series", overwrite=False) -> None:
     Raises
     ------
     ValueError, FileExistsError
-        See :func:`napari_thunder.io.writing.atomic_output_dir`; or a bad prefix.
+        See :func:`napari_thunder.io.output_dir.atomic_output_dir`; or a bad prefix.
     """
-    from napari_thunder.io.writing import atomic_output_dir
+    from napari_thunder.io.output_dir import atomic_output_dir
 
     if not isinstance(prefix, str) or not prefix or os.sep in prefix:
         raise ValueError(f"prefix must be a non-empty file name prefix, got {prefix!r}")

@@ -8,7 +8,34 @@ so the driver never reads pixels it does not need.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
+
+
+def file_paths(files) -> list[str]:
+    """The files of a file source as a list of str paths.
+
+    Parameters
+    ----------
+    files : str, os.PathLike or sequence of them
+        One file, or files in frame order.
+
+    Returns
+    -------
+    list of str
+
+    Raises
+    ------
+    ValueError
+        No file.
+    """
+    if isinstance(files, (str, os.PathLike)):
+        files = [files]
+    paths = [os.fspath(f) for f in files]
+    if not paths:
+        raise ValueError("files must hold at least one file")
+    return paths
 
 
 class FrameSource:

@@ -295,7 +295,7 @@ def write_zarr(frames, metadata, path, *, chunks=None, levels=1, method="mean", 
     TypeError
         Flags or integers of the wrong type.
     """
-    from napari_thunder.io.writing import atomic_output_dir
+    from napari_thunder.io.output_dir import atomic_output_dir
 
     path = validation.check_path(path)
     overwrite = validation.check_bool(overwrite, "overwrite")

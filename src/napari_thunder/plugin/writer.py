@@ -238,18 +238,23 @@ def write_tif(path, data, meta=None, overwrite=False) -> list[str]:
     return [path]
 
 
-def _write_dir(method, path, data, overwrite):
-    imgs = _as_images(data)
-    total = int(imgs.shape[0])
+def _save_with_progress(imgs, method, path, overwrite, **options) -> list[str]:
+    """``imgs.<method>(path, overwrite=, progress=, **options)`` under
+    :func:`run_with_progress` (one step per image written); returns ``[path]``."""
+    target = os.fspath(path)
 
     def work(counter):
         def progress(done, _total):
             counter[0] = int(done)
 
-        getattr(imgs, method)(os.fspath(path), overwrite=overwrite, progress=progress)
+        getattr(imgs, method)(target, overwrite=bool(overwrite), progress=progress, **options)
 
-    run_with_progress(work, total, f"saving {os.path.basename(os.fspath(path))}")
-    return [os.fspath(path)]
+    run_with_progress(work, int(imgs.shape[0]), f"saving {os.path.basename(target.rstrip(os.sep))}")
+    return [target]
+
+
+def _write_dir(method, path, data, overwrite):
+    return _save_with_progress(_as_images(data), method, path, overwrite)
 
 
 @_reraise_for_napari

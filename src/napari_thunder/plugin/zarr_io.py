@@ -21,18 +21,8 @@ from __future__ import annotations
 
 import os
 
-from napari_thunder.plugin.writer import _reraise_for_napari
-
-
-def _single_path(path):
-    if isinstance(path, (list, tuple)):
-        if len(path) != 1:
-            return None
-        path = path[0]
-    try:
-        return os.fspath(path)
-    except TypeError:
-        return None
+from napari_thunder.plugin.reader import _single_path
+from napari_thunder.plugin.writer import _reraise_for_napari, _save_with_progress
 
 
 def get_zarr_reader(path):
@@ -168,7 +158,6 @@ def write_ome_zarr(path, data, meta=None, overwrite=False) -> list[str]:
     """
     from napari_thunder import images
     from napari_thunder.data.layers import metadata_from_layer
-    from napari_thunder.plugin.writer import run_with_progress
 
     meta = meta or {}
     multiscale = bool(meta.get("multiscale")) or isinstance(data, (list, tuple))
@@ -178,14 +167,4 @@ def write_ome_zarr(path, data, meta=None, overwrite=False) -> list[str]:
         full = full[None]
     imgs = images.fromarray(full)
     imgs = imgs.with_metadata(metadata_from_layer(_LayerAttributes(meta), imgs.shape))
-    target = os.fspath(path)
-
-    def work(counter):
-        def progress(done, _total):
-            counter[0] = int(done)
-
-        imgs.tozarr(target, levels=levels, name=meta.get("name"), overwrite=bool(overwrite),
-                    progress=progress)
-
-    run_with_progress(work, int(imgs.shape[0]), f"saving {os.path.basename(target.rstrip(os.sep))}")
-    return [target]
+    return _save_with_progress(imgs, "tozarr", path, overwrite, levels=levels, name=meta.get("name"))

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 import dask.array as da
 import numpy as np
 
-from napari_thunder.engines import local
+from napari_thunder.engines import dask_frames, local
 from napari_thunder.engines.base import Frames
 from napari_thunder.engines.distributed import chunking, streams
 from napari_thunder.engines.distributed import client as clients
@@ -38,7 +38,7 @@ class _Identity:
         return block
 
 
-class DistributedFrames(local.DaskFramesDescription, Frames):
+class DistributedFrames(dask_frames.DaskFramesDescription, Frames):
     """Frames on a dask.distributed cluster.
 
     Parameters
@@ -88,16 +88,8 @@ class DistributedFrames(local.DaskFramesDescription, Frames):
         futures = client.map(_stack_item, [func] * len(items), list(items), pure=False)
         described = [result_of(f, f"item {i}") for i, f in
                      enumerate(client.map(_describe, futures, pure=False))]
-        shapes = {s[1:] for s, _ in described if s[0]}
         dtypes = {d for s, d in described if s[0]}
-        if not shapes:
-            raise ValueError(f"no frames: the {len(items)} items yielded no image")
-        if len(shapes) > 1:
-            first, other = sorted(shapes)[:2]
-            raise ValueError(f"Arrays must all be of same shape; got {first} and {other}")
-        if len(dtypes) > 1:
-            first, other = sorted(dtypes, key=str)[:2]
-            raise ValueError(f"Arrays must all be of same data type; got {first} and {other}")
+        dask_frames.check_frames_agree({s[1:] for s, _ in described if s[0]}, dtypes, len(items))
         dtype = dtypes.pop()
         parts = [da.from_delayed(f, shape, dtype=dtype)
                  for f, (shape, _) in zip(futures, described) if shape[0]]
@@ -124,21 +116,10 @@ class DistributedFrames(local.DaskFramesDescription, Frames):
         return self._like(local.LocalFrames(self.array).map(func, value_shape, dtype).array)
 
     def take(self, indices) -> DistributedFrames:
-        indices = np.asarray(indices, dtype=np.intp).reshape(-1)
-        n = self.shape[0]
-        if indices.size == n and np.array_equal(indices, np.arange(n)):
+        picked = dask_frames.take_frames(self.array, indices)
+        if picked is None:
             return self
-        if indices.size and (indices.min() < 0 or indices.max() >= n):
-            raise IndexError(f"frame index out of range for {n} frames")
-        if indices.size == 0:
-            empty = np.empty((0,) + self.shape[1:], self.dtype)
-            return self._like(da.from_array(empty, chunks=empty.shape))
-        steps = np.diff(indices)
-        if indices.size > 1 and np.all(steps == steps[0]) and steps[0] > 0:
-            picked = self.array[indices[0]: indices[-1] + 1: int(steps[0])]
-        else:
-            picked = self.array[indices]
-        return self._like(chunking.rechunk(self.client, picked))
+        return self._like(picked if picked.shape[0] == 0 else chunking.rechunk(self.client, picked))
 
     def filter(self, predicate) -> DistributedFrames:
         keep = [mask for _, _, mask in self.iter_chunks(local._Predicate(predicate))]

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from napari_thunder.engines import local
+from napari_thunder.engines import dask_frames, local
 from napari_thunder.engines.base import BlockStore
 from napari_thunder.engines.distributed import chunking
 from napari_thunder.engines.distributed.errors import result_of
 
 
-class DistributedBlockStore(local.DaskTilesDescription, BlockStore):
+class DistributedBlockStore(dask_frames.DaskTilesDescription, BlockStore):
     """Tiles of a stack on a dask.distributed cluster.
 
     Parameters

@@ -22,7 +22,6 @@ import re
 import shutil
 import tempfile
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,6 +30,7 @@ import numpy as np
 
 from napari_thunder.engines.spark import settings
 from napari_thunder.engines.spark.records import _iter_blocks
+from napari_thunder.stale_files import remove_orphans, remove_retrying
 
 #: name prefix of the per-action result directories (then the driver's pid)
 RESULT_DIR_PREFIX = "napari-thunder-results-"
@@ -38,16 +38,6 @@ _STALE_RE = re.compile(rf"^{re.escape(RESULT_DIR_PREFIX)}(\d+)-")
 _LIVE: dict[str, int] = {}  # result directory -> id of its SparkContext
 _LIVE_LOCK = threading.Lock()
 _SETUP_DONE = False
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError, OSError):
-        return True
-    return True
 
 
 def _remove_dir(path: str, wait: float = 2.0) -> None:
@@ -61,12 +51,7 @@ def _remove_dir(path: str, wait: float = 2.0) -> None:
         return
     except OSError:
         trash = path
-    deadline = time.monotonic() + wait
-    while True:
-        shutil.rmtree(trash, ignore_errors=True)
-        if not os.path.lexists(trash) or time.monotonic() > deadline:
-            return
-        time.sleep(0.02)
+    remove_retrying(trash, wait, functools.partial(shutil.rmtree, ignore_errors=True))
 
 
 def sweep_stale_result_dirs(tempdir: str | None = None) -> list[str]:
@@ -86,23 +71,14 @@ def sweep_stale_result_dirs(tempdir: str | None = None) -> list[str]:
     list of str
         The directories removed.
     """
-    tempdir = tempdir or tempfile.gettempdir()
-    removed = []
-    try:
-        names = os.listdir(tempdir)
-    except OSError:
-        return removed
-    for name in names:
-        match = _STALE_RE.match(name)
-        if match is None:
-            continue
-        pid = int(match.group(1))
-        if pid == os.getpid() or _pid_alive(pid):
-            continue
-        path = os.path.join(tempdir, name)
-        _remove_dir(path, wait=0.0)
-        removed.append(path)
-    return removed
+    return remove_orphans(tempdir or tempfile.gettempdir(), _result_dir_owner,
+                          functools.partial(_remove_dir, wait=0.0))
+
+
+def _result_dir_owner(name: str) -> int | None:
+    """The driver pid in a result directory's name, or None for another name."""
+    match = _STALE_RE.match(name)
+    return None if match is None else int(match.group(1))
 
 
 def remove_result_dirs(sc=None) -> int:
