@@ -49,6 +49,12 @@ def _closing_worker_class():
         thread (so ``finally`` blocks of the stream run there), and lets every
         exception (RuntimeError included) reach the ``errored`` signal."""
 
+        def _relay_error(self, exc):
+            """Nothing: the job reports its errors itself, as one readable
+            sentence. (napari connects this method to ``errored`` to show the
+            raw exception as a second notification; disconnecting it instead
+            makes PySide6 warn "Failed to disconnect" on every job.)"""
+
         def work(self):
             try:
                 while True:
@@ -295,12 +301,6 @@ def _start(job: Job, stream: Iterator, on_item: Callable, on_done: Callable, des
         _ignore_errors=True,
         _start_thread=False,
     )
-    # napari's mixin already relays errors as notifications; keep ours only
-    # (one readable sentence naming the operation; the details go to the log)
-    try:
-        worker.errored.disconnect(worker._relay_error)
-    except (TypeError, RuntimeError, AttributeError):
-        pass
     worker.yielded.connect(yielded)
     worker.returned.connect(returned)
     worker.errored.connect(errored)
