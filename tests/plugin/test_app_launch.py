@@ -75,3 +75,25 @@ def test_widgets_opened_later_get_whole_tab_names(make_napari_viewer, qtbot):
 
     none = Qt.TextElideMode.ElideNone  # an enum on PyQt6, an int on PyQt5
     assert bars and all(b.elideMode() == none and b.usesScrollButtons() for b in bars)
+
+
+def test_gui_launcher_logs_the_pyqt5_notice_instead_of_a_toast(monkeypatch, caplog):
+    """`napari-thunder gui` (run_gui) turns napari's "PyQt5 backend is
+    deprecated" toast into one log line; nothing else changes napari's flag."""
+    import logging
+
+    import napari
+    from napari._qt import qt_main_window
+
+    monkeypatch.setattr(qt_main_window, "SHOW_QT_WARNING", True)
+    seen = {}
+    monkeypatch.setattr(app, "launch",
+                        lambda path, show: seen.setdefault("flag", qt_main_window.SHOW_QT_WARNING))
+    monkeypatch.setattr(napari, "run", lambda: None)
+    assert qt_main_window.SHOW_QT_WARNING is True  # importing the plugin leaves it alone
+    with caplog.at_level(logging.INFO, logger="napari_thunder"):
+        app.run_gui("mouse")
+        app.run_gui("mouse")
+    assert seen["flag"] is False  # already off when the window opens
+    notes = [r.getMessage() for r in caplog.records if "PyQt5 backend is deprecated" in r.getMessage()]
+    assert len(notes) == 1

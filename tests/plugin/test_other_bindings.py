@@ -1,10 +1,12 @@
-"""The plugin on PyQt6, not just on the tested default PyQt5.
+"""The plugin on PyQt6 and PySide6, not just on the tested default PyQt5.
 
 The plugin imports Qt only through ``qtpy``; this test runs napari with the
-plugin on PyQt6 in a subprocess (``QT_API=pyqt6``, PyQt6 from the folder
-``.ci/run`` installs it into, ``NT_PYQT6_PATH``): the launch layout, a filter
-widget run in the background, its result equal to scipy, a sample, a screenshot
-that is not blank. Without ``NT_PYQT6_PATH`` (pytest run by hand) it is skipped.
+plugin on each other binding in a subprocess (``QT_API=pyqt6`` / ``pyside6``,
+the binding from the folder ``.ci/run`` installs it into, ``NT_PYQT6_PATH`` /
+``NT_PYSIDE6_PATH``): the launch layout, a filter widget run in the
+background, its result equal to scipy, a failing job reported in exactly one
+notification, a screenshot that is not blank. Without the folder's variable
+(pytest run by hand) the binding is skipped.
 """
 
 import json
@@ -51,6 +53,22 @@ SCRIPT = textwrap.dedent(r"""
     result = np.asarray(viewer.layers["movie gaussian(sigma=1.5)"].data)
     reference = np.stack([ndi.gaussian_filter(f, 1.5) for f in stack])
     out["max_error"] = float(np.abs(result - reference).max())
+
+    from napari.utils.notifications import notification_manager
+    from napari_thunder.plugin import worker as background
+
+    def broken_stream():
+        raise MemoryError("no room for the test")
+        yield
+
+    before = len(notification_manager.records)
+    failing = background.start_estimate_job(viewer, broken_stream, "broken", total=3)
+    failing.wait(60)
+    for _ in range(20):
+        QApplication.processEvents()
+    out["failed_status"] = failing.status
+    out["error_notifications"] = [str(n.message) for n in notification_manager.records[before:]]
+    out["failed_layers"] = [layer.name for layer in viewer.layers if layer.name.startswith("broken")]
     shot = viewer.screenshot(canvas_only=False, flash=False)
     out["screenshot_shape"] = list(shot.shape)
     out["screenshot_levels"] = int(len(np.unique(shot[..., :3].reshape(-1, 3), axis=0)))
@@ -59,19 +77,33 @@ SCRIPT = textwrap.dedent(r"""
 """)
 
 
-@pytest.mark.skipif(not os.environ.get("NT_PYQT6_PATH"), reason="NT_PYQT6_PATH not set (.ci/run sets it)")
-def test_plugin_runs_on_pyqt6(tmp_path):
-    env = dict(os.environ, QT_API="pyqt6",
-               PYTHONPATH=os.pathsep.join(p for p in (os.environ["NT_PYQT6_PATH"],
-                                                      os.environ.get("PYTHONPATH")) if p))
+BINDINGS = [
+    # QT_API, module name, the variable naming the folder .ci/run installs it into
+    ("pyqt6", "PyQt6", "NT_PYQT6_PATH"),
+    ("pyside6", "PySide6", "NT_PYSIDE6_PATH"),
+]
+
+
+@pytest.mark.parametrize(("qt_api", "module", "folder_variable"), BINDINGS,
+                         ids=[module for _, module, _ in BINDINGS])
+def test_plugin_runs_on_other_binding(tmp_path, qt_api, module, folder_variable):
+    folder = os.environ.get(folder_variable)
+    if not folder:
+        pytest.skip(f"{folder_variable} not set (.ci/run sets it)")
+    env = dict(os.environ, QT_API=qt_api,
+               PYTHONPATH=os.pathsep.join(p for p in (folder, os.environ.get("PYTHONPATH")) if p))
     env.pop("PYTEST_QT_API", None)
     run = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True,
                          timeout=300, cwd=tmp_path)
     lines = [line for line in run.stdout.splitlines() if line.startswith("RESULT ")]
     assert run.returncode == 0 and lines, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "Failed to disconnect" not in run.stderr  # PySide6's warning when a slot is not found
     out = json.loads(lines[-1][len("RESULT "):])
-    assert out["api"] == "PyQt6"
+    assert out["api"] == module
     assert out["tab_bars"] >= 1 and out["elide_none"]
     assert out["status"] == "done"
     assert out["max_error"] < 1e-12
+    assert out["failed_status"] == "failed" and out["failed_layers"] == []
+    notes = out["error_notifications"]
+    assert len(notes) == 1 and "broken" in notes[0] and "memory" in notes[0].lower(), notes
     assert out["screenshot_shape"][0] >= 600 and out["screenshot_levels"] > 50

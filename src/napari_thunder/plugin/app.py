@@ -263,6 +263,10 @@ def run_gui(path_or_example="mouse"):
     prefer_qt6()
     import napari
 
+    # Only here, in our own launcher: `napari-thunder gui` picks PyQt6/PySide6
+    # itself when one is installed (prefer_qt6), so napari's toast telling every
+    # user that PyQt5 is deprecated says nothing they can act on in this window;
+    # it goes to the log instead. napari started any other way keeps its notice.
     _quiet_qt5_notice()
     launch(path_or_example, show=True)
     napari.run()

@@ -40,6 +40,7 @@ from napari_thunder.plugin.widgets import (
     _image_layers,
     _notify_error,
     parse_numbers,
+    show_progress,
 )
 
 MEAN_REFERENCE = "(iterated mean of the first frames)"
@@ -518,8 +519,7 @@ class TracesWidget(Container):
             self.redraw()
 
         def on_progress(j):
-            self.progress.max = max(j.total, 1)
-            self.progress.value = min(j.done, self.progress.max)
+            show_progress(self.progress, j.done, j.total)
             self.status.value = j.message if (j.done == 0 and j.message) else f"{j.done} / {j.total} frames"
 
         job.progress_callbacks.append(on_progress)
@@ -543,7 +543,7 @@ class TracesWidget(Container):
         self.cancel_button.enabled = False
         self.export_button.enabled = self.traces is not None
         if job.status == "done":
-            self.progress.value = self.progress.max
+            show_progress(self.progress, self.progress.max)
             self.status.value = f"done: {len(self.ids)} ROIs x {job.total} frames"
         elif job.status == "cancelled":
             self.status.value = f"cancelled after {job.done} / {job.total} frames (partial traces kept)"

@@ -102,6 +102,26 @@ def _tidy_tabs_when_docked(widget) -> None:
     QTimer.singleShot(0, tidy)
 
 
+def show_progress(bar, done, total=None) -> None:
+    """Set a magicgui ``ProgressBar`` to ``done`` of ``total`` (``total``
+    unchanged when None), repainted with the window's next update.
+
+    ``QProgressBar.setValue`` repaints at once, and with napari's OpenGL
+    canvas in the window every immediate repaint recomposes the whole window
+    (tens of ms under a software renderer): once per chunk, that cost more
+    than a small job itself. Here the change waits for the next regular
+    update, together with the status text and the layer.
+    """
+    native = bar.native
+    native.setUpdatesEnabled(False)
+    try:
+        if total is not None:
+            bar.max = max(int(total), 1)
+        bar.value = min(int(done), bar.max)
+    finally:
+        native.setUpdatesEnabled(True)  # schedules an ordinary update
+
+
 def _format_value(value) -> str:
     if isinstance(value, tuple):
         return ",".join(_format_value(v) for v in value)
@@ -306,8 +326,7 @@ class OperationWidget(Container):
         job.cancel_hooks.append(lambda: _cancel_engine_streams(streaming.get("imgs")))
         job.progress_callbacks.append(self._on_progress)
         self.job = job
-        self.progress.max = max(n, 1)
-        self.progress.value = 0
+        show_progress(self.progress, 0, n)
         self.run_button.enabled = False
         self.cancel_button.enabled = True
         self.status.value = f"running on the {choice.describe()}"
@@ -325,8 +344,7 @@ class OperationWidget(Container):
             self.job.cancel()
 
     def _on_progress(self, job):
-        self.progress.max = max(job.total, 1)
-        self.progress.value = min(job.done, self.progress.max)
+        show_progress(self.progress, job.done, job.total)
         if job.done == 0 and job.message:
             self.status.value = job.message
         else:
@@ -338,7 +356,7 @@ class OperationWidget(Container):
         self.run_button.enabled = True
         self.cancel_button.enabled = False
         if job.status == "done":
-            self.progress.value = self.progress.max
+            show_progress(self.progress, self.progress.max)
             self.status.value = f"done: layer '{job.name}'"
         elif job.status == "cancelled":
             kept = f"; partial result in '{job.layer.name}'" if job.layer is not None else ""

@@ -49,6 +49,12 @@ def _closing_worker_class():
         thread (so ``finally`` blocks of the stream run there), and lets every
         exception (RuntimeError included) reach the ``errored`` signal."""
 
+        def _relay_error(self, exc):
+            """Nothing: the job reports its errors itself, as one readable
+            sentence. (napari connects this method to ``errored`` to show the
+            raw exception as a second notification; disconnecting it instead
+            makes PySide6 warn "Failed to disconnect" on every job.)"""
+
         def work(self):
             try:
                 while True:
@@ -100,6 +106,9 @@ class Job:
     message : str
         The last status message of the stream (e.g. ``'starting Spark...'``).
     error : Exception or None
+    progress : napari.utils.progress or None
+        The job's bar in napari's activity dock, made once the job has run
+        :data:`ACTIVITY_DELAY` seconds (None before, and for quicker jobs).
     """
 
     name: str
@@ -169,14 +178,37 @@ def cancelled_name(name: str, done: int, total: int) -> str:
     return f"{name} (cancelled {done}/{total})"
 
 
+#: seconds a job runs before it also gets a progress bar in napari's activity
+#: dock: that bar repaints the whole window at every step (napari processes
+#: Qt events in it), which a job of a moment would spend most of its time on;
+#: the widget's own progress bar shows every job from the start
+ACTIVITY_DELAY = 1.0
+
+
+def _show_activity_later(job: Job, desc: str) -> None:
+    """Give ``job`` a napari progress bar (activity dock and status bar) once it
+    has run :data:`ACTIVITY_DELAY` seconds, starting at the frames done so far."""
+    from qtpy.QtCore import QTimer
+
+    def show():
+        if job.status != "running" or job.progress is not None:
+            return
+        from napari.utils import progress as napari_progress
+
+        job.progress = napari_progress(total=max(job.total, 1), desc=desc)
+        if job.done:
+            job.progress.update(job.done)
+
+    QTimer.singleShot(int(ACTIVITY_DELAY * 1000), show)
+
+
 def _start(job: Job, stream: Iterator, on_item: Callable, on_done: Callable, desc: str,
            on_finish: Callable | None = None) -> Job:
     """Create the worker for ``stream`` and wire its signals, then start it."""
     from napari.qt.threading import create_worker
-    from napari.utils import progress as napari_progress
     from napari.utils.notifications import show_error, show_info
 
-    job.progress = napari_progress(total=max(job.total, 1), desc=desc)
+    _show_activity_later(job, desc)
 
     def finish(status):
         """End the job once, on the main thread: keep, rename or remove its layer."""
@@ -197,7 +229,8 @@ def _start(job: Job, stream: Iterator, on_item: Callable, on_done: Callable, des
         finally:
             if status == "cancelled":
                 show_info(f"{desc} cancelled after {job.done} of {job.total} frames")
-            job.progress.close()
+            if job.progress is not None:
+                job.progress.close()
             if on_finish is not None:
                 on_finish(job)
             for callback in job.callbacks:
@@ -223,13 +256,14 @@ def _start(job: Job, stream: Iterator, on_item: Callable, on_done: Callable, des
                     return
             for callback in job.progress_callbacks:
                 callback(job)
-            # last: napari's progress bar may process Qt events, delivering the
+            # last: napari's progress bar processes Qt events, delivering the
             # next item re-entrantly; everything for this item is done by now
-            job.progress.total = max(job.total, 1)
-            if step:
-                job.progress.update(step)
-            else:
-                job.progress.refresh()
+            if job.progress is not None:
+                job.progress.total = max(job.total, 1)
+                if step:
+                    job.progress.update(step)
+                else:
+                    job.progress.refresh()
         except Exception as exc:  # a bad partial must not kill the GUI
             job.worker.quit()
             fail(exc)
@@ -267,12 +301,6 @@ def _start(job: Job, stream: Iterator, on_item: Callable, on_done: Callable, des
         _ignore_errors=True,
         _start_thread=False,
     )
-    # napari's mixin already relays errors as notifications; keep ours only
-    # (one readable sentence naming the operation; the details go to the log)
-    try:
-        worker.errored.disconnect(worker._relay_error)
-    except (TypeError, RuntimeError, AttributeError):
-        pass
     worker.yielded.connect(yielded)
     worker.returned.connect(returned)
     worker.errored.connect(errored)
@@ -456,8 +484,10 @@ def start_frames_job(viewer, result, name: str, desc: str | None = None,
                      kwargs=item.layer_kwargs)
         job.total = item.shape[0]
 
-    def add_layer(first_block):
+    def add_layer(first_block, start=0, stop=0):
         out = allocate_output(state["shape"], state["dtype"])
+        if stop > start:
+            out[start:stop] = first_block  # shown as added: no repaint of its own
         view = out[0] if (out.ndim > 2 and state["shape"][0] == 1) else out
         kwargs = dict(state["kwargs"])
         kwargs.update({
@@ -479,8 +509,10 @@ def start_frames_job(viewer, result, name: str, desc: str | None = None,
         block = np.asarray(block)
         first = job.layer is None
         if first:
-            add_layer(block)
-        state["out"][start:stop] = block
+            add_layer(block, start, stop)
+        else:
+            state["out"][start:stop] = block
+            state["stale"] = True
         dtype, limits, layer = state["dtype"], state["limits"], job.layer
         if block.size and not layer.rgb and dtype != np.bool_:
             low, high = display_limits(block, dtype)
@@ -489,9 +521,11 @@ def start_frames_job(viewer, result, name: str, desc: str | None = None,
         job.done += stop - start
         job.partial_updates += 1
         now = time.monotonic()
-        if first or job.done >= job.total or now - state["refreshed"] > REFRESH_INTERVAL:
-            layer.refresh()
+        if first:
             state["refreshed"] = now
+        elif job.done >= job.total or now - state["refreshed"] > REFRESH_INTERVAL:
+            layer.refresh()
+            state["refreshed"], state["stale"] = now, False
         return stop - start
 
     def on_done():
@@ -500,7 +534,8 @@ def start_frames_job(viewer, result, name: str, desc: str | None = None,
             add_layer(np.zeros((0,), state["dtype"]))
         if job.layer is not None:
             job.layer.metadata[METADATA_KEY]["complete"] = True
-            job.layer.refresh()
+            if state.get("stale"):
+                job.layer.refresh()
 
     return _start(job, _frames_stream(result, prepare), on_item, on_done, desc or name, on_finish)
 
