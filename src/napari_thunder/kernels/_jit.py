@@ -464,116 +464,59 @@ def median2_frames(block, out):  # pragma: no cover - compiled
 # ----------------------------------------------------------------------
 # exact integer moments, cache-blocked
 # ----------------------------------------------------------------------
-#: pixels per tile of the integer moment loops: the tile's accumulators
-#: (4 + 8 bytes a pixel, 768 KiB) stay in the L2 cache while every frame of
-#: the block streams through (128 KiB runs of each frame: long enough for the
-#: hardware prefetchers), so memory traffic is the input alone
+#: pixels per tile of the integer moment loops: the tile's sums (4 + 8 bytes
+#: a pixel, 768 KiB) stay in the L2 cache while every frame of the block
+#: streams through (128 KiB runs of each frame: long enough for the hardware
+#: prefetchers), so memory traffic is the input alone
 MOMENT_TILE = 65536
-#: frames summed into one 32-bit tile accumulator before it is flushed to the
-#: int64 totals (65535 * 32768 < 2**31: no overflow, signed or unsigned)
-_TILE_FRAMES_32 = 32768
 
 
 @numba.njit(cache=True, nogil=True)
-def _flush(acc, total, j0, w):  # pragma: no cover - compiled
-    for j in range(w):
-        total[j0 + j] += acc[j]
-
-
-@numba.njit(cache=True, nogil=True)
-def unsigned_moments(flat, s1, s2, squares):  # pragma: no cover - compiled
+def integer_moments(flat, s1, s2, squares):  # pragma: no cover - compiled
     """``s1 += flat.sum(0)`` and, if ``squares``, ``s2 += (flat**2).sum(0)``
-    for unsigned 8/16-bit ``flat`` (k, p), exactly (int64 totals).
+    for 8/16-bit integers ``flat`` (k, p), signed or unsigned, exactly.
 
-    Per tile of ``MOMENT_TILE`` pixels, four frames at a time are added into
-    uint32 (sums) and uint64 (squares) tile accumulators that stay in cache.
+    ``s1`` is int32 (the caller bounds the frames added between two flushes
+    to int64, see ``moments._partial_frame_limit``), ``s2`` int64. Per tile
+    of ``MOMENT_TILE`` pixels, four frames at a time: each value widened to
+    int32 (sign- or zero-extended, whatever the input's signedness), four
+    added, then added to the tile of ``s1``; squares in int64. Integer adds
+    in any order give the same bits.
     """
     k, p = flat.shape
-    acc1 = np.empty(MOMENT_TILE, np.uint32)
-    acc2 = np.empty(MOMENT_TILE, np.uint64)
     for j0 in range(0, p, MOMENT_TILE):
         w = min(MOMENT_TILE, p - j0)
-        for f0 in range(0, k, _TILE_FRAMES_32):
-            f1 = min(k, f0 + _TILE_FRAMES_32)
-            a1 = acc1[:w]
-            a2 = acc2[:w]
-            a1[:] = 0
-            a2[:] = 0
-            i = f0
-            while i + 4 <= f1:
-                r0 = flat[i, j0:j0 + w]
-                r1 = flat[i + 1, j0:j0 + w]
-                r2 = flat[i + 2, j0:j0 + w]
-                r3 = flat[i + 3, j0:j0 + w]
-                if squares:
-                    for j in range(w):
-                        x0 = np.uint64(r0[j])
-                        x1 = np.uint64(r1[j])
-                        x2 = np.uint64(r2[j])
-                        x3 = np.uint64(r3[j])
-                        a2[j] += (x0 * x0 + x1 * x1) + (x2 * x2 + x3 * x3)
-                        a1[j] += np.uint32((x0 + x1) + (x2 + x3))
-                else:
-                    for j in range(w):
-                        a1[j] += (np.uint32(r0[j]) + np.uint32(r1[j])) \
-                            + (np.uint32(r2[j]) + np.uint32(r3[j]))
-                i += 4
-            while i < f1:
-                row = flat[i, j0:j0 + w]
-                for j in range(w):
-                    x = np.uint64(row[j])
-                    a1[j] += np.uint32(x)
-                    a2[j] += x * x
-                i += 1
-            _flush(a1, s1, j0, w)
+        a1 = s1[j0:j0 + w]
+        a2 = s2[j0:j0 + w]
+        i = 0
+        while i + 4 <= k:
+            r0 = flat[i, j0:j0 + w]
+            r1 = flat[i + 1, j0:j0 + w]
+            r2 = flat[i + 2, j0:j0 + w]
+            r3 = flat[i + 3, j0:j0 + w]
             if squares:
-                _flush(a2, s2, j0, w)
-
-
-@numba.njit(cache=True, nogil=True)
-def signed_moments(flat, s1, s2, squares):  # pragma: no cover - compiled
-    """As :func:`unsigned_moments` for signed 8/16-bit ``flat`` (int32 and
-    int64 tile accumulators)."""
-    k, p = flat.shape
-    acc1 = np.empty(MOMENT_TILE, np.int32)
-    acc2 = np.empty(MOMENT_TILE, np.int64)
-    for j0 in range(0, p, MOMENT_TILE):
-        w = min(MOMENT_TILE, p - j0)
-        for f0 in range(0, k, _TILE_FRAMES_32):
-            f1 = min(k, f0 + _TILE_FRAMES_32)
-            a1 = acc1[:w]
-            a2 = acc2[:w]
-            a1[:] = 0
-            a2[:] = 0
-            i = f0
-            while i + 4 <= f1:
-                r0 = flat[i, j0:j0 + w]
-                r1 = flat[i + 1, j0:j0 + w]
-                r2 = flat[i + 2, j0:j0 + w]
-                r3 = flat[i + 3, j0:j0 + w]
-                if squares:
-                    for j in range(w):
-                        x0 = np.int64(r0[j])
-                        x1 = np.int64(r1[j])
-                        x2 = np.int64(r2[j])
-                        x3 = np.int64(r3[j])
-                        a2[j] += (x0 * x0 + x1 * x1) + (x2 * x2 + x3 * x3)
-                        a1[j] += np.int32((x0 + x1) + (x2 + x3))
-                else:
-                    for j in range(w):
-                        a1[j] += (np.int32(r0[j]) + np.int32(r1[j])) \
-                            + (np.int32(r2[j]) + np.int32(r3[j]))
-                i += 4
-            while i < f1:
-                row = flat[i, j0:j0 + w]
+                for j in range(w):
+                    x0 = np.int64(r0[j])
+                    x1 = np.int64(r1[j])
+                    x2 = np.int64(r2[j])
+                    x3 = np.int64(r3[j])
+                    a2[j] += (x0 * x0 + x1 * x1) + (x2 * x2 + x3 * x3)
+                    a1[j] += np.int32((x0 + x1) + (x2 + x3))
+            else:
+                for j in range(w):
+                    a1[j] += (np.int32(r0[j]) + np.int32(r1[j])) + (np.int32(r2[j]) + np.int32(r3[j]))
+            i += 4
+        while i < k:
+            row = flat[i, j0:j0 + w]
+            if squares:
                 for j in range(w):
                     x = np.int64(row[j])
                     a1[j] += np.int32(x)
                     a2[j] += x * x
-                i += 1
-            _flush(a1, s1, j0, w)
-            if squares:
-                _flush(a2, s2, j0, w)
+            else:
+                for j in range(w):
+                    a1[j] += np.int32(row[j])
+            i += 1
 
 
 @numba.njit(cache=True, nogil=True)
