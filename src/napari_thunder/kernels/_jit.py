@@ -206,7 +206,8 @@ def _store_row(src, dst, to_int):  # pragma: no cover - compiled
 
 @numba.njit(cache=True, nogil=True)
 def _pad_row(row, n_before, n_after, buf):  # pragma: no cover - compiled
-    """``buf = row`` in float64 with ``n_before``/``n_after`` reflected values."""
+    """``buf = row`` (cast to ``buf``'s dtype) with ``n_before``/``n_after``
+    reflected values."""
     w = row.size
     for c in range(w):
         buf[n_before + c] = row[c]
@@ -379,18 +380,6 @@ def uniform_frames(block, out, size_rows, size_cols, to_int):  # pragma: no cove
 
 
 @numba.njit(cache=True, nogil=True)
-def _pad_row_same(row, n_before, n_after, buf):  # pragma: no cover - compiled
-    """``buf = row`` (same dtype) with reflected borders."""
-    w = row.size
-    for c in range(w):
-        buf[n_before + c] = row[c]
-    for c in range(n_before):
-        buf[c] = row[_reflect(c - n_before, w)]
-    for c in range(n_after):
-        buf[n_before + w + c] = row[_reflect(w + c, w)]
-
-
-@numba.njit(cache=True, nogil=True)
 def median3_frames(block, out):  # pragma: no cover - compiled
     """3x3 median (reflect borders) of every 2-D frame of integers.
 
@@ -410,9 +399,9 @@ def median3_frames(block, out):  # pragma: no cover - compiled
         src = block[f]
         dst = out[f]
         for r in range(h):
-            _pad_row_same(src[_reflect(r - 1, h)], 1, 1, a)
-            _pad_row_same(src[r], 1, 1, b)
-            _pad_row_same(src[_reflect(r + 1, h)], 1, 1, c)
+            _pad_row(src[_reflect(r - 1, h)], 1, 1, a)
+            _pad_row(src[r], 1, 1, b)
+            _pad_row(src[_reflect(r + 1, h)], 1, 1, c)
             for x in range(w + 2):
                 p, q, s = a[x], b[x], c[x]
                 t = min(p, q)
@@ -451,8 +440,8 @@ def median2_frames(block, out):  # pragma: no cover - compiled
         src = block[f]
         dst = out[f]
         for r in range(h):
-            _pad_row_same(src[_reflect(r - 1, h)], 1, 0, a)
-            _pad_row_same(src[r], 1, 0, b)
+            _pad_row(src[_reflect(r - 1, h)], 1, 0, a)
+            _pad_row(src[r], 1, 0, b)
             for x in range(w + 1):
                 lo[x] = min(a[x], b[x])
                 hi[x] = max(a[x], b[x])

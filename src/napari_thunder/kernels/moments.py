@@ -259,6 +259,20 @@ def _tile_moments(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, m2
 
 
+def frames_block(block, value_shape: tuple[int, ...]) -> np.ndarray:
+    """``block`` as an array of frames ``(k,) + value_shape``.
+
+    Raises
+    ------
+    ValueError
+        If its frames do not have ``value_shape``.
+    """
+    block = np.asarray(block)
+    if block.shape[1:] != tuple(value_shape):
+        raise ValueError(f"block must have shape (k,) + {tuple(value_shape)}, got {block.shape}")
+    return block
+
+
 class MomentAccumulator:
     """Streaming, mergeable mean/var/std/sum/min/max across frames.
 
@@ -344,11 +358,7 @@ class MomentAccumulator:
 
     def add(self, block, start=0) -> MomentAccumulator:
         """Fold a block of frames ``(k,) + value_shape`` in; returns self."""
-        block = np.asarray(block)
-        if block.shape[1:] != self.value_shape:
-            raise ValueError(
-                f"block must have shape (k,) + {self.value_shape}, got {block.shape}"
-            )
+        block = frames_block(block, self.value_shape)
         k = block.shape[0]
         if k == 0:
             return self
