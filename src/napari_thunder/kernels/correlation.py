@@ -254,15 +254,12 @@ class LocalCorrAccumulator:
         # overhead) nor far out of cache
         group = max(1, min(sub, _BOX_CALL_BYTES // max(p * work.itemsize, 1)))
         flat = block.reshape(k, p)
-        # float64 tiles of about 256 KiB (cache-sized) for the co-moments
-        tile_pixels = max(1, min(p, _TILE_BYTES // (8 * sub)))
-        xbuf = np.empty((sub, tile_pixels), dtype=np.float64)
-        ybuf = np.empty((sub, tile_pixels), dtype=np.float64)
-        mx = np.empty(p)
-        my = np.empty(p)
-        cxx = np.empty(p)
-        cyy = np.empty(p)
-        cxy = np.empty(p)
+        if jit is None:
+            # float64 tiles of about 256 KiB (cache-sized) for the co-moments
+            tile_pixels = max(1, min(p, _TILE_BYTES // (8 * sub)))
+            xbuf = np.empty((sub, tile_pixels), dtype=np.float64)
+            ybuf = np.empty((sub, tile_pixels), dtype=np.float64)
+            mx, my, cxx, cyy, cxy = np.empty((5, p))
         odd = len(self.value_shape) % 2 == 1 or self.neighborhood == 0
         if jit is not None and self.count == 0:
             self.mean_x, self.mean_y = np.zeros(p), np.zeros(p)
