@@ -327,7 +327,8 @@ class MomentAccumulator:
         self.g2 = None
         self.gcount = 0
         #: int32 sums of the last ``pframes`` frames of the group, not yet in
-        #: ``g1`` (compiled path only; see :meth:`_settle`)
+        #: ``g1`` (compiled path only; ``g1`` may be None until
+        #: :meth:`_settle`, which runs before anything reads the state)
         self.p1 = None
         self.pframes = 0
         #: earlier groups (only past ``_exact_group_limit`` frames): their
@@ -440,13 +441,13 @@ class MomentAccumulator:
                 if self.gcount >= limit:
                     self._spill()
                 take = min(k - i, limit - self.gcount)
-            if self.g1 is None:
-                self.g1 = np.zeros(p, dtype=np.int64)
-                if self._need_m2:
-                    self.g2 = np.zeros(p, dtype=np.int64)
+            if self._need_m2 and self.g2 is None:
+                self.g2 = np.zeros(p, dtype=np.int64)
             piece = flat[i:i + take]
             jit = _jit_loops(piece)
             if jit is None:
+                if self.g1 is None:
+                    self.g1 = np.zeros(p, dtype=np.int64)
                 _integer_block_sums(piece, self.g1, self.g2)
             else:
                 self._add_compiled(piece, jit)
@@ -462,22 +463,25 @@ class MomentAccumulator:
         k = flat.shape[0]
         i = 0
         while i < k:
+            if self.pframes >= limit:
+                self._settle()
             if self.p1 is None:
                 self.p1 = np.zeros(flat.shape[1], dtype=np.int32)
-                self.pframes = 0
-            elif self.pframes >= limit:
-                self._settle()
             take = min(k - i, limit - self.pframes)
             jit.integer_moments(flat[i:i + take], self.p1, self.g2 if squares else _NO_SQUARES, squares)
             self.pframes += take
             i += take
 
     def _settle(self) -> None:
-        """Add the int32 sums ``p1`` into the group's int64 ``g1`` (then zero)."""
+        """Add the int32 sums ``p1`` into the group's int64 ``g1`` (which they
+        become if the group has none yet) and drop them."""
         if self.pframes:
-            self.g1 += self.p1
-            self.p1.fill(0)
-            self.pframes = 0
+            if self.g1 is None:
+                self.g1 = self.p1.astype(np.int64)
+            else:
+                self.g1 += self.p1
+        self.p1 = None
+        self.pframes = 0
 
     def _spill(self) -> None:
         """Move the current integer group into the float64 base moments."""
