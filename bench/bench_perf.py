@@ -30,7 +30,10 @@ stats
     ``fromarray(a).<stat>()`` for mean, std, var, sum, min, max on a
     1000x512x512 uint16 stack in memory vs the two-thread read of ``a``
     (0.8: the memory-bandwidth limit), numpy ``a.std(axis=0)`` (20x) and
-    dask ``std(axis=0)`` (3x).
+    dask ``std(axis=0)`` (3x); for information, mean and std of the
+    ``MomentAccumulator`` alone (each half of the stack on its own thread,
+    merged) vs the same read, which separates the kernel from the engine and
+    ``Images`` overhead.
 projections
     ``max_projection``, ``max_min_projection``, ``subsample(2)`` and
     ``subtract`` of the same stack vs the numpy call on the whole array
@@ -235,6 +238,30 @@ def two_thread_read(a):
     return read
 
 
+def accumulators_alone(a, stat, per_chunk):
+    """A function folding each half of ``a`` into a ``MomentAccumulator`` on
+    its own thread (blocks of ``per_chunk`` frames, as the engine's chunks),
+    then merging and finalizing ``stat``: the kernel's share of the API."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from napari_thunder.kernels.moments import MomentAccumulator
+
+    pool = ThreadPoolExecutor(2)
+    half = a.shape[0] // 2
+
+    def fold(bounds):
+        acc = MomentAccumulator(a.shape[1:], a.dtype, (stat,))
+        for start in range(bounds[0], bounds[1], per_chunk):
+            acc.add(a[start:min(bounds[1], start + per_chunk)])
+        return acc
+
+    def run():
+        first, second = pool.map(fold, [(0, half), (half, a.shape[0])])
+        return first.merge(second).finalize(stat)
+
+    return run
+
+
 def _shape_text(shape):
     return "x".join(map(str, shape))
 
@@ -269,6 +296,15 @@ def bench_stats(report, sizes):
         report.ratio(f"stats-{stat} {shape} uint16 vs two-thread read (memory bandwidth)", t, limit[stat],
                      0.8, note=f"{a.nbytes / t / 1e9:.2f} GB/s vs {a.nbytes / limit[stat] / 1e9:.2f} GB/s; "
                      f"cores available: {cores:.2f}")
+    # the accumulators alone (no engine, no Images): where the API's time goes
+    for stat in ("mean", "std"):
+        alone = accumulators_alone(a, stat, imgs.frames.array.chunks[0][0])
+        alone()
+        t, peer = compare(alone, read, repeat + 3)
+        report.ratio(f"stats-{stat} MomentAccumulator alone (two threads, halves of the stack) vs "
+                     "two-thread read", t, peer, None,
+                     note=f"its gap to the stats-{stat} line: engine and Images overhead; cores available: "
+                     f"{cores:.2f}")
     a.std(axis=0)  # warm-up: the first call pays for faulting in its 2 GiB of temporaries
     t_numpy = compare(lambda: None, lambda: a.std(axis=0), 2)[1]
     t_dask = compare(lambda: None, lambda: dask_a.std(axis=0).compute(scheduler="threads"), repeat)[1]
