@@ -463,7 +463,18 @@ MOMENT_TILE = 65536
 @numba.njit(cache=True, nogil=True)
 def integer_moments(flat, s1, s2, squares):  # pragma: no cover - compiled
     """``s1 += flat.sum(0)`` and, if ``squares``, ``s2 += (flat**2).sum(0)``
-    for 8/16-bit integers ``flat`` (k, p), signed or unsigned, exactly.
+    for 8/16-bit integers ``flat`` (k, p), signed or unsigned, exactly (see
+    :func:`_integer_moments`); one compiled body per value of ``squares``."""
+    if squares:
+        _integer_moments(flat, s1, s2, True)
+    else:
+        _integer_moments(flat, s1, s2, False)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _integer_moments(flat, s1, s2, squares):  # pragma: no cover - compiled
+    """The loop of :func:`integer_moments`, inlined with ``squares`` a
+    constant (so its branches fold away).
 
     ``s1`` is int32 (the caller bounds the frames added between two flushes
     to int64, see ``moments._partial_frame_limit``), ``s2`` int64. Per tile
