@@ -30,7 +30,12 @@ stats
     ``fromarray(a).<stat>()`` for mean, std, var, sum, min, max on a
     1000x512x512 uint16 stack in memory vs the two-thread read of ``a``
     (0.8: the memory-bandwidth limit), numpy ``a.std(axis=0)`` (20x) and
-    dask ``std(axis=0)`` (3x).
+    dask ``std(axis=0)`` (3x); for information, mean and std of the
+    ``MomentAccumulator`` alone (each half of the stack on its own thread,
+    merged) vs the same read, which separates the kernel from the engine and
+    ``Images`` overhead. The same six statistics of a Series holding the
+    same number of bytes as records (262144 records of 1000 uint16 values)
+    vs the two-thread read of its array (0.8).
 projections
     ``max_projection``, ``max_min_projection``, ``subsample(2)`` and
     ``subtract`` of the same stack vs the numpy call on the whole array
@@ -60,9 +65,17 @@ ooc
     process: peak RSS under 1 GiB, and no file appearing during the run
     (temporary directory and data directory watched) larger than the output.
 
-``--thunder-python PATH`` (a Python 3.7 with thunder-python 1.4.2) is not
-supported yet: the option is accepted and the Thunder lines are reported as
-skipped.
+thunder (only with ``--thunder-python PATH``)
+    the original Thunder 1.4.2 in local mode, run by ``PATH`` in a child
+    process on the same stacks (``.npy`` files). Thunder does not import on
+    Python >= 3.10; a Python 3.7 venv with ``numpy==1.16.6 scipy==1.1.0
+    'pillow<7' tifffile==2019.7.26 imagecodecs-lite==2019.12.3
+    thunder-python==1.4.2`` runs it. Timed: the six statistics, ``localcorr(5)`` (Thunder's size is our
+    ``2 * neighborhood + 1``) and the three filters, each timed inside the
+    child (best of its runs, Python start and loading excluded), our side
+    timed here right after. Informational (no target); the values are
+    compared and the largest difference printed. When ``PATH`` cannot run
+    Thunder the line says ``skipped`` and why.
 """
 
 from __future__ import annotations
@@ -227,6 +240,30 @@ def two_thread_read(a):
     return read
 
 
+def accumulators_alone(a, stat, per_chunk):
+    """A function folding each half of ``a`` into a ``MomentAccumulator`` on
+    its own thread (blocks of ``per_chunk`` frames, as the engine's chunks),
+    then merging and finalizing ``stat``: the kernel's share of the API."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from napari_thunder.kernels.moments import MomentAccumulator
+
+    pool = ThreadPoolExecutor(2)
+    half = a.shape[0] // 2
+
+    def fold(bounds):
+        acc = MomentAccumulator(a.shape[1:], a.dtype, (stat,))
+        for start in range(bounds[0], bounds[1], per_chunk):
+            acc.add(a[start:min(bounds[1], start + per_chunk)])
+        return acc
+
+    def run():
+        first, second = pool.map(fold, [(0, half), (half, a.shape[0])])
+        return first.merge(second).finalize(stat)
+
+    return run
+
+
 def _shape_text(shape):
     return "x".join(map(str, shape))
 
@@ -261,6 +298,16 @@ def bench_stats(report, sizes):
         report.ratio(f"stats-{stat} {shape} uint16 vs two-thread read (memory bandwidth)", t, limit[stat],
                      0.8, note=f"{a.nbytes / t / 1e9:.2f} GB/s vs {a.nbytes / limit[stat] / 1e9:.2f} GB/s; "
                      f"cores available: {cores:.2f}")
+    # the accumulators alone (no engine, no Images): where the API's time goes
+    for stat in ("mean", "std"):
+        alone = accumulators_alone(a, stat, imgs.frames.array.chunks[0][0])
+        alone()
+        t, peer = compare(alone, read, repeat + 3)
+        report.ratio(f"stats-{stat} MomentAccumulator alone (two threads, halves of the stack) vs "
+                     "two-thread read", t, peer, None,
+                     note=f"its gap to the stats-{stat} line: engine and Images overhead; cores available: "
+                     f"{cores:.2f}")
+    bench_series_stats(report, sizes)
     a.std(axis=0)  # warm-up: the first call pays for faulting in its 2 GiB of temporaries
     t_numpy = compare(lambda: None, lambda: a.std(axis=0), 2)[1]
     t_dask = compare(lambda: None, lambda: dask_a.std(axis=0).compute(scheduler="threads"), repeat)[1]
@@ -268,6 +315,27 @@ def bench_stats(report, sizes):
         report.ratio(f"stats-{stat} vs numpy std", t, t_numpy, 20)
     for stat, t in ours.items():
         report.ratio(f"stats-{stat} vs dask.array std", t, t_dask, 3)
+
+
+def bench_series_stats(report, sizes):
+    """Series statistics (across records) of the stats stack's bytes laid out
+    as records (one per pixel, one value per frame) vs the two-thread read."""
+    from napari_thunder import series
+
+    frames, height, width = sizes["stats"]
+    values = make_stack((height * width, frames), seed=8)
+    recs = series.fromarray(values)
+    read = two_thread_read(values)
+    read()
+    shape = _shape_text(values.shape)
+    for stat in ("mean", "std", "var", "sum", "min", "max"):
+        method = getattr(recs, stat)
+        # numpy adds the 262144 rows one after the other (axis 0): its std is
+        # off by up to ~3e-12 here, ours is the exact integer result rounded
+        np.testing.assert_allclose(method().toarray(), getattr(values, stat)(axis=0), rtol=1e-11)
+        t, peer = compare(lambda method=method: method().toarray(), read, sizes["repeat"] + 3)
+        report.ratio(f"series-{stat} {shape} uint16 records vs two-thread read", t, peer, 0.8,
+                     note=f"{values.nbytes / t / 1e9:.2f} GB/s vs {values.nbytes / peer / 1e9:.2f} GB/s")
 
 
 def bench_projections(report, sizes):
@@ -669,9 +737,107 @@ def bench_ooc(report, sizes, workdir):
     os.remove(tif_path)
 
 
+
 # ----------------------------------------------------------------------
-def run(cases=CASES, quick=False, stream=None, workdir=None) -> Report:
-    """Run the chosen cases; returns the :class:`Report` (``report.missed``)."""
+# the original Thunder 1.4.2 (local mode), in a child Python 3.7
+# ----------------------------------------------------------------------
+#: run by the ``--thunder-python`` interpreter (Python 3.7: no f-strings
+#: beyond 3.6 syntax, numpy 1.16): ``argv[1]`` a JSON list of
+#: ``[name, npy path, expression, repeat]``, the expression of ``imgs``
+#: (a Thunder Images) giving an Images or an array; prints one JSON line of
+#: ``{name: seconds}`` and saves each result as ``<npy path>.<name>.npy``
+THUNDER_CHILD = r"""
+import json, sys, time
+import numpy as np
+import thunder as td
+jobs = json.loads(sys.argv[1])
+times = {}
+for name, path, expression, repeat in jobs:
+    imgs = td.images.fromarray(np.load(path))
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        value = eval(expression, {"imgs": imgs, "np": np})
+        value = value.toarray() if hasattr(value, "toarray") else np.asarray(value)
+        best = min(best, time.perf_counter() - start)
+    times[name] = best
+    np.save(path + "." + name + ".npy", np.asarray(value))
+print("THUNDER " + json.dumps(times))
+"""
+
+
+def thunder_version(python):
+    """``'<thunder version> on Python <x.y>'`` as run by ``python``; raises RuntimeError
+    saying why it cannot be run (missing interpreter, no thunder module)."""
+    if not (os.path.isfile(python) and os.access(python, os.X_OK)):
+        raise RuntimeError(f"{python} is not an executable file")
+    proc = subprocess.run([python, "-c", "import sys, thunder; print(thunder.__version__, 'on Python', "
+                           "'%d.%d' % sys.version_info[:2])"], capture_output=True, text=True)
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"{python} cannot import thunder: {last}")
+    return proc.stdout.strip()
+
+
+def bench_thunder(report, sizes, workdir, python):
+    """Thunder 1.4.2 (local mode) against ours on the stats, small localcorr
+    and filter stacks; informational ratios (see the module docstring)."""
+    from napari_thunder import images
+
+    name = "Thunder 1.4.2 (local mode) peers"
+    try:
+        version = thunder_version(python)
+    except RuntimeError as error:
+        report.skipped(name, str(error))
+        return
+    report.info(f"Thunder {version} ({python})")
+    stacks = {
+        "stats": make_stack(sizes["stats"]),
+        "corr": make_stack(sizes["corr_small"], np.float64, seed=1),
+        "filters": make_stack(sizes["filters"], np.uint16, seed=3),
+    }
+    paths = {}
+    for key, array in stacks.items():
+        paths[key] = os.path.join(workdir, f"thunder-{key}.npy")
+        np.save(paths[key], array)
+    repeat = sizes["repeat"]
+    cases = [(stat, "stats", f"imgs.{stat}()", lambda imgs, stat=stat: getattr(imgs, stat)().toarray())
+             for stat in ("mean", "std", "var", "sum", "min", "max")]
+    cases += [
+        ("localcorr", "corr", "imgs.localcorr(5)", lambda imgs: imgs.localcorr(2)),
+        ("gaussian_filter", "filters", "imgs.gaussian_filter(2)",
+         lambda imgs: imgs.gaussian_filter(2).toarray()),
+        ("median_filter", "filters", "imgs.median_filter(3)", lambda imgs: imgs.median_filter(3).toarray()),
+        ("uniform_filter", "filters", "imgs.uniform_filter(5)",
+         lambda imgs: imgs.uniform_filter(5).toarray()),
+    ]
+    jobs = [[case, paths[key], expression, repeat] for case, key, expression, _ in cases]
+    proc = subprocess.run([python, "-c", THUNDER_CHILD, json.dumps(jobs)], capture_output=True, text=True)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("THUNDER ")]
+    if proc.returncode != 0 or not lines:
+        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        report.skipped(name, f"the Thunder child failed (exit {proc.returncode}): {last}")
+        return
+    thunder_times = json.loads(lines[-1][len("THUNDER "):])
+    for case, key, _, ours in cases:
+        imgs = images.fromarray(stacks[key])
+        result = ours(imgs)  # warm-up, and the values
+        t_ours = compare(lambda ours=ours, imgs=imgs: ours(imgs), lambda: None, repeat)[0]
+        theirs = np.load(f"{paths[key]}.{case}.npy")
+        with np.errstate(invalid="ignore"):
+            diff = float(np.nanmax(np.abs(np.asarray(result, np.float64) - theirs.astype(np.float64))))
+        report.ratio(f"{case} {_shape_text(stacks[key].shape)} {stacks[key].dtype} vs Thunder 1.4.2 "
+                     "local mode", t_ours, thunder_times[case], None,
+                     note=f"max |ours - Thunder| {diff:.3g}")
+    for path in paths.values():
+        for leftover in [path] + [f"{path}.{case}.npy" for case, *_ in cases]:
+            if os.path.exists(leftover):
+                os.remove(leftover)
+
+# ----------------------------------------------------------------------
+def run(cases=CASES, quick=False, stream=None, workdir=None, thunder_python=None) -> Report:
+    """Run the chosen cases (and, with ``thunder_python``, the Thunder 1.4.2 peers);
+    returns the :class:`Report` (``report.missed``)."""
     sizes = dict(QUICK if quick else FULL)
     report = Report(stream)
     report.info(f"bench_perf ({'quick' if quick else 'full'}), load average "
@@ -698,6 +864,10 @@ def run(cases=CASES, quick=False, stream=None, workdir=None) -> Report:
             else:
                 raise ValueError(f"unknown case {case!r}; cases are {', '.join(CASES)}")
             report.info(f"{case} done in {time.perf_counter() - start:.1f} s")
+        if thunder_python:
+            start = time.perf_counter()
+            bench_thunder(report, sizes, workdir, thunder_python)
+            report.info(f"thunder done in {time.perf_counter() - start:.1f} s")
     finally:
         if own_dir:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -719,18 +889,15 @@ def main(argv=None) -> int:
     parser.add_argument("--only", type=parse_cases, default=CASES,
                         help=f"comma-separated cases among {', '.join(CASES)}")
     parser.add_argument("--thunder-python", metavar="PATH",
-                        help="a Python 3.7 with thunder-python 1.4.2 (not supported yet: "
-                        "reported as skipped)")
+                        help="a Python 3.7 with thunder-python 1.4.2: also time the original "
+                        "Thunder (local mode) on the same stacks")
     parser.add_argument("--child", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
     parser.add_argument("--corr-frames", type=int, default=-1, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         ooc_child(args.child[0], args.child[1], None if args.corr_frames < 0 else args.corr_frames)
         return 0
-    report = run(args.only, quick=args.quick)
-    if args.thunder_python:
-        report.skipped("Thunder 1.4.2 (local mode) peers", f"--thunder-python {args.thunder_python}: "
-                       "running the original Thunder is not implemented in this script")
+    report = run(args.only, quick=args.quick, thunder_python=args.thunder_python)
     if report.missed:
         print(f"MISSED {len(report.missed)} target(s): {', '.join(report.missed)}")
         return 1

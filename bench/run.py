@@ -56,20 +56,19 @@ def main(argv=None) -> int:
                         help=f"also run {' and '.join(EXTRA_SCRIPTS)} (in child processes)")
     parser.add_argument("--tmpdir", help="directory for the temporary stacks (default: $TMPDIR)")
     parser.add_argument("--thunder-python", metavar="PATH",
-                        help="a Python 3.7 with thunder-python 1.4.2 (not supported yet: skipped)")
+                        help="a Python 3.7 with thunder-python 1.4.2: also time the original "
+                        "Thunder (local mode) on the same stacks")
     args = parser.parse_args(argv)
 
     start = time.perf_counter()
     workdir = tempfile.mkdtemp(prefix="napari-thunder-bench-", dir=args.tmpdir)
     try:
-        report = bench_perf.run(args.only, quick=args.quick, workdir=workdir)
+        report = bench_perf.run(args.only, quick=args.quick, workdir=workdir,
+                                thunder_python=args.thunder_python)
     finally:
         import shutil
 
         shutil.rmtree(workdir, ignore_errors=True)
-    if args.thunder_python:
-        report.skipped("Thunder 1.4.2 (local mode) peers", f"--thunder-python {args.thunder_python}: "
-                       "running the original Thunder is not implemented yet")
     failed = list(report.missed)
     if args.all:
         for script in EXTRA_SCRIPTS:

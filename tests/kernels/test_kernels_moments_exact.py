@@ -1,6 +1,7 @@
 """Exact integer moments (int64 sums, cache-blocked compiled loops) vs numpy."""
 
 import pickle
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -164,3 +165,83 @@ def test_finalize_results_are_not_views_of_the_state():
     total = acc.finalize("sum")
     total[...] = 0
     np.testing.assert_array_equal(acc.finalize("sum"), stack.sum(axis=0))
+
+
+@pytest.mark.parametrize("dtype, value, frames", [(np.uint16, 65535, 40000), (np.int16, -32768, 70000),
+                                                  (np.uint8, 255, 9000)])
+def test_extreme_frames_past_the_int32_partial_limit(path, dtype, value, frames):
+    # every frame at the dtype's extreme, more frames than the int32 partial
+    # sums hold (uint16: 32768, int16: 65535): they must be settled in time
+    stack = np.full((frames, 3, 5), value, dtype=dtype)
+    stack[::7, 1, 2] = 0  # one pixel varies
+    acc = moments.MomentAccumulator((3, 5), dtype, ("sum", "mean", "var"))
+    plain = moments.MomentAccumulator((3, 5), dtype, ("sum",))  # one group: no spill
+    for start in range(0, frames, 3001):  # blocks that straddle the limit
+        acc.add(stack[start:start + 3001])
+        plain.add(stack[start:start + 3001])
+    wide = stack.astype(np.float64)
+    expected_sum = stack.sum(axis=0, dtype=np.int64)
+    assert expected_sum[0, 0] == value * frames  # beyond int32
+    np.testing.assert_array_equal(acc.finalize("sum"), expected_sum)
+    np.testing.assert_array_equal(plain.finalize("sum"), expected_sum)
+    np.testing.assert_array_equal(acc.finalize("mean"), stack.mean(axis=0))
+    # the exact variance, from Python integers, rounded once (numpy's two-pass
+    # float64 result is itself ~1e-12 off here: ours past one exact group is
+    # a Chan merge of exact groups)
+    column = [int(v) for v in stack[:, 1, 2]]
+    n, s1, s2 = len(column), sum(column), sum(v * v for v in column)
+    exact = float(Fraction(n * s2 - s1 * s1, n * n))
+    var = acc.finalize("var")
+    assert abs(var[1, 2] - exact) <= 1e-13 * exact
+    np.testing.assert_allclose(var, wide.var(axis=0), rtol=2e-12, atol=0)
+    assert var[0, 0] == 0.0
+
+
+@pytest.mark.parametrize("dtype", INT_DTYPES)
+@pytest.mark.parametrize("shape", [(7, 3, 5), (5, 1, 1), (3, 257, 3), (9, 1, 65537)])
+def test_odd_shapes_match_numpy(path, dtype, shape):
+    # frame counts below / not a multiple of the 4-frame step, pixel counts
+    # below and just past one tile of the compiled loop
+    stack = _stack(dtype, shape, seed=11)
+    wide = stack.astype(np.float64)
+    for stats in (("sum",), ("mean",), ("var", "sum", "mean")):
+        acc = _fold([stack[:2], stack[2:]], dtype, stats, merge=False)
+        for stat in stats:
+            if stat == "var":
+                np.testing.assert_allclose(acc.finalize("var"), wide.var(axis=0), rtol=1e-13)
+            else:  # exact
+                np.testing.assert_array_equal(acc.finalize(stat), getattr(stack, stat)(axis=0))
+
+
+def test_partial_sums_survive_pickling_and_merging(path):
+    # a partial accumulator (int32 sums not yet settled) pickled as Spark does,
+    # then merged: nothing lost
+    stack = _stack(np.uint16, (30, 4, 6), seed=12)
+    first = moments.MomentAccumulator((4, 6), np.uint16, ("sum", "std")).add(stack[:13])
+    second = pickle.loads(pickle.dumps(moments.MomentAccumulator((4, 6), np.uint16, ("sum", "std"))
+                                       .add(stack[13:])))
+    merged = first.merge(second)
+    np.testing.assert_array_equal(merged.finalize("sum"), stack.sum(axis=0))
+    np.testing.assert_allclose(merged.finalize("std"), stack.astype(np.float64).std(axis=0), rtol=1e-13)
+    # finalize on a partial, then keep adding (the GUI's running estimates)
+    acc = moments.MomentAccumulator((4, 6), np.uint16, ("sum",)).add(stack[:10])
+    np.testing.assert_array_equal(acc.finalize("sum"), stack[:10].sum(axis=0))
+    acc.add(stack[10:])
+    np.testing.assert_array_equal(acc.finalize("sum"), stack.sum(axis=0))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_float_frames_keep_the_two_pass_moments(path, dtype):
+    # floats never take the integer loops: mean/var within 1e-12 of numpy's
+    # two-pass float64 result, sum as numpy's float64 sum
+    rng = np.random.default_rng(13)
+    stack = (rng.standard_normal((37, 5, 7)) * 3 + 1e3).astype(dtype)
+    wide = stack.astype(np.float64)
+    acc = _fold([stack[:11], stack[11:]], dtype, moments.STATS)
+    assert acc.g1 is None and acc.p1 is None
+    # float32 results: float64 moments rounded once to float32 (half an ulp)
+    rtol = 1e-12 if dtype == np.float64 else 6e-8
+    assert acc.finalize("mean").dtype == dtype
+    np.testing.assert_allclose(acc.finalize("mean"), wide.mean(axis=0), rtol=rtol)
+    np.testing.assert_allclose(acc.finalize("var"), wide.var(axis=0), rtol=rtol)
+    np.testing.assert_array_equal(acc.finalize("min"), stack.min(axis=0))

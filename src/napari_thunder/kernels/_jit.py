@@ -103,6 +103,15 @@ def _reflect(i, length):  # pragma: no cover - compiled
     return i if i < length else 2 * length - 1 - i
 
 @numba.njit(cache=True, nogil=True)
+def _edge_sum(line, c, n, w):  # pragma: no cover - compiled
+    """Sum of ``line`` over ``c - n .. c + n`` with reflected indices."""
+    s = line[_reflect(c - n, w)]
+    for d in range(1, 2 * n + 1):
+        s += line[_reflect(c - n + d, w)]
+    return s
+
+
+@numba.njit(cache=True, nogil=True)
 def box_sum_2d(frames, n, tmp, out):  # pragma: no cover - compiled
     """Sum over the centred ``(2n+1)**2`` box of every pixel of 2-D frames.
 
@@ -112,7 +121,8 @@ def box_sum_2d(frames, n, tmp, out):  # pragma: no cover - compiled
     shifted adds along x; the terms are added in the same order as
     ``correlation.box_sum``, so the results are the same bits. Loops index
     with plain range variables on sliced views (no negative-index checks),
-    so they vectorise.
+    so they vectorise. The 5x5 box (``n == 2``) adds its five terms in one
+    pass (same order, fewer loads and stores).
     """
     m, h, w = frames.shape
     width = 2 * n + 1
@@ -122,6 +132,15 @@ def box_sum_2d(frames, n, tmp, out):  # pragma: no cover - compiled
         for r in range(h):
             target = tmp[r]
             first = src[_reflect(r - n, h)]
+            if n == 2:
+                t1 = src[_reflect(r - 1, h)]
+                t2 = src[r]
+                t3 = src[_reflect(r + 1, h)]
+                t4 = src[_reflect(r + 2, h)]
+                for c in range(w):
+                    target[c] = first[c]  # in the work dtype, as the passes below
+                    target[c] = (((target[c] + t1[c]) + t2[c]) + t3[c]) + t4[c]
+                continue
             for c in range(w):
                 target[c] = first[c]
             for d in range(1, width):
@@ -134,31 +153,31 @@ def box_sum_2d(frames, n, tmp, out):  # pragma: no cover - compiled
             line = tmp[r]
             acc = dst[r]
             if w > 2 * n:
-                inner = acc[n:w - n]
                 span = w - 2 * n
-                first = line[0:span]
-                for c in range(span):
-                    inner[c] = first[c]
-                for d in range(1, width):
-                    shifted = line[d:d + span]
+                inner = acc[n:w - n]
+                if n == 2:
+                    t0 = line[0:span]
+                    t1 = line[1:1 + span]
+                    t2 = line[2:2 + span]
+                    t3 = line[3:3 + span]
+                    t4 = line[4:4 + span]
                     for c in range(span):
-                        inner[c] += shifted[c]
+                        inner[c] = (((t0[c] + t1[c]) + t2[c]) + t3[c]) + t4[c]
+                else:
+                    first = line[0:span]
+                    for c in range(span):
+                        inner[c] = first[c]
+                    for d in range(1, width):
+                        shifted = line[d:d + span]
+                        for c in range(span):
+                            inner[c] += shifted[c]
                 for c in range(n):
-                    s = line[_reflect(c - n, w)]
-                    for d in range(1, width):
-                        s += line[_reflect(c - n + d, w)]
-                    acc[c] = s
+                    acc[c] = _edge_sum(line, c, n, w)
                 for c in range(w - n, w):
-                    s = line[_reflect(c - n, w)]
-                    for d in range(1, width):
-                        s += line[_reflect(c - n + d, w)]
-                    acc[c] = s
+                    acc[c] = _edge_sum(line, c, n, w)
             else:
                 for c in range(w):
-                    s = line[_reflect(c - n, w)]
-                    for d in range(1, width):
-                        s += line[_reflect(c - n + d, w)]
-                    acc[c] = s
+                    acc[c] = _edge_sum(line, c, n, w)
 
 
 # ----------------------------------------------------------------------
@@ -187,7 +206,8 @@ def _store_row(src, dst, to_int):  # pragma: no cover - compiled
 
 @numba.njit(cache=True, nogil=True)
 def _pad_row(row, n_before, n_after, buf):  # pragma: no cover - compiled
-    """``buf = row`` in float64 with ``n_before``/``n_after`` reflected values."""
+    """``buf = row`` (cast to ``buf``'s dtype) with ``n_before``/``n_after``
+    reflected values."""
     w = row.size
     for c in range(w):
         buf[n_before + c] = row[c]
@@ -360,18 +380,6 @@ def uniform_frames(block, out, size_rows, size_cols, to_int):  # pragma: no cove
 
 
 @numba.njit(cache=True, nogil=True)
-def _pad_row_same(row, n_before, n_after, buf):  # pragma: no cover - compiled
-    """``buf = row`` (same dtype) with reflected borders."""
-    w = row.size
-    for c in range(w):
-        buf[n_before + c] = row[c]
-    for c in range(n_before):
-        buf[c] = row[_reflect(c - n_before, w)]
-    for c in range(n_after):
-        buf[n_before + w + c] = row[_reflect(w + c, w)]
-
-
-@numba.njit(cache=True, nogil=True)
 def median3_frames(block, out):  # pragma: no cover - compiled
     """3x3 median (reflect borders) of every 2-D frame of integers.
 
@@ -391,9 +399,9 @@ def median3_frames(block, out):  # pragma: no cover - compiled
         src = block[f]
         dst = out[f]
         for r in range(h):
-            _pad_row_same(src[_reflect(r - 1, h)], 1, 1, a)
-            _pad_row_same(src[r], 1, 1, b)
-            _pad_row_same(src[_reflect(r + 1, h)], 1, 1, c)
+            _pad_row(src[_reflect(r - 1, h)], 1, 1, a)
+            _pad_row(src[r], 1, 1, b)
+            _pad_row(src[_reflect(r + 1, h)], 1, 1, c)
             for x in range(w + 2):
                 p, q, s = a[x], b[x], c[x]
                 t = min(p, q)
@@ -432,8 +440,8 @@ def median2_frames(block, out):  # pragma: no cover - compiled
         src = block[f]
         dst = out[f]
         for r in range(h):
-            _pad_row_same(src[_reflect(r - 1, h)], 1, 0, a)
-            _pad_row_same(src[r], 1, 0, b)
+            _pad_row(src[_reflect(r - 1, h)], 1, 0, a)
+            _pad_row(src[r], 1, 0, b)
             for x in range(w + 1):
                 lo[x] = min(a[x], b[x])
                 hi[x] = max(a[x], b[x])
@@ -445,116 +453,70 @@ def median2_frames(block, out):  # pragma: no cover - compiled
 # ----------------------------------------------------------------------
 # exact integer moments, cache-blocked
 # ----------------------------------------------------------------------
-#: pixels per tile of the integer moment loops: the tile's accumulators
-#: (4 + 8 bytes a pixel, 768 KiB) stay in the L2 cache while every frame of
-#: the block streams through (128 KiB runs of each frame: long enough for the
-#: hardware prefetchers), so memory traffic is the input alone
+#: pixels per tile of the integer moment loops: the tile's sums (4 + 8 bytes
+#: a pixel, 768 KiB) stay in the L2 cache while every frame of the block
+#: streams through (128 KiB runs of each frame: long enough for the hardware
+#: prefetchers), so memory traffic is the input alone
 MOMENT_TILE = 65536
-#: frames summed into one 32-bit tile accumulator before it is flushed to the
-#: int64 totals (65535 * 32768 < 2**31: no overflow, signed or unsigned)
-_TILE_FRAMES_32 = 32768
 
 
 @numba.njit(cache=True, nogil=True)
-def _flush(acc, total, j0, w):  # pragma: no cover - compiled
-    for j in range(w):
-        total[j0 + j] += acc[j]
-
-
-@numba.njit(cache=True, nogil=True)
-def unsigned_moments(flat, s1, s2, squares):  # pragma: no cover - compiled
+def integer_moments(flat, s1, s2, squares):  # pragma: no cover - compiled
     """``s1 += flat.sum(0)`` and, if ``squares``, ``s2 += (flat**2).sum(0)``
-    for unsigned 8/16-bit ``flat`` (k, p), exactly (int64 totals).
+    for 8/16-bit integers ``flat`` (k, p), signed or unsigned, exactly (see
+    :func:`_integer_moments`); one compiled body per value of ``squares``."""
+    if squares:
+        _integer_moments(flat, s1, s2, True)
+    else:
+        _integer_moments(flat, s1, s2, False)
 
-    Per tile of ``MOMENT_TILE`` pixels, four frames at a time are added into
-    uint32 (sums) and uint64 (squares) tile accumulators that stay in cache.
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _integer_moments(flat, s1, s2, squares):  # pragma: no cover - compiled
+    """The loop of :func:`integer_moments`, inlined with ``squares`` a
+    constant (so its branches fold away).
+
+    ``s1`` is int32 (the caller bounds the frames added between two flushes
+    to int64, see ``moments._partial_frame_limit``), ``s2`` int64. Per tile
+    of ``MOMENT_TILE`` pixels, four frames at a time: each value widened to
+    int32 (sign- or zero-extended, whatever the input's signedness), four
+    added, then added to the tile of ``s1``; squares in int64. Integer adds
+    in any order give the same bits.
     """
     k, p = flat.shape
-    acc1 = np.empty(MOMENT_TILE, np.uint32)
-    acc2 = np.empty(MOMENT_TILE, np.uint64)
     for j0 in range(0, p, MOMENT_TILE):
         w = min(MOMENT_TILE, p - j0)
-        for f0 in range(0, k, _TILE_FRAMES_32):
-            f1 = min(k, f0 + _TILE_FRAMES_32)
-            a1 = acc1[:w]
-            a2 = acc2[:w]
-            a1[:] = 0
-            a2[:] = 0
-            i = f0
-            while i + 4 <= f1:
-                r0 = flat[i, j0:j0 + w]
-                r1 = flat[i + 1, j0:j0 + w]
-                r2 = flat[i + 2, j0:j0 + w]
-                r3 = flat[i + 3, j0:j0 + w]
-                if squares:
-                    for j in range(w):
-                        x0 = np.uint64(r0[j])
-                        x1 = np.uint64(r1[j])
-                        x2 = np.uint64(r2[j])
-                        x3 = np.uint64(r3[j])
-                        a2[j] += (x0 * x0 + x1 * x1) + (x2 * x2 + x3 * x3)
-                        a1[j] += np.uint32((x0 + x1) + (x2 + x3))
-                else:
-                    for j in range(w):
-                        a1[j] += (np.uint32(r0[j]) + np.uint32(r1[j])) \
-                            + (np.uint32(r2[j]) + np.uint32(r3[j]))
-                i += 4
-            while i < f1:
-                row = flat[i, j0:j0 + w]
-                for j in range(w):
-                    x = np.uint64(row[j])
-                    a1[j] += np.uint32(x)
-                    a2[j] += x * x
-                i += 1
-            _flush(a1, s1, j0, w)
+        a1 = s1[j0:j0 + w]
+        a2 = s2[j0:j0 + w]
+        i = 0
+        while i + 4 <= k:
+            r0 = flat[i, j0:j0 + w]
+            r1 = flat[i + 1, j0:j0 + w]
+            r2 = flat[i + 2, j0:j0 + w]
+            r3 = flat[i + 3, j0:j0 + w]
             if squares:
-                _flush(a2, s2, j0, w)
-
-
-@numba.njit(cache=True, nogil=True)
-def signed_moments(flat, s1, s2, squares):  # pragma: no cover - compiled
-    """As :func:`unsigned_moments` for signed 8/16-bit ``flat`` (int32 and
-    int64 tile accumulators)."""
-    k, p = flat.shape
-    acc1 = np.empty(MOMENT_TILE, np.int32)
-    acc2 = np.empty(MOMENT_TILE, np.int64)
-    for j0 in range(0, p, MOMENT_TILE):
-        w = min(MOMENT_TILE, p - j0)
-        for f0 in range(0, k, _TILE_FRAMES_32):
-            f1 = min(k, f0 + _TILE_FRAMES_32)
-            a1 = acc1[:w]
-            a2 = acc2[:w]
-            a1[:] = 0
-            a2[:] = 0
-            i = f0
-            while i + 4 <= f1:
-                r0 = flat[i, j0:j0 + w]
-                r1 = flat[i + 1, j0:j0 + w]
-                r2 = flat[i + 2, j0:j0 + w]
-                r3 = flat[i + 3, j0:j0 + w]
-                if squares:
-                    for j in range(w):
-                        x0 = np.int64(r0[j])
-                        x1 = np.int64(r1[j])
-                        x2 = np.int64(r2[j])
-                        x3 = np.int64(r3[j])
-                        a2[j] += (x0 * x0 + x1 * x1) + (x2 * x2 + x3 * x3)
-                        a1[j] += np.int32((x0 + x1) + (x2 + x3))
-                else:
-                    for j in range(w):
-                        a1[j] += (np.int32(r0[j]) + np.int32(r1[j])) \
-                            + (np.int32(r2[j]) + np.int32(r3[j]))
-                i += 4
-            while i < f1:
-                row = flat[i, j0:j0 + w]
+                for j in range(w):
+                    x0 = np.int64(r0[j])
+                    x1 = np.int64(r1[j])
+                    x2 = np.int64(r2[j])
+                    x3 = np.int64(r3[j])
+                    a2[j] += (x0 * x0 + x1 * x1) + (x2 * x2 + x3 * x3)
+                    a1[j] += np.int32((x0 + x1) + (x2 + x3))
+            else:
+                for j in range(w):
+                    a1[j] += (np.int32(r0[j]) + np.int32(r1[j])) + (np.int32(r2[j]) + np.int32(r3[j]))
+            i += 4
+        while i < k:
+            row = flat[i, j0:j0 + w]
+            if squares:
                 for j in range(w):
                     x = np.int64(row[j])
                     a1[j] += np.int32(x)
                     a2[j] += x * x
-                i += 1
-            _flush(a1, s1, j0, w)
-            if squares:
-                _flush(a2, s2, j0, w)
+            else:
+                for j in range(w):
+                    a1[j] += np.int32(row[j])
+            i += 1
 
 
 @numba.njit(cache=True, nogil=True)

@@ -231,11 +231,7 @@ class LocalCorrAccumulator:
 
     def add(self, block, start=0) -> LocalCorrAccumulator:
         """Fold a block of frames ``(k,) + value_shape`` in; returns self."""
-        block = np.asarray(block)
-        if block.shape[1:] != self.value_shape:
-            raise ValueError(
-                f"block must have shape (k,) + {self.value_shape}, got {block.shape}"
-            )
+        block = moments.frames_block(block, self.value_shape)
         k = block.shape[0]
         if k == 0:
             return self
@@ -258,15 +254,12 @@ class LocalCorrAccumulator:
         # overhead) nor far out of cache
         group = max(1, min(sub, _BOX_CALL_BYTES // max(p * work.itemsize, 1)))
         flat = block.reshape(k, p)
-        # float64 tiles of about 256 KiB (cache-sized) for the co-moments
-        tile_pixels = max(1, min(p, _TILE_BYTES // (8 * sub)))
-        xbuf = np.empty((sub, tile_pixels), dtype=np.float64)
-        ybuf = np.empty((sub, tile_pixels), dtype=np.float64)
-        mx = np.empty(p)
-        my = np.empty(p)
-        cxx = np.empty(p)
-        cyy = np.empty(p)
-        cxy = np.empty(p)
+        if jit is None:
+            # float64 tiles of about 256 KiB (cache-sized) for the co-moments
+            tile_pixels = max(1, min(p, _TILE_BYTES // (8 * sub)))
+            xbuf = np.empty((sub, tile_pixels), dtype=np.float64)
+            ybuf = np.empty((sub, tile_pixels), dtype=np.float64)
+            mx, my, cxx, cyy, cxy = np.empty((5, p))
         odd = len(self.value_shape) % 2 == 1 or self.neighborhood == 0
         if jit is not None and self.count == 0:
             self.mean_x, self.mean_y = np.zeros(p), np.zeros(p)
@@ -303,12 +296,19 @@ class LocalCorrAccumulator:
             self._merge_moments(m, mx, my, cxx, cyy, cxy)
         return self
 
+    def _window(self):
+        """What decides the neighbourhood (merged accumulators must agree)."""
+        return self.neighborhood
+
     def merge(self, other: LocalCorrAccumulator) -> LocalCorrAccumulator:
-        """Combine ``other`` (frames disjoint from ours) into self; returns self."""
-        if not isinstance(other, LocalCorrAccumulator):
-            raise TypeError(f"can only merge a LocalCorrAccumulator, got {type(other).__name__}")
-        if (other.value_shape, other.neighborhood) != (self.value_shape, self.neighborhood):
-            raise ValueError("cannot merge accumulators of different value_shape or neighborhood")
+        """Combine ``other`` (frames disjoint from ours, same class, value_shape
+        and window) into self; returns self."""
+        if type(other) is not type(self):
+            raise TypeError(f"can only merge a {type(self).__name__}, got {type(other).__name__}")
+        if (other.value_shape, other._window()) != (self.value_shape, self._window()):
+            raise ValueError("cannot merge accumulators of different value_shape or window: "
+                             f"{other.value_shape}, {other._window()} into "
+                             f"{self.value_shape}, {self._window()}")
         if other.count:
             self._merge_moments(other.count, other.mean_x, other.mean_y, other.cxx, other.cyy, other.cxy)
         return self
@@ -369,9 +369,7 @@ class WindowCorrAccumulator(LocalCorrAccumulator):
 
     def add(self, block, start=0) -> WindowCorrAccumulator:
         """Fold a block of frames ``(k,) + value_shape`` in; returns self."""
-        block = np.asarray(block)
-        if block.shape[1:] != self.value_shape:
-            raise ValueError(f"block must have shape (k,) + {self.value_shape}, got {block.shape}")
+        block = moments.frames_block(block, self.value_shape)
         k = block.shape[0]
         if k == 0:
             return self
@@ -386,15 +384,8 @@ class WindowCorrAccumulator(LocalCorrAccumulator):
                             np.einsum("ij,ij->j", x, y))
         return self
 
-    def merge(self, other: WindowCorrAccumulator) -> WindowCorrAccumulator:
-        """Combine ``other`` (frames disjoint from ours) into self; returns self."""
-        if not isinstance(other, WindowCorrAccumulator):
-            raise TypeError(f"can only merge a WindowCorrAccumulator, got {type(other).__name__}")
-        if (other.value_shape, other.size) != (self.value_shape, self.size):
-            raise ValueError("cannot merge accumulators of different value_shape or size")
-        if other.count:
-            self._merge_moments(other.count, other.mean_x, other.mean_y, other.cxx, other.cyy, other.cxy)
-        return self
+    def _window(self):
+        return self.size
 
     def __repr__(self) -> str:
         return (f"WindowCorrAccumulator(value_shape={self.value_shape}, "

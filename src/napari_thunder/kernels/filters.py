@@ -180,6 +180,17 @@ def _plane_by_plane(size: tuple[int, ...]) -> bool:
     return len(size) == 3 and size[2] == 0
 
 
+def _window_widths(block, size) -> tuple[np.ndarray, tuple[int, ...]]:
+    """``block`` as an array and the window width per image axis; a volume's
+    ``size[2] == 0`` (each z-plane in 2-D) becomes width 1 along z, the same
+    filter (scipy leaves an axis of width 1 alone)."""
+    block = np.asarray(block)
+    size = _per_axis(size, block.ndim - 1)
+    if _plane_by_plane(size):
+        size = size[:2] + (1,)
+    return block, size
+
+
 def uniform_block(block: np.ndarray, size) -> np.ndarray:
     """Box (mean) filter of every frame with Thunder's size rules.
 
@@ -195,12 +206,7 @@ def uniform_block(block: np.ndarray, size) -> np.ndarray:
     ndarray
         Same shape and dtype as ``block``.
     """
-    ndim = np.ndim(block) - 1
-    size = _per_axis(size, ndim)
-    if _plane_by_plane(size):
-        # each z-plane in 2-D == width 1 along z (scipy skips that axis)
-        size = size[:2] + (1,)
-    block = np.asarray(block)
+    block, size = _window_widths(block, size)
     jit = _jit_for(block, _JIT_FILTER_DTYPES)
     if jit is not None:
         block = np.ascontiguousarray(block)
@@ -231,12 +237,7 @@ def median_block(block: np.ndarray, size) -> np.ndarray:
         Same shape and dtype as ``block``; for even widths the upper median
         (scipy's rank ``n // 2``).
     """
-    ndim = np.ndim(block) - 1
-    size = _per_axis(size, ndim)
-    if _plane_by_plane(size):
-        # each z-plane in 2-D == a (s0, s1, 1) footprint
-        size = size[:2] + (1,)
-    block = np.asarray(block)
+    block, size = _window_widths(block, size)
     jit = _jit_for(block, _JIT_MEDIAN_DTYPES)
     if jit is not None and tuple(size) in ((3, 3), (2, 2)):
         block = np.ascontiguousarray(block)

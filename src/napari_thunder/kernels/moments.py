@@ -35,9 +35,13 @@ large offset and a small variance).
 When numba is installed, 8/16-bit integer blocks of at least
 ``_JIT_MIN_VALUES`` values get their integer sums (and min/max) from
 compiled, cache-blocked loops in :mod:`._jit`: one pass over the block, the
-accumulators of a tile of pixels held in cache while every frame streams
-through, the same bits as the numpy path (every intermediate is an exact
-integer). Set ``NAPARI_THUNDER_NO_JIT=1`` to use numpy only.
+sums of a tile of pixels held in cache while every frame streams through,
+the same bits as the numpy path (every intermediate is an exact integer).
+The plain sums run in int32 arrays kept from block to block and added to the
+int64 group sums only before they could overflow (``_partial_frame_limit``)
+or when the state is read, so a block costs one pass over its frames and
+the int32 sums, nothing more. Set ``NAPARI_THUNDER_NO_JIT=1`` to use numpy
+only.
 """
 
 from __future__ import annotations
@@ -130,13 +134,20 @@ def _exact_group_limit(dtype: np.dtype) -> int:
     return max(1, int((2**31 - 1) // largest))
 
 
-def _integer_block_sums(flat: np.ndarray, s1: np.ndarray, s2, jit) -> None:
+def _partial_frame_limit(dtype: np.dtype) -> int:
+    """Frames whose int32 sums cannot overflow: ``frames * max|x| < 2**31``
+    (32768 for uint16, 65535 for int16)."""
+    info = np.iinfo(dtype)
+    return int((2**31 - 1) // max(abs(int(info.min)), int(info.max)))
+
+
+#: stands for the sums of squares when the compiled loop is not asked for them
+_NO_SQUARES = np.zeros(0, dtype=np.int64)
+
+
+def _integer_block_sums(flat: np.ndarray, s1: np.ndarray, s2) -> None:
     """``s1 += flat.sum(0)`` and (``s2`` not None) ``s2 += (flat**2).sum(0)``,
-    exactly, in int64, for <=16-bit integers or bools (as uint8)."""
-    if jit is not None:
-        kernel = jit.signed_moments if flat.dtype.kind == "i" else jit.unsigned_moments
-        kernel(flat, s1, s1 if s2 is None else s2, s2 is not None)
-        return
+    exactly, in int64, for <=16-bit integers or bools (as uint8), numpy only."""
     s1 += _small_integer_sums(flat)
     if s2 is None:
         return
@@ -248,6 +259,20 @@ def _tile_moments(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, m2
 
 
+def frames_block(block, value_shape: tuple[int, ...]) -> np.ndarray:
+    """``block`` as an array of frames ``(k,) + value_shape``.
+
+    Raises
+    ------
+    ValueError
+        If its frames do not have ``value_shape``.
+    """
+    block = np.asarray(block)
+    if block.shape[1:] != tuple(value_shape):
+        raise ValueError(f"block must have shape (k,) + {tuple(value_shape)}, got {block.shape}")
+    return block
+
+
 class MomentAccumulator:
     """Streaming, mergeable mean/var/std/sum/min/max across frames.
 
@@ -301,6 +326,11 @@ class MomentAccumulator:
         self.g1 = None
         self.g2 = None
         self.gcount = 0
+        #: int32 sums of the last ``pframes`` frames of the group, not yet in
+        #: ``g1`` (compiled path only; ``g1`` may be None until
+        #: :meth:`_settle`, which runs before anything reads the state)
+        self.p1 = None
+        self.pframes = 0
         #: earlier groups (only past ``_exact_group_limit`` frames): their
         #: int64 sums and float64 ``(count, mean, m2)``
         self.base_s1 = None
@@ -329,11 +359,7 @@ class MomentAccumulator:
 
     def add(self, block, start=0) -> MomentAccumulator:
         """Fold a block of frames ``(k,) + value_shape`` in; returns self."""
-        block = np.asarray(block)
-        if block.shape[1:] != self.value_shape:
-            raise ValueError(
-                f"block must have shape (k,) + {self.value_shape}, got {block.shape}"
-            )
+        block = frames_block(block, self.value_shape)
         k = block.shape[0]
         if k == 0:
             return self
@@ -415,17 +441,51 @@ class MomentAccumulator:
                 if self.gcount >= limit:
                     self._spill()
                 take = min(k - i, limit - self.gcount)
-            if self.g1 is None:
-                self.g1 = np.zeros(p, dtype=np.int64)
-                if self._need_m2:
-                    self.g2 = np.zeros(p, dtype=np.int64)
+            if self._need_m2 and self.g2 is None:
+                self.g2 = np.zeros(p, dtype=np.int64)
             piece = flat[i:i + take]
-            _integer_block_sums(piece, self.g1, self.g2, _jit_loops(piece))
+            jit = _jit_loops(piece)
+            if jit is None:
+                if self.g1 is None:
+                    self.g1 = np.zeros(p, dtype=np.int64)
+                _integer_block_sums(piece, self.g1, self.g2)
+            else:
+                self._add_compiled(piece, jit)
             self.gcount += take
             i += take
 
+    def _add_compiled(self, flat: np.ndarray, jit) -> None:
+        """The compiled loop on ``flat``: plain sums into the int32 ``p1``
+        (settled into ``g1`` first whenever they could overflow), squares
+        straight into ``g2``."""
+        limit = _partial_frame_limit(flat.dtype)  # bools come as uint8
+        squares = self.g2 is not None
+        k = flat.shape[0]
+        i = 0
+        while i < k:
+            if self.pframes >= limit:
+                self._settle()
+            if self.p1 is None:
+                self.p1 = np.zeros(flat.shape[1], dtype=np.int32)
+            take = min(k - i, limit - self.pframes)
+            jit.integer_moments(flat[i:i + take], self.p1, self.g2 if squares else _NO_SQUARES, squares)
+            self.pframes += take
+            i += take
+
+    def _settle(self) -> None:
+        """Add the int32 sums ``p1`` into the group's int64 ``g1`` (which they
+        become if the group has none yet) and drop them."""
+        if self.pframes:
+            if self.g1 is None:
+                self.g1 = self.p1.astype(np.int64)
+            else:
+                self.g1 += self.p1
+        self.p1 = None
+        self.pframes = 0
+
     def _spill(self) -> None:
         """Move the current integer group into the float64 base moments."""
+        self._settle()
         if self.gcount == 0:
             return
         mean, m2 = _group_moments(self.gcount, self.g1, self.g2)
@@ -498,6 +558,8 @@ class MomentAccumulator:
             raise ValueError("cannot merge accumulators of different value_shape, dtype or stats")
         if other.count == 0:
             return self
+        self._settle()
+        other._settle()
         if self.count == 0:
             for name in ("mean", "m2", "sum64", "total", "low", "high", "g1", "g2", "base_s1"):
                 value = getattr(other, name)
@@ -545,6 +607,7 @@ class MomentAccumulator:
         if self.count == 0:
             raise ValueError(f"cannot compute {stat} of zero frames (empty accumulator)")
         out_dtype = _numpy_result_dtype(self.dtype, stat)
+        self._settle()
         if self._exact and stat in ("mean", "var", "std", "sum"):
             jit = _jit_module() if self.g1 is not None and self.g1.size >= _JIT_MIN_VALUES // 4 else None
             if stat == "sum":
