@@ -29,6 +29,7 @@ from qtpy.QtWidgets import (
 )
 
 from napari_thunder.kernels import series_ops
+from napari_thunder.plugin.operation_widget import image_layers
 
 #: processing choices of the trace plot: label -> (kernel, uses percentile, uses window)
 PROCESSING = {
@@ -66,12 +67,6 @@ def process_trace(trace, method, perc=20.0, window=6, offset=0.1) -> np.ndarray:
     raise ValueError(f"method must be one of percentile, window, mean, zscore, detrend; got {method!r}")
 
 
-def _image_layers(viewer):
-    from napari.layers import Image
-
-    return [layer for layer in viewer.layers if isinstance(layer, Image)]
-
-
 def _full_data(layer):
     data = layer.data
     if getattr(layer, "multiscale", False) or isinstance(data, (list, tuple)):
@@ -93,7 +88,7 @@ class _LayerPicker(QComboBox):
         current = self.currentText()
         self.blockSignals(True)
         self.clear()
-        for layer in _image_layers(self.viewer):
+        for layer in image_layers(self.viewer):
             if _full_data(layer).ndim >= 3 and not getattr(layer, "rgb", False):
                 self.addItem(layer.name)
         index = self.findText(current)
@@ -323,8 +318,8 @@ class SeriesMapWidget(QWidget):
         ValueError
             No 3-D+ image layer, or a bad stimulus.
         """
+        from napari_thunder.plugin.operation_widget import LayerSnapshot
         from napari_thunder.plugin.settings import get_engine
-        from napari_thunder.plugin.widgets import LayerSnapshot
 
         layer = self.picker.layer()
         if layer is None:
