@@ -29,6 +29,7 @@ from napari_thunder.plugin.calcium_widgets import plot_canvas
 from napari_thunder.plugin.messages import wrapping_label
 from napari_thunder.plugin.operation_widget import (
     LayerSnapshot,
+    cancel_engine_streams,
     image_layers,
     notify_error,
     show_progress,
@@ -292,7 +293,7 @@ class TracesWidget(Container):
             self.status.value = j.message if (j.done == 0 and j.message) else f"{j.done} / {j.total} frames"
 
         job.progress_callbacks.append(on_progress)
-        job.cancel_hooks.append(lambda: state.get("imgs") is not None and state["imgs"].cancel_streams())
+        job.cancel_hooks.append(lambda: cancel_engine_streams(state.get("imgs")))
         self.job = background.start_job(job, stream(), on_item, on_done, job.name, self._on_finish)
         self.run_button.enabled = False
         self.cancel_button.enabled = True

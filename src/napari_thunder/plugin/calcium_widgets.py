@@ -18,7 +18,12 @@ from __future__ import annotations
 import numpy as np
 from magicgui.widgets import ComboBox, FloatSpinBox, LineEdit, SpinBox
 
-from napari_thunder.plugin.operation_widget import OperationWidget, image_layers, parse_numbers
+from napari_thunder.plugin.operation_widget import (
+    OperationWidget,
+    full_resolution_data,
+    image_layers,
+    parse_numbers,
+)
 
 MEAN_REFERENCE = "(iterated mean of the first frames)"
 
@@ -113,8 +118,7 @@ class MotionCorrectionWidget(OperationWidget):
             params["max_shift"] = parse_numbers(text, "max shift")
         ref = self.reference.value
         if ref is not None:
-            data = np.asarray(ref.data[0] if getattr(ref, "multiscale", False) else ref.data)
-            params["reference"] = data
+            params["reference"] = np.asarray(full_resolution_data(ref))
             params["reference_name"] = ref.name
         if params["method"] == "piecewise":
             params["block_size"] = int(self.block_size.value)

@@ -143,6 +143,23 @@ def format_value(value) -> str:
 
 
 
+def full_resolution_data(layer):
+    """The data of ``layer``; of a multiscale layer, its first (largest) level.
+
+    Parameters
+    ----------
+    layer : napari.layers.Layer
+
+    Returns
+    -------
+    array-like
+    """
+    data = layer.data
+    if getattr(layer, "multiscale", False) or isinstance(data, (list, tuple)):
+        data = data[0]
+    return data
+
+
 class LayerSnapshot:
     """What the worker thread needs of an image layer, read on the GUI thread:
     the (full-resolution) data and the layer's placement (``scale``,
@@ -150,10 +167,7 @@ class LayerSnapshot:
     :func:`napari_thunder.images.fromlayer`."""
 
     def __init__(self, layer):
-        data = layer.data
-        if getattr(layer, "multiscale", False) or isinstance(data, (list, tuple)):
-            data = data[0]
-        self.data = data
+        self.data = full_resolution_data(layer)
         self.name = layer.name
         self.rgb = bool(getattr(layer, "rgb", False))
         self.multiscale = False

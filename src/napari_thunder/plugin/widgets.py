@@ -31,6 +31,7 @@ from napari_thunder.plugin.operation_widget import (
     LayerSnapshot,
     OperationWidget,
     format_value,
+    full_resolution_data,
     image_layers,
     parse_numbers,
 )
@@ -320,8 +321,7 @@ class SubtractWidget(OperationWidget):
             if isinstance(value, tuple):
                 raise ValueError(f"number must be one number, got {text!r}")
             return {"value": value, "overflow": overflow}
-        data = other.data[0] if getattr(other, "multiscale", False) else other.data
-        return {"value": data, "layer": other.name, "overflow": overflow}
+        return {"value": full_resolution_data(other), "layer": other.name, "overflow": overflow}
 
     def describe_parameters(self, params):
         what = params.get("layer") or format_value(params["value"])
