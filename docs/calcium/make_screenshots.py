@@ -8,7 +8,8 @@ import napari
 import numpy as np
 from qtpy.QtWidgets import QApplication
 
-from napari_thunder.plugin.calcium_widgets import MotionCorrectionWidget, TracesWidget, motion_sample
+from napari_thunder.plugin.calcium_traces import TracesWidget
+from napari_thunder.plugin.calcium_widgets import MotionCorrectionWidget, motion_sample
 
 out = sys.argv[1]
 viewer = napari.Viewer(show=True)

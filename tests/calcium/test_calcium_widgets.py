@@ -100,7 +100,7 @@ def test_summary_images_widget(make_napari_viewer_proxy, qtbot, movie, what):
 
 
 def test_traces_widget_plot_highlight_export(make_napari_viewer_proxy, qtbot, movie, tmp_path):
-    from napari_thunder.plugin.calcium_widgets import TracesWidget
+    from napari_thunder.plugin.calcium_traces import TracesWidget
 
     viewer = make_napari_viewer_proxy()
     layer = viewer.add_image(movie.movie, name="m")
@@ -136,7 +136,7 @@ def test_traces_widget_plot_highlight_export(make_napari_viewer_proxy, qtbot, mo
 
 
 def test_traces_widget_neuropil_and_refusals(make_napari_viewer_proxy, qtbot, movie):
-    from napari_thunder.plugin.calcium_widgets import TracesWidget
+    from napari_thunder.plugin.calcium_traces import TracesWidget
 
     viewer = make_napari_viewer_proxy()
     layer = viewer.add_image(movie.movie[:10], name="m")
@@ -173,7 +173,8 @@ def test_motion_sample(make_napari_viewer_proxy):
 @pytest.mark.spark
 def test_motion_and_traces_widgets_on_spark(make_napari_viewer_proxy, qtbot, spark_context, movie):
     from napari_thunder.plugin import settings
-    from napari_thunder.plugin.calcium_widgets import MotionCorrectionWidget, TracesWidget
+    from napari_thunder.plugin.calcium_traces import TracesWidget
+    from napari_thunder.plugin.calcium_widgets import MotionCorrectionWidget
 
     settings.set_engine("spark", spark_master=spark_context.master, npartitions=3)
     viewer = make_napari_viewer_proxy()

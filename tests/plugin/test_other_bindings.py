@@ -55,14 +55,14 @@ SCRIPT = textwrap.dedent(r"""
     out["max_error"] = float(np.abs(result - reference).max())
 
     from napari.utils.notifications import notification_manager
-    from napari_thunder.plugin import worker as background
+    from napari_thunder.plugin import result_layers
 
     def broken_stream():
         raise MemoryError("no room for the test")
         yield
 
     before = len(notification_manager.records)
-    failing = background.start_estimate_job(viewer, broken_stream, "broken", total=3)
+    failing = result_layers.start_estimate_job(viewer, broken_stream, "broken", total=3)
     failing.wait(60)
     for _ in range(20):
         QApplication.processEvents()

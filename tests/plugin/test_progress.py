@@ -13,6 +13,7 @@ import scipy.ndimage as ndi
 
 from napari_thunder import images
 from napari_thunder.engines import local
+from napari_thunder.plugin import result_layers
 from napari_thunder.plugin import widgets as W
 from napari_thunder.plugin import worker as worker_mod
 
@@ -31,12 +32,12 @@ def _steps(job):
 
 def test_frames_job_reports_about_fifty_steps(make_napari_viewer_proxy, qtbot, movie):
     viewer = make_napari_viewer_proxy()
-    job = worker_mod.start_frames_job(viewer, lambda: images.fromarray(movie).gaussian_filter(1.5),
+    job = result_layers.start_frames_job(viewer, lambda: images.fromarray(movie).gaussian_filter(1.5),
                                       "out", total=200)
     seen = _steps(job)
     qtbot.waitUntil(lambda: not job.running, timeout=60000)
     assert job.status == "done"
-    assert worker_mod.GUI_MIN_CHUNKS == 50
+    assert result_layers.GUI_MIN_CHUNKS == 50
     assert len(seen) == 50 and seen == sorted(seen) and seen[-1] == 200
     assert max(np.diff([0] + seen)) <= 4  # never more than 2% at once
     ref = np.stack([ndi.gaussian_filter(f, 1.5) for f in movie])
@@ -45,8 +46,8 @@ def test_frames_job_reports_about_fifty_steps(make_napari_viewer_proxy, qtbot, m
 
 def test_estimate_job_steps_and_throttled_repaints(make_napari_viewer_proxy, qtbot, movie, monkeypatch):
     viewer = make_napari_viewer_proxy()
-    monkeypatch.setattr(worker_mod, "REFRESH_INTERVAL", 3600.0)  # only the first and the last repaint
-    job = worker_mod.start_estimate_job(viewer, lambda: images.fromarray(movie).stream_statistic("mean"),
+    monkeypatch.setattr(result_layers, "REFRESH_INTERVAL", 3600.0)  # only the first and the last repaint
+    job = result_layers.start_estimate_job(viewer, lambda: images.fromarray(movie).stream_statistic("mean"),
                                         "mean", total=200)
     seen = _steps(job)
     shown = []
@@ -61,14 +62,14 @@ def test_estimate_job_steps_and_throttled_repaints(make_napari_viewer_proxy, qtb
 def test_cancelled_estimate_shows_every_frame_it_folded_in(make_napari_viewer_proxy, qtbot, movie,
                                                            monkeypatch):
     viewer = make_napari_viewer_proxy()
-    monkeypatch.setattr(worker_mod, "REFRESH_INTERVAL", 3600.0)
+    monkeypatch.setattr(result_layers, "REFRESH_INTERVAL", 3600.0)
 
     def slow_mean():
         for item in images.fromarray(movie).stream_statistic("mean"):
             time.sleep(0.02)
             yield item
 
-    job = worker_mod.start_estimate_job(viewer, slow_mean, "mean", total=200)
+    job = result_layers.start_estimate_job(viewer, slow_mean, "mean", total=200)
     job.progress_callbacks.append(lambda j: j.cancel() if j.done >= 60 else None)
     qtbot.waitUntil(lambda: not job.running, timeout=60000)
     assert job.status == "cancelled" and 60 <= job.done < 200

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from qtpy.QtCore import QEvent, QObject
 
-from napari_thunder.plugin import widgets as W
+from napari_thunder.plugin import operation_widget, result_layers
 from napari_thunder.plugin import worker as worker_mod
 
 from .test_worker import FakeResult, _wait
@@ -64,7 +64,7 @@ def test_one_chunk_job_adds_its_layer_once_and_never_repaints_it(make_napari_vie
     viewer = make_napari_viewer_proxy()
     own = _napari_own_refreshes(viewer, counted_image_calls)
     data = np.random.default_rng(1).normal(size=(10, 32, 32))
-    job = worker_mod.start_frames_job(viewer, FakeResult(data, chunk=10), "out")
+    job = result_layers.start_frames_job(viewer, FakeResult(data, chunk=10), "out")
     _wait(qtbot, job)
     assert job.status == "done"
     np.testing.assert_array_equal(viewer.layers["out"].data, data)  # shown as added
@@ -74,11 +74,11 @@ def test_one_chunk_job_adds_its_layer_once_and_never_repaints_it(make_napari_vie
 
 def test_repaints_only_for_frames_not_shown_yet(make_napari_viewer_proxy, qtbot, counted_image_calls,
                                                 monkeypatch):
-    monkeypatch.setattr(worker_mod, "REFRESH_INTERVAL", 3600.0)
+    monkeypatch.setattr(result_layers, "REFRESH_INTERVAL", 3600.0)
     viewer = make_napari_viewer_proxy()
     own = _napari_own_refreshes(viewer, counted_image_calls)
     data = np.arange(10 * 4 * 5, dtype=np.float32).reshape(10, 4, 5)
-    job = worker_mod.start_frames_job(viewer, FakeResult(data, chunk=3), "out")
+    job = result_layers.start_frames_job(viewer, FakeResult(data, chunk=3), "out")
     _wait(qtbot, job)
     assert job.status == "done" and job.partial_updates == 4
     np.testing.assert_array_equal(viewer.layers["out"].data, data)
@@ -95,12 +95,12 @@ def test_progress_bar_waits_for_the_next_window_update(qtbot):
     qtbot.waitExposed(bar.native)
     counter = _PaintCounter()
     bar.native.installEventFilter(counter)
-    W.show_progress(bar, 4, 20)
+    operation_widget.show_progress(bar, 4, 20)
     assert counter.paints == 0  # QProgressBar.setValue alone paints here, at once
     assert (bar.value, bar.max) == (4, 20)
     qtbot.waitUntil(lambda: counter.paints > 0, timeout=5000)  # ...and on the next update
     painted = counter.paints
-    W.show_progress(bar, 99)
+    operation_widget.show_progress(bar, 99)
     assert bar.value == 20 and counter.paints == painted
 
 
@@ -108,7 +108,7 @@ def test_a_longer_job_gets_napari_s_activity_bar(make_napari_viewer_proxy, qtbot
     monkeypatch.setattr(worker_mod, "ACTIVITY_DELAY", 0.05)
     viewer = make_napari_viewer_proxy()
     data = np.ones((40, 8, 8))
-    job = worker_mod.start_frames_job(viewer, FakeResult(data, chunk=2, delay=0.02), "slow")
+    job = result_layers.start_frames_job(viewer, FakeResult(data, chunk=2, delay=0.02), "slow")
     qtbot.waitUntil(lambda: job.progress is not None, timeout=10000)
     _wait(qtbot, job)
     assert job.status == "done"

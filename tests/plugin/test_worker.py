@@ -6,7 +6,7 @@ import time
 import numpy as np
 import pytest
 
-from napari_thunder.plugin import worker as worker_mod
+from napari_thunder.plugin import result_layers
 
 
 class FakeResult:
@@ -47,7 +47,7 @@ def test_frames_job_fills_layer_chunk_by_chunk(make_napari_viewer_proxy, qtbot):
     data = np.arange(10 * 4 * 5, dtype=np.float32).reshape(10, 4, 5)
     fake = FakeResult(data, chunk=3)
     seen = []
-    job = worker_mod.start_frames_job(viewer, fake, "out")
+    job = result_layers.start_frames_job(viewer, fake, "out")
     # snapshot of the layer after every partial update (main thread)
     job.progress_callbacks.append(lambda j: seen.append(np.array(j.layer.data)))
     _wait(qtbot, job)
@@ -77,7 +77,7 @@ def test_estimate_job_refines_to_final(make_napari_viewer_proxy, qtbot):
             yield k, 8, data[:k].mean(axis=0, keepdims=True)
 
     estimates = []
-    job = worker_mod.start_estimate_job(viewer, running_mean(), "mean", total=8)
+    job = result_layers.start_estimate_job(viewer, running_mean(), "mean", total=8)
     job.progress_callbacks.append(lambda j: estimates.append(np.array(j.layer.data)))
     _wait(qtbot, job)
     assert job.status == "done"
@@ -95,7 +95,7 @@ def test_cancel_closes_stream_and_leaves_viewer_usable(make_napari_viewer_proxy,
     viewer = make_napari_viewer_proxy()
     data = np.ones((200, 8, 8), np.float64)
     fake = FakeResult(data, chunk=1, delay=0.02)
-    job = worker_mod.start_frames_job(viewer, fake, "slow")
+    job = result_layers.start_frames_job(viewer, fake, "slow")
     qtbot.waitUntil(lambda: job.partial_updates >= 2, timeout=10000)
     job.cancel()
     _wait(qtbot, job)
@@ -116,7 +116,7 @@ def test_error_becomes_notification(make_napari_viewer_proxy, qtbot, monkeypatch
 
     monkeypatch.setattr(notifications, "show_error", lambda msg: messages.append(msg))
     fake = FakeResult(np.ones((6, 3, 3)), chunk=2, fail_at=2)
-    job = worker_mod.start_frames_job(viewer, fake, "broken")
+    job = result_layers.start_frames_job(viewer, fake, "broken")
     _wait(qtbot, job)
     assert job.status == "failed"
     assert isinstance(job.error, RuntimeError)
@@ -133,7 +133,7 @@ def test_factory_runs_in_worker_thread(make_napari_viewer_proxy, qtbot):
         threads.append(threading.current_thread())
         return FakeResult(data, chunk=1)
 
-    job = worker_mod.start_frames_job(viewer, factory, "built", total=3)
+    job = result_layers.start_frames_job(viewer, factory, "built", total=3)
     _wait(qtbot, job)
     assert job.status == "done"
     assert threads and threads[0] is not threading.main_thread()
@@ -145,9 +145,9 @@ def test_factory_runs_in_worker_thread(make_napari_viewer_proxy, qtbot):
 
 
 def test_large_outputs_are_memory_mapped():
-    small = worker_mod.allocate_output((4, 8, 8), np.float32)
+    small = result_layers.allocate_output((4, 8, 8), np.float32)
     assert type(small) is np.ndarray and not small.any()
-    big = worker_mod.allocate_output((4, 8, 8), np.float32, fraction=0.0)
+    big = result_layers.allocate_output((4, 8, 8), np.float32, fraction=0.0)
     assert isinstance(big, np.memmap) and big.shape == (4, 8, 8) and not big.any()
     big[1:3] = 2.5
     assert float(big.sum()) == 2.5 * 2 * 64

@@ -29,6 +29,7 @@ from qtpy.QtWidgets import (
 )
 
 from napari_thunder.kernels import series_ops
+from napari_thunder.plugin.operation_widget import full_resolution_data, image_layers
 
 #: processing choices of the trace plot: label -> (kernel, uses percentile, uses window)
 PROCESSING = {
@@ -66,19 +67,6 @@ def process_trace(trace, method, perc=20.0, window=6, offset=0.1) -> np.ndarray:
     raise ValueError(f"method must be one of percentile, window, mean, zscore, detrend; got {method!r}")
 
 
-def _image_layers(viewer):
-    from napari.layers import Image
-
-    return [layer for layer in viewer.layers if isinstance(layer, Image)]
-
-
-def _full_data(layer):
-    data = layer.data
-    if getattr(layer, "multiscale", False) or isinstance(data, (list, tuple)):
-        data = data[0]
-    return data
-
-
 class _LayerPicker(QComboBox):
     """Image layers of the viewer, kept up to date."""
 
@@ -93,8 +81,8 @@ class _LayerPicker(QComboBox):
         current = self.currentText()
         self.blockSignals(True)
         self.clear()
-        for layer in _image_layers(self.viewer):
-            if _full_data(layer).ndim >= 3 and not getattr(layer, "rgb", False):
+        for layer in image_layers(self.viewer):
+            if full_resolution_data(layer).ndim >= 3 and not getattr(layer, "rgb", False):
                 self.addItem(layer.name)
         index = self.findText(current)
         if index >= 0:
@@ -172,7 +160,7 @@ class PixelTraceWidget(QWidget):
         layer = self.picker.layer()
         if layer is None:
             return None
-        data = _full_data(layer)
+        data = full_resolution_data(layer)
         spatial = data.shape[1:]
         pos = np.asarray(position, dtype=np.float64).reshape(-1)
         pos = pos[-len(spatial):]
@@ -203,7 +191,7 @@ class PixelTraceWidget(QWidget):
     # -- drawing -------------------------------------------------------------
     def _draw(self, raw, processed):
         layer = self.picker.layer()
-        where = ", ".join(str(i) for i in self._last[-(len(_full_data(layer).shape) - 1):])
+        where = ", ".join(str(i) for i in self._last[-(len(full_resolution_data(layer).shape) - 1):])
         box = self.box.value()
         self.ax_raw.clear()
         self.ax_proc.clear()
@@ -323,8 +311,8 @@ class SeriesMapWidget(QWidget):
         ValueError
             No 3-D+ image layer, or a bad stimulus.
         """
+        from napari_thunder.plugin.operation_widget import LayerSnapshot
         from napari_thunder.plugin.settings import get_engine
-        from napari_thunder.plugin.widgets import LayerSnapshot
 
         layer = self.picker.layer()
         if layer is None:

@@ -1,10 +1,9 @@
 """One dock widget per images operation (napari Layers menus and Plugins menu).
 
-Every widget has the same shape: an image-layer picker, the operation's
-parameters, Run / Cancel buttons, a progress bar and a status line. *Run*
-turns the layer into ``Images`` on the engine chosen in the Thunder engine
-settings (:mod:`napari_thunder.plugin.settings`), then hands the work to the
-background engine (:mod:`napari_thunder.plugin.worker`):
+Every widget is an :class:`~napari_thunder.plugin.operation_widget.OperationWidget`
+(an image-layer picker, the operation's parameters, Run / Cancel, a progress
+bar and a status line) and runs on the engine chosen in the Thunder engine
+settings:
 
 * per-frame operations (gaussian/median/uniform filters, max and max+min
   projections, subsample, subtract) stream their result chunk by chunk into a
@@ -26,344 +25,16 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from magicgui.widgets import (
-    ComboBox,
-    Container,
-    LineEdit,
-    ProgressBar,
-    PushButton,
-    SpinBox,
+from magicgui.widgets import ComboBox, LineEdit, SpinBox
+
+from napari_thunder.plugin.operation_widget import (
+    LayerSnapshot,
+    OperationWidget,
+    format_value,
+    full_resolution_data,
+    image_layers,
+    parse_numbers,
 )
-
-from napari_thunder.plugin import settings as engine_settings
-from napari_thunder.plugin import worker as background
-from napari_thunder.plugin.messages import wrapping_label
-
-
-def parse_numbers(text, name, cast=float):
-    """``'2'`` -> ``2.0``; ``'0, 2, 2'`` -> ``(0.0, 2.0, 2.0)``.
-
-    Parameters
-    ----------
-    text : str or number
-    name : str
-        Parameter name, for the error message.
-    cast : type
-        ``float`` or ``int``.
-
-    Raises
-    ------
-    ValueError
-        ``text`` is empty or not numbers (the message names the parameter).
-    """
-    if isinstance(text, (int, float)) and not isinstance(text, bool):
-        return cast(text)
-    parts = [p.strip() for p in str(text).replace(";", ",").split(",")]
-    if not parts or any(p == "" for p in parts):
-        raise ValueError(f"{name} must be a number or comma-separated numbers, got {text!r}")
-    try:
-        values = [float(p) for p in parts]
-    except ValueError:
-        raise ValueError(f"{name} must be a number or comma-separated numbers, got {text!r}") from None
-    if cast is int:
-        if any(v != int(v) for v in values):
-            raise ValueError(f"{name} must be integers, got {text!r}")
-        values = [int(v) for v in values]
-    return values[0] if len(values) == 1 else tuple(values)
-
-
-def _image_layers(viewer):
-    from napari.layers import Image
-
-    return [layer for layer in viewer.layers if isinstance(layer, Image)]
-
-
-def _notify_error(message):
-    from napari.utils.notifications import show_error
-
-    show_error(message)
-
-
-def _tidy_tabs_when_docked(widget) -> None:
-    """Once the widget is docked (next event-loop turn), let the window's dock
-    tabs show whole names instead of "G...", "M..." when many are open."""
-    from qtpy.QtCore import QTimer
-
-    def tidy():
-        from napari_thunder.plugin.app import tidy_dock_tabs
-
-        try:
-            window = widget.native.window()
-        except RuntimeError:  # deleted meanwhile
-            return
-        if window is not None and window is not widget.native:
-            tidy_dock_tabs(window)
-
-    QTimer.singleShot(0, tidy)
-
-
-def show_progress(bar, done, total=None) -> None:
-    """Set a magicgui ``ProgressBar`` to ``done`` of ``total`` (``total``
-    unchanged when None), repainted with the window's next update.
-
-    ``QProgressBar.setValue`` repaints at once, and with napari's OpenGL
-    canvas in the window every immediate repaint recomposes the whole window
-    (tens of ms under a software renderer): once per chunk, that cost more
-    than a small job itself. Here the change waits for the next regular
-    update, together with the status text and the layer.
-    """
-    native = bar.native
-    native.setUpdatesEnabled(False)
-    try:
-        if total is not None:
-            bar.max = max(int(total), 1)
-        bar.value = min(int(done), bar.max)
-    finally:
-        native.setUpdatesEnabled(True)  # schedules an ordinary update
-
-
-def _format_value(value) -> str:
-    if isinstance(value, tuple):
-        return ",".join(_format_value(v) for v in value)
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
-
-
-class LayerSnapshot:
-    """What the worker thread needs of an image layer, read on the GUI thread:
-    the (full-resolution) data and the layer's placement (``scale``,
-    ``translate``, ``units``, ``axis_labels``, ``rgb``), for
-    :func:`napari_thunder.images.fromlayer`."""
-
-    def __init__(self, layer):
-        data = layer.data
-        if getattr(layer, "multiscale", False) or isinstance(data, (list, tuple)):
-            data = data[0]
-        self.data = data
-        self.name = layer.name
-        self.rgb = bool(getattr(layer, "rgb", False))
-        self.multiscale = False
-        for attr in ("scale", "translate", "units", "axis_labels"):
-            value = getattr(layer, attr, None)
-            if value is not None:
-                setattr(self, attr, tuple(value))
-        affine = getattr(layer, "affine", None)
-        matrix = getattr(affine, "affine_matrix", None)
-        #: rotate/shear/affine of the layer, when not the identity
-        self.transform = {}
-        if matrix is not None and not np.allclose(matrix, np.eye(matrix.shape[0])):
-            self.transform["affine"] = np.array(matrix)
-        for attr, neutral in (("rotate", None), ("shear", 0.0)):
-            value = getattr(layer, attr, None)
-            if value is None:
-                continue
-            value = np.asarray(value)
-            same = (np.allclose(value, np.eye(value.shape[0])) if attr == "rotate" and value.ndim == 2
-                    else np.allclose(value, neutral or 0.0))
-            if not same:
-                self.transform[attr] = value
-
-    @property
-    def nimages(self) -> int:
-        """Images in the layer (axis 0; a 2-D layer or one RGB picture is one)."""
-        single_ndim = 3 if self.rgb else 2
-        return int(self.data.shape[0]) if self.data.ndim > single_ndim else 1
-
-    @property
-    def ndim_shown(self) -> int:
-        """Axes napari places (without the RGB samples axis)."""
-        return self.data.ndim - (1 if self.rgb else 0)
-
-
-class OperationWidget(Container):
-    """Base class of the operation widgets.
-
-    Subclasses set ``operation`` (the images method), ``short`` (the name in
-    the output layer), ``kind`` (``'frames'``, ``'statistic'`` or
-    ``'localcorr'``), build their parameter widgets in :meth:`make_parameters`
-    and apply the operation in :meth:`apply` (``'frames'``) or :meth:`stream`
-    (estimates).
-    """
-
-    operation = ""
-    short = ""
-    kind = "frames"
-    help = ""
-    #: extra ``add_image`` arguments of the output layer (e.g. a colormap)
-    result_layer_kwargs: dict = {}
-
-    def __init__(self, viewer: napari.viewer.Viewer):  # noqa: F821 (napari passes the viewer)
-        super().__init__(labels=True)
-        self.viewer = viewer
-        self.job = None
-        self.image = ComboBox(label="image", choices=self._layer_choices,
-                              tooltip="Image layer to process; axis 0 = images (time)")
-        self.parameters = self.make_parameters()
-        self.run_button = PushButton(text="Run")
-        self.cancel_button = PushButton(text="Cancel", enabled=False)
-        self.progress = ProgressBar(label="progress", min=0, max=1, value=0)
-        self.status = wrapping_label(label="status", value=self.help or "ready")
-        self.extend([self.image, *self.parameters, self.run_button, self.cancel_button,
-                     self.progress, self.status])
-        self.run_button.changed.connect(self._on_run)
-        self.cancel_button.changed.connect(self.cancel)
-        self.image.changed.connect(self._on_layer_changed)
-        events = viewer.layers.events
-        events.inserted.connect(self._refresh_layers)
-        events.removed.connect(self._refresh_layers)
-        events.reordered.connect(self._refresh_layers)
-        self._on_layer_changed()
-        _tidy_tabs_when_docked(self)
-
-    # -- layer choice --------------------------------------------------------------
-    def _layer_choices(self, _widget=None):
-        return [(layer.name, layer) for layer in _image_layers(self.viewer)]
-
-    def _refresh_layers(self, *_):
-        self.reset_choices()
-
-    def _on_layer_changed(self, *_):
-        """Adapt the parameters to the chosen layer (subclasses)."""
-
-    # -- to override -------------------------------------------------------------------
-    def make_parameters(self) -> list:
-        """The operation's parameter widgets."""
-        return []
-
-    def parameter_values(self) -> dict:
-        """The parameters read from the widgets (on the GUI thread), parsed.
-
-        Raises ValueError for bad values, before any work starts.
-        """
-        return {}
-
-    def check_layer(self, snapshot, params) -> None:
-        """Raise ValueError when the operation cannot run on this layer (GUI thread)."""
-
-    def apply(self, imgs, **params):
-        """Per-frame operations: the lazy result ``Images`` (worker thread)."""
-        raise NotImplementedError
-
-    def stream(self, imgs, **params):
-        """Estimates: a generator of ``(done, total, estimate)`` (worker thread)."""
-        raise NotImplementedError
-
-    # -- running -------------------------------------------------------------------------
-    def describe_parameters(self, params) -> str:
-        """The parameters as they appear in the output layer's name."""
-        return ", ".join(f"{key}={_format_value(value)}" for key, value in params.items())
-
-    def output_name(self, layer, params=None) -> str:
-        """``'<layer> <operation>(<parameters>)'``, e.g. ``'movie gaussian(sigma=2, order=0)'``."""
-        text = self.describe_parameters(params or {})
-        return f"{layer.name} {self.short or self.operation}" + (f"({text})" if text else "")
-
-    def _on_run(self, *_):
-        self.run()
-
-    def run(self):
-        """Start the operation on the chosen layer in the background.
-
-        Returns
-        -------
-        Job or None
-            None when nothing could start (the reason is notified).
-        """
-        from napari_thunder.plugin.engine_check import prepare_engine
-
-        if self.job is not None and self.job.running:
-            _notify_error(f"{self.operation} is already running; cancel it first")
-            return None
-        layer = self.image.value
-        if layer is None:
-            _notify_error(f"{self.operation}: choose an image layer first")
-            return None
-        snapshot = LayerSnapshot(layer)
-        try:
-            params = self.parameter_values()
-            self.check_layer(snapshot, params)
-        except (ValueError, TypeError) as exc:
-            self.status.value = f"error: {exc}"
-            _notify_error(f"{self.operation}: {exc}")
-            return None
-        choice = engine_settings.get_engine()
-        name = self.output_name(layer, params)
-        n = snapshot.nimages
-
-        streaming = {}  # the Images whose stream runs, for cancelling its engine jobs
-
-        def to_images():
-            from napari_thunder import images
-
-            return images.fromlayer(snapshot, npartitions=choice.npartitions_arg,
-                                    engine=choice.engine)
-
-        def result_images():
-            streaming["imgs"] = self.apply(to_images(), **params)
-            return streaming["imgs"]
-
-        def result_stream():
-            from napari_thunder.plugin.worker import Begin, result_layer_kwargs
-
-            imgs = streaming["imgs"] = to_images()
-            yield Begin(layer_kwargs=result_layer_kwargs(imgs.metadata, shown_single=True))
-            yield from self.stream(imgs, **params)
-
-        extra = dict(self.result_layer_kwargs)
-        if snapshot.transform and self.keeps_ndim(snapshot):
-            extra.update(snapshot.transform)
-        if self.kind == "frames":
-            job = background.start_frames_job(
-                self.viewer, result_images, name, desc=name, on_finish=self._on_finish, total=n,
-                prepare=lambda: prepare_engine(choice), layer_kwargs=extra,
-            )
-        else:
-            job = background.start_estimate_job(
-                self.viewer, result_stream, name, total=n, desc=name, on_finish=self._on_finish,
-                prepare=lambda: prepare_engine(choice), layer_kwargs=extra,
-            )
-        job.cancel_hooks.append(lambda: _cancel_engine_streams(streaming.get("imgs")))
-        job.progress_callbacks.append(self._on_progress)
-        self.job = job
-        show_progress(self.progress, 0, n)
-        self.run_button.enabled = False
-        self.cancel_button.enabled = True
-        self.status.value = f"running on the {choice.describe()}"
-        return job
-
-    def keeps_ndim(self, snapshot) -> bool:
-        """The output layer has the input layer's axes (so its rotate/shear/affine apply)."""
-        return self.kind == "frames"
-
-    def cancel(self, *_):
-        """Cancel the running job (it stops after the current chunk; at once
-        while the engine is still starting)."""
-        if self.job is not None and self.job.running:
-            self.status.value = "cancelling..."
-            self.job.cancel()
-
-    def _on_progress(self, job):
-        show_progress(self.progress, job.done, job.total)
-        if job.done == 0 and job.message:
-            self.status.value = job.message
-        else:
-            self.status.value = f"{job.done} / {job.total} images"
-
-    def _on_finish(self, job):
-        from napari_thunder.plugin.messages import describe_error
-
-        self.run_button.enabled = True
-        self.cancel_button.enabled = False
-        if job.status == "done":
-            show_progress(self.progress, self.progress.max)
-            self.status.value = f"done: layer '{job.name}'"
-        elif job.status == "cancelled":
-            kept = f"; partial result in '{job.layer.name}'" if job.layer is not None else ""
-            self.status.value = f"cancelled after {job.done} / {job.total} images{kept}"
-        else:
-            error = describe_error(job.error) if job.error is not None else "unknown error"
-            self.status.value = f"failed: {error}"
 
 
 # -- filters --------------------------------------------------------------------------------
@@ -386,7 +57,7 @@ class GaussianFilterWidget(OperationWidget):
         return {"sigma": parse_numbers(self.sigma.value, "sigma"), "order": int(self.order.value)}
 
     def describe_parameters(self, params):
-        text = f"sigma={_format_value(params['sigma'])}"
+        text = f"sigma={format_value(params['sigma'])}"
         return text + (f", order={params['order']}" if params.get("order") else "")
 
     def apply(self, imgs, sigma, order):
@@ -636,7 +307,7 @@ class SubtractWidget(OperationWidget):
         return [self.subtrahend, self.value, self.overflow]
 
     def _subtrahend_choices(self, _widget=None):
-        return [(NUMBER_CHOICE, None)] + [(layer.name, layer) for layer in _image_layers(self.viewer)]
+        return [(NUMBER_CHOICE, None)] + [(layer.name, layer) for layer in image_layers(self.viewer)]
 
     def parameter_values(self):
         other = self.subtrahend.value
@@ -650,11 +321,10 @@ class SubtractWidget(OperationWidget):
             if isinstance(value, tuple):
                 raise ValueError(f"number must be one number, got {text!r}")
             return {"value": value, "overflow": overflow}
-        data = other.data[0] if getattr(other, "multiscale", False) else other.data
-        return {"value": data, "layer": other.name, "overflow": overflow}
+        return {"value": full_resolution_data(other), "layer": other.name, "overflow": overflow}
 
     def describe_parameters(self, params):
-        what = params.get("layer") or _format_value(params["value"])
+        what = params.get("layer") or format_value(params["value"])
         mode = {OVERFLOW_CLIP: "", OVERFLOW_FLOAT: ", float32", OVERFLOW_WRAP: ", wrap"}
         return f"{what}{mode.get(params.get('overflow'), '')}"
 
@@ -690,10 +360,3 @@ OPERATION_WIDGETS = {
         MaxWidget, LocalCorrWidget, SubsampleWidget, SubtractWidget,
     )
 }
-
-
-def _cancel_engine_streams(imgs) -> None:
-    """Cancel at once the engine jobs streaming ``imgs`` (Spark job groups);
-    the local engine stops between chunks by itself."""
-    if imgs is not None:
-        imgs.cancel_streams()
