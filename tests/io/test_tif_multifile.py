@@ -50,10 +50,18 @@ def _utf8(xml):
     return None if xml is None else xml.encode("utf-8")
 
 
+def _binary_only(own_uuid, metadata_file):
+    return ('<?xml version="1.0" encoding="UTF-8"?>'
+            f'<OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06" UUID="{own_uuid}">'
+            f'<BinaryOnly MetadataFile="{metadata_file}" UUID="urn:uuid:{uuid.uuid4()}"/></OME>')
+
+
 def write_set(folder, nfiles=3, data=None, xml_in="all", prefix="set", compression=None, **xml):
     """Write ``data`` (T, Z, C, Y, X) as a multi-file OME-TIFF of ``nfiles`` files, planes in
-    XYCZT order (C fastest), the OME-XML in every file (``'all'``, as bfconvert) or only in the
-    first (``'first'``); returns the paths and the data."""
+    XYCZT order (C fastest), the OME-XML in every file (``'all'``, as bfconvert), only in the
+    first (``'first'``), in the first with a ``BinaryOnly`` element pointing to it in the
+    others (``'binaryonly'``), or in a companion file every TIFF points to (``'companion'``);
+    returns the paths and the data."""
     if data is None:
         data = np.random.default_rng(3).integers(0, 60000, (T, Z, C, Y, X), dtype=np.uint16)
     t, z, c, y, x = data.shape
@@ -63,19 +71,29 @@ def write_set(folder, nfiles=3, data=None, xml_in="all", prefix="set", compressi
     uuids = [f"urn:uuid:{uuid.uuid4()}" for _ in names]
     sizes = {"T": t, "Z": z, "C": c, "Y": y, "X": x}
     paths = []
+    if xml_in == "companion":
+        with open(os.path.join(folder, f"{prefix}.companion.ome"), "w", encoding="utf-8") as fh:
+            fh.write(_ome_xml(f"urn:uuid:{uuid.uuid4()}", names, uuids, per_file, sizes,
+                              pixel_type=str(data.dtype), **xml))
     for k, name in enumerate(names):
         path = os.path.join(folder, name)
         description = None
-        if k == 0 or xml_in == "all":
+        if xml_in == "companion":
+            description = _binary_only(uuids[k], f"{prefix}.companion.ome")
+        elif k == 0 or xml_in == "all":
             description = _ome_xml(uuids[k], names, uuids, per_file, sizes,
                                    pixel_type=str(data.dtype), **xml)
+        elif xml_in == "binaryonly":
+            description = _binary_only(uuids[k], names[0])
         tifffile.imwrite(path, planes[k * per_file:(k + 1) * per_file], description=_utf8(description),
                          metadata=None, ome=False, photometric="minisblack", compression=compression)
         paths.append(path)
     return paths, data
 
 
-@pytest.mark.parametrize("xml_in, opened", [("all", 0), ("all", 1), ("all", 2), ("first", 0)])
+@pytest.mark.parametrize("xml_in, opened", [("all", 0), ("all", 1), ("all", 2), ("first", 0),
+                                            ("binaryonly", 1), ("binaryonly", 2), ("companion", 0),
+                                            ("companion", 2)])
 def test_any_file_of_the_set_gives_the_whole_series(tmp_path, opened, xml_in):
     paths, data = write_set(str(tmp_path), xml_in=xml_in)
     src = TifSource([paths[opened]])
@@ -83,8 +101,9 @@ def test_any_file_of_the_set_gives_the_whole_series(tmp_path, opened, xml_in):
     np.testing.assert_array_equal(src.read(0, T), data)
     np.testing.assert_array_equal(src.read(1, 3), data[1:3])      # frames from two files
     np.testing.assert_array_equal(src.read(3, 4), data[3:4])      # the last file only
-    with tifffile.TiffFile(paths[opened]) as tif:                 # tifffile reads the same
-        np.testing.assert_array_equal(tif.series[0].asarray(), data)
+    with tifffile.TiffFile(paths[0]) as tif:                      # tifffile reads the same
+        if xml_in != "companion":
+            np.testing.assert_array_equal(tif.series[0].asarray(), data)
 
 
 def test_file_without_ome_xml_opened_alone_is_its_own_pages(tmp_path):
@@ -96,8 +115,9 @@ def test_file_without_ome_xml_opened_alone_is_its_own_pages(tmp_path):
     np.testing.assert_array_equal(src.read(0, 1)[0], data.reshape(-1, Y, X)[8:16])
 
 
-def test_metadata_of_the_set(tmp_path):
-    paths, _ = write_set(str(tmp_path))
+@pytest.mark.parametrize("xml_in", ["all", "companion"])
+def test_metadata_of_the_set(tmp_path, xml_in):
+    paths, _ = write_set(str(tmp_path), xml_in=xml_in)
     meta = TifSource([paths[1]]).metadata
     assert meta.names == ("t", "z", "c", "y", "x")
     assert meta.scale == (1.5, 2.0, 1.0, 0.5, 0.25)
@@ -105,7 +125,7 @@ def test_metadata_of_the_set(tmp_path):
     assert meta.channel_names == ("GFP", "RFP")
 
 
-@pytest.mark.parametrize("xml_in", ["all", "first"])
+@pytest.mark.parametrize("xml_in", ["all", "first", "binaryonly", "companion"])
 @pytest.mark.parametrize("reverse", [False, True])
 def test_folder_of_a_set_is_one_series_not_one_stack_a_file(tmp_path, xml_in, reverse):
     paths, data = write_set(str(tmp_path), xml_in=xml_in)
@@ -167,6 +187,24 @@ def test_missing_file_of_the_set_is_an_error_naming_it_at_load_time(tmp_path):
         TifSource([paths[0]])
     with pytest.raises(FileNotFoundError, match=r"set_2\.ome\.tif, which does not exist"):
         images.fromtif(str(tmp_path))
+
+
+@pytest.mark.parametrize("xml_in", ["binaryonly", "companion"])
+def test_missing_metadata_file_is_an_error_naming_it(tmp_path, xml_in):
+    paths, _ = write_set(str(tmp_path), xml_in=xml_in)
+    missing = "set.companion.ome" if xml_in == "companion" else "set.ome.tif"
+    os.remove(str(tmp_path / missing))
+    with pytest.raises(FileNotFoundError, match=rf"metadata are in \S*{missing}, which does not exist"):
+        TifSource([paths[1]])
+
+
+def test_binary_only_file_the_metadata_store_nothing_in_is_refused(tmp_path):
+    paths, _ = write_set(str(tmp_path), xml_in="binaryonly")
+    stray = str(tmp_path / "stray.ome.tif")
+    tifffile.imwrite(stray, np.zeros((2, Y, X), np.uint16), description=_utf8(_binary_only("urn:uuid:1",
+                     "set.ome.tif")), metadata=None, ome=False, photometric="minisblack")
+    with pytest.raises(ValueError, match=r"stray\.ome\.tif says its metadata are in .*stores no planes"):
+        TifSource([stray])
 
 
 def test_cut_file_of_the_set_names_it(tmp_path):

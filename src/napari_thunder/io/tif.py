@@ -22,7 +22,9 @@ series say, not a page count:
   ``TiffData`` elements store planes in several files, named by
   ``UUID``/``FileName``) is one series: opening any file holding the OME-XML
   gives the whole series in OME order, each frame read from the file and page
-  that hold it. A file the OME-XML names that is missing, unreadable, stored
+  that hold it; a file holding only pixels (``<BinaryOnly MetadataFile=...>``)
+  is read with the OME-XML of the file it names (another TIFF of the set, or a
+  companion XML file). A file the OME-XML names that is missing, unreadable, stored
   unlike the first page, or whose own UUID is not the one referenced is an
   error naming it when the files are opened. Among files listed together (a
   folder), the files of one set are one dataset, read once at the place of
@@ -103,7 +105,7 @@ class _LayoutCache:
         layout = read_tif_layout(path, series=series)
         self.key = self.layout = None
         offset = layout["offset"]
-        if offset is not None and layout["nseries"] == 1:
+        if offset is not None and layout["nseries"] == 1 and not layout["members"]:
             nbytes = layout["npages"] * math.prod(layout["page_shape"]) * layout["dtype"].itemsize
             if size - nbytes <= _MAX_STRUCTURE_BYTES:
                 self.key = (size, offset, nbytes, self._structure(path, size, offset, nbytes))

@@ -161,50 +161,68 @@ def read_tif_layout(path, series=None):
         ``series`` is not an integer.
     """
     _check_series_type(series)
+    return _read_layout(path, series)
+
+
+def _read_layout(path, series, omexml=None):
+    """:func:`read_tif_layout`, the OME-XML ``omexml`` (a companion file's) in place of the file's."""
     tifffile = _tifffile()
+    metadata_file = None
     try:
         # is_scanimage=False: tifffile would count the pages of a ScanImage file from the size of
         # the first IFD (fast, but wrong when the IFDs differ); the pages are counted here, and the
         # ScanImage layout (frames, interleaved channels) is read from its settings below
-        with _tifffile_errors() as logged, tifffile.TiffFile(path, is_scanimage=False) as tif:
+        with _tifffile_errors() as logged, \
+                tifffile.TiffFile(path, is_scanimage=False, omexml=omexml) as tif:
             npages_file = len(tif.pages)
             if logged:
                 raise ValueError("; ".join(logged))
             if npages_file == 0:
                 raise ValueError("no image pages")
-            references = _ome_references(tif, path)
-            all_series = tif.series
-            if not all_series:
-                raise ValueError("no image series")
-            index = _check_series_index(series, len(all_series))
-            ser = all_series[index]
-            layout = _series_layout(tif, ser, path)
-            if logged:
-                raise ValueError("; ".join(logged))
-            layout.update(series=index, nseries=len(all_series))
-            layout["members"] = _set_members(path, references, layout["parts"], ser)
-            scanimage = None
-            if not (tif.is_imagej or tif.is_ome) and _is_scanimage(tif.pages[0]):
-                scanimage = _scanimage_text(tif)
-                _scanimage_axes(layout, _scanimage_channels(scanimage), _scanimage_slices(scanimage))
-            layout["physical"], layout["channel_names"] = _physical(tif, ser, index, scanimage)
+            if omexml is None:
+                metadata_file = _binary_only_metadata(tif, path)
+            if metadata_file is None:
+                layout = _layout_of(tif, path, series, logged)
     except FileNotFoundError:
         raise
     except Exception as err:  # tifffile raises many kinds (TiffFileError, struct.error, ValueError...)
-        part = _unreadable_part(path)
+        part = _unreadable_part(path, omexml)
         if part is not None:
             raise ValueError(f"Cannot read TIFF file {part[0]} (part of the multi-file OME-TIFF of "
                              f"{path}): {part[1]}") from err
         raise ValueError(f"Cannot read TIFF file {path}: {err}") from err
+    if metadata_file is not None:
+        return _binary_only_layout(path, series, metadata_file)
     return layout
 
 
-def _unreadable_part(path):
+def _layout_of(tif, path, series, logged):
+    """The layout of series ``series`` of the open file ``tif`` (``logged``: tifffile's errors)."""
+    references = _ome_references(tif, path)
+    all_series = tif.series
+    if not all_series:
+        raise ValueError("no image series")
+    index = _check_series_index(series, len(all_series))
+    ser = all_series[index]
+    layout = _series_layout(tif, ser, path)
+    if logged:
+        raise ValueError("; ".join(logged))
+    layout.update(series=index, nseries=len(all_series))
+    layout["members"] = _set_members(path, references, layout["parts"], ser)
+    scanimage = None
+    if not (tif.is_imagej or tif.is_ome) and _is_scanimage(tif.pages[0]):
+        scanimage = _scanimage_text(tif)
+        _scanimage_axes(layout, _scanimage_channels(scanimage), _scanimage_slices(scanimage))
+    layout["physical"], layout["channel_names"] = _physical(tif, ser, index, scanimage)
+    return layout
+
+
+def _unreadable_part(path, omexml=None):
     """``(file, error)`` of the first other file of the multi-file OME-TIFF of ``path``
     whose headers tifffile cannot read, or None."""
     tifffile = _tifffile()
     references = {}
-    with contextlib.suppress(Exception), tifffile.TiffFile(path) as tif:
+    with contextlib.suppress(Exception), tifffile.TiffFile(path, omexml=omexml) as tif:
         references = _ome_references(tif, path)
     for part in references:
         try:
@@ -215,6 +233,50 @@ def _unreadable_part(path):
         except Exception as err:
             return part, err
     return None
+
+
+#: file name endings of the TIFF files a ``BinaryOnly`` element may name (any other: a companion XML)
+_TIFF_ENDINGS = (".tif", ".tiff", ".tf8", ".btf")
+
+
+def _binary_only_metadata(tif, path):
+    """The file holding the OME-XML of a multi-file OME-TIFF whose file ``path``
+    holds only pixels (its OME-XML is ``<BinaryOnly MetadataFile=...>``), or None."""
+    if not tif.is_ome:
+        return None
+    import xml.etree.ElementTree as ET
+
+    try:
+        root = ET.fromstring(tif.ome_metadata)
+    except (ET.ParseError, TypeError, ValueError):
+        return None
+    for element in root:
+        if _local(element.tag) == "BinaryOnly" and element.get("MetadataFile"):
+            return os.path.join(os.path.dirname(os.path.abspath(path)), element.get("MetadataFile"))
+    return None
+
+
+def _binary_only_layout(path, series, metadata_file):
+    """The layout of a file holding only pixels of a multi-file OME-TIFF: that of
+    the set, from the OME-XML of ``metadata_file`` (another TIFF of the set, or a
+    companion XML file)."""
+    if not os.path.isfile(metadata_file):
+        raise FileNotFoundError(f"TIFF file {path} holds pixels of a multi-file OME-TIFF whose metadata "
+                                f"are in {metadata_file}, which does not exist")
+    if metadata_file.lower().endswith(_TIFF_ENDINGS):
+        layout = read_tif_layout(metadata_file, series=series)
+    else:
+        try:
+            with open(metadata_file, encoding="utf-8") as fh:
+                omexml = fh.read()
+        except (OSError, UnicodeDecodeError) as err:
+            raise ValueError(f"Cannot read the OME-XML companion file {metadata_file} of TIFF file "
+                             f"{path}: {err}") from err
+        layout = _read_layout(path, series, omexml=omexml)
+    if layout["parts"] is None or os.path.abspath(path) not in layout["members"]:
+        raise ValueError(f"TIFF file {path} says its metadata are in {metadata_file}, but that OME-XML "
+                         f"stores no planes in it")
+    return layout
 
 
 def _ome_references(tif, path):
