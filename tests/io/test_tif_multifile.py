@@ -284,3 +284,9 @@ def test_command_line_reads_the_folder_of_a_set_once(tmp_path, capsys):
     assert "count   4" in out and "(4, 3, 2, 10, 12)" in out
     assert cli.main(["info", paths[2]]) == 0
     assert "(4, 3, 2, 10, 12)" in capsys.readouterr().out
+
+
+def test_plane_position_of_the_set_is_the_translate(tmp_path):
+    paths, _ = write_set(str(tmp_path), plane_position=(120.5, -3.5, 7.0))
+    meta = TifSource([paths[2]]).metadata
+    assert meta.translate == (0.0, 7.0, 0.0, -3.5, 120.5)

@@ -17,6 +17,7 @@ from .tif_metadata import (
     _GENERIC,
     _is_scanimage,
     _local,
+    _origin,
     _page_perm,
     _physical,
     _scanimage_channels,
@@ -140,7 +141,8 @@ def read_tif_layout(path, series=None):
         uncompressed and stored contiguously in order, else None),
         ``ifd_offsets`` (else: the IFD offset of every page of the series),
         ``photometric``, ``series`` (index) and ``nseries``, ``physical``
-        (axis letter -> ``(scale, unit)``) and ``channel_names``; ``parts``
+        (axis letter -> ``(scale, unit)``), ``origin`` (axis letter -> position
+        of index 0 in the axis' unit) and ``channel_names``; ``parts``
         (None, or for a series stored in several files: ``files``, and per
         page ``owner``, the number of its file, and ``numbers``, its page
         number in that file) and ``members`` (every file of the multi-file
@@ -214,6 +216,7 @@ def _layout_of(tif, path, series, logged):
         scanimage = _scanimage_text(tif)
         _scanimage_axes(layout, _scanimage_channels(scanimage), _scanimage_slices(scanimage))
     layout["physical"], layout["channel_names"] = _physical(tif, ser, index, scanimage)
+    layout["origin"] = _origin(tif, ser, index, layout["physical"])
     return layout
 
 
