@@ -321,7 +321,10 @@ def fromtif(path, ext="tif", start=None, stop=None, recursive=False, nplanes=Non
     last axis, ``(h, w, 3)``. ``nplanes`` instead cuts every file's pages into
     images of ``nplanes`` pages (1 gives 2-D images). Axis names, pixel
     sizes, units, the frame interval and channel names from ImageJ/OME
-    metadata or the resolution tags become :attr:`Images.metadata`.
+    metadata or the resolution tags become :attr:`Images.metadata`. A
+    multi-file OME-TIFF (Micro-Manager, bfconvert) is one series whichever of
+    its files (or their folder) is given: its files are read once, in OME
+    order, not as one stack per file.
 
     Parameters
     ----------

@@ -17,7 +17,19 @@ series say, not a page count:
 * colour samples are always the last axis ``(..., h, w, samples)``, for any
   bit depth and for planar (separate) storage too; CMYK is refused;
 * every page read is checked for its shape **and** dtype: a page that does
-  not match the series is a ``ValueError`` naming the file, never a cast.
+  not match the series is a ``ValueError`` naming the file, never a cast;
+* a multi-file OME-TIFF (Micro-Manager, bfconvert: one OME-XML whose
+  ``TiffData`` elements store planes in several files, named by
+  ``UUID``/``FileName``) is one series: opening any file holding the OME-XML
+  gives the whole series in OME order, each frame read from the file and page
+  that hold it; a file holding only pixels (``<BinaryOnly MetadataFile=...>``)
+  is read with the OME-XML of the file it names (another TIFF of the set, or a
+  companion XML file). A file the OME-XML names that is missing, unreadable, stored
+  unlike the first page, or whose own UUID is not the one referenced is an
+  error naming it when the files are opened. Among files listed together (a
+  folder), the files of one set are one dataset, read once at the place of
+  the first of them listed, never one stack per file; a file without OME-XML
+  listed without the file holding the set's OME-XML is read on its own.
 
 :class:`TifSource` reads only headers when built and decodes only the pages
 a :meth:`TifSource.read` call needs; uncompressed contiguous data are read
@@ -93,7 +105,7 @@ class _LayoutCache:
         layout = read_tif_layout(path, series=series)
         self.key = self.layout = None
         offset = layout["offset"]
-        if offset is not None and layout["nseries"] == 1:
+        if offset is not None and layout["nseries"] == 1 and not layout["members"]:
             nbytes = layout["npages"] * math.prod(layout["page_shape"]) * layout["dtype"].itemsize
             if size - nbytes <= _MAX_STRUCTURE_BYTES:
                 self.key = (size, offset, nbytes, self._structure(path, size, offset, nbytes))
@@ -107,7 +119,9 @@ class TifSource(FrameSource):
     Parameters
     ----------
     files : sequence of str
-        Files in frame order.
+        Files in frame order; the files of one multi-file OME-TIFF are one
+        dataset, at the place of the first of them listed (see the module
+        notes).
     nplanes : int, optional
         None: the file's own layout (see the module notes): a series with a
         time axis gives one frame per time point, any other file is one frame
@@ -126,6 +140,9 @@ class TifSource(FrameSource):
 
     Attributes
     ----------
+    files : list of str
+        The files read, one a dataset (the other files of a multi-file
+        OME-TIFF listed are dropped).
     metadata : napari_thunder.metadata.ImageMetadata
         Axis names, physical scale and units, channel names of the first
         file's series.
@@ -136,10 +153,12 @@ class TifSource(FrameSource):
         ``nplanes <= 0``; a file whose page count ``nplanes`` does not divide
         (unless ``discard_extra``); files whose page shape, dtype (or, without
         ``nplanes``, frame shape) differ from the first file's; a file that is
-        not a readable TIFF, a series out of range, CMYK. Messages name the
-        file.
+        not a readable TIFF, a series out of range, CMYK; a file of a
+        multi-file OME-TIFF that is unreadable, stored unlike the series' first
+        page or not the file its OME-XML references. Messages name the file.
     FileNotFoundError
-        A file does not exist.
+        A file does not exist, or a file the OME-XML of a multi-file OME-TIFF
+        stores planes in.
     """
 
     def __init__(self, files, nplanes=None, discard_extra=False, series=None):
@@ -159,12 +178,13 @@ class TifSource(FrameSource):
         #: per file: how its series' first page decodes (every page read is checked against it)
         self.signatures = []
         self.page_counts = []
+        #: per file: the files of a series stored in several files, the file and page number of
+        #: every page (see read_tif_layout), or None
+        self.parts = []
         frames_per_file = []
         first = None
         warned = False
-        cache = _LayoutCache()
-        for file_index, path in enumerate(self.files):
-            layout = cache.layout_of(path, series)
+        for file_index, (path, layout) in enumerate(self._layouts(series)):
             if series is None and layout["nseries"] > 1 and not warned:
                 warned = True
                 warnings.warn(
@@ -221,6 +241,7 @@ class TifSource(FrameSource):
             frames_per_file.append(frames)
             self.contiguous.append(None if layout["offset"] is None else (layout["offset"], stored.str))
             self.ifd_offsets.append(layout["ifd_offsets"])
+            self.parts.append(layout["parts"])
             self.plane_perm.append(perm)
             self.signatures.append(layout["signature"])
             self.plane_shapes.append(layout["shape"][:-len(layout["page_shape"])])
@@ -240,6 +261,25 @@ class TifSource(FrameSource):
         self.shape = (n,) + tuple(value_shape)
         meta = tif_metadata(first, tuple(value_shape), value_axes, frame_axis)
         self.metadata = meta.check_shape(self.shape)
+
+    def _layouts(self, series):
+        """``(path, layout)`` of every file to read, in order; the files of a
+        multi-file OME-TIFF are one dataset, read once (at the place of the first
+        of them listed) whichever of them the layout was read from: ``self.files``
+        keeps that one only."""
+        cache = _LayoutCache()
+        layouts, claimed = [], set()
+        for path in self.files:
+            if os.path.abspath(path) in claimed:
+                continue
+            layout = cache.layout_of(path, series)
+            claimed |= layout.get("members", frozenset())
+            layouts.append((path, layout))
+        # a file read alone before the set it belongs to was seen
+        layouts = [(path, layout) for path, layout in layouts
+                   if layout.get("members") or os.path.abspath(path) not in claimed]
+        self.files = [path for path, _ in layouts]
+        return layouts
 
     def _locate(self, index):
         """File number and first frame within it of frame ``index``."""
@@ -284,7 +324,8 @@ class TifSource(FrameSource):
                 k += run
 
     def _decode_pages(self, path, pages, out, ifd_offsets, signature=None):
-        """Decode the stored pages ``pages`` into ``out`` (``(len(pages),) + page_shape``);
+        """Decode the stored pages ``pages`` of ``path`` into ``out`` (``(len(pages),) +
+        page_shape``), from their IFDs at ``ifd_offsets`` (one each; None: walk the chain);
         each page is first checked to be stored like the series' first page (``signature``)."""
         import tifffile
 
@@ -293,7 +334,7 @@ class TifSource(FrameSource):
                 index = int(index)
                 if ifd_offsets is not None:
                     # straight to the page's IFD (no walk of the chain)
-                    tif.filehandle.seek(ifd_offsets[index])
+                    tif.filehandle.seek(ifd_offsets[k])
                     page = tifffile.TiffPage(tif, index=index)
                 else:
                     page = tif.pages[index]
@@ -311,20 +352,37 @@ class TifSource(FrameSource):
                 out[k] = data
 
     def _read_pages(self, file_index, first_page, npages, out):
-        path = self.files[file_index]
+        pages = self._storage_pages(file_index, first_page, npages)
+        parts = self.parts[file_index]
+        if parts is None:
+            self._read_file_pages(self.files[file_index], file_index, pages, pages, out)
+            return
+        # a series stored in several files: each run of pages from one file is read from it
+        owner = parts["owner"][pages]
+        k = 0
+        while k < len(pages):
+            run = int(np.argmax(owner[k:] != owner[k])) or len(pages) - k
+            chunk = pages[k:k + run]
+            self._read_file_pages(parts["files"][owner[k]], file_index, chunk, parts["numbers"][chunk],
+                                  out[k:k + run])
+            k += run
+
+    def _read_file_pages(self, path, file_index, pages, numbers, out):
+        """Read the series pages ``pages`` (page ``numbers`` of the file ``path``) into ``out``."""
         try:
-            pages = self._storage_pages(file_index, first_page, npages)
             contiguous = self.contiguous[file_index]
             if contiguous is not None:
                 self._read_contiguous(path, contiguous, pages, out)
             else:
-                self._decode_pages(path, pages, out, self.ifd_offsets[file_index],
+                ifd_offsets = self.ifd_offsets[file_index]
+                self._decode_pages(path, numbers, out,
+                                   None if ifd_offsets is None else [ifd_offsets[int(i)] for i in pages],
                                    self.signatures[file_index])
         except FileNotFoundError:
             raise
         except Exception as err:
             raise ValueError(
-                f"Cannot read pages {first_page}..{first_page + npages - 1} of TIFF file {path}: {err}"
+                f"Cannot read pages {int(min(numbers))}..{int(max(numbers))} of TIFF file {path}: {err}"
             ) from err
 
     def read(self, start, stop):

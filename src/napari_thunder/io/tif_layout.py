@@ -9,12 +9,15 @@ import contextlib
 import logging
 import math
 import os
+import re
 
 import numpy as np
 
 from .tif_metadata import (
     _GENERIC,
     _is_scanimage,
+    _local,
+    _origin,
     _page_perm,
     _physical,
     _scanimage_channels,
@@ -24,6 +27,8 @@ from .tif_metadata import (
 
 #: TIFF photometric interpretation of CMYK and other inks
 _SEPARATED = 5
+#: the UUID attribute of an OME-XML root element
+_OME_UUID = re.compile(r"<(?:\w+:)?OME\b[^>]*?\bUUID=[\"']([^\"']+)[\"']")
 
 def _tifffile():
     import tifffile
@@ -136,49 +141,201 @@ def read_tif_layout(path, series=None):
         uncompressed and stored contiguously in order, else None),
         ``ifd_offsets`` (else: the IFD offset of every page of the series),
         ``photometric``, ``series`` (index) and ``nseries``, ``physical``
-        (axis letter -> ``(scale, unit)``) and ``channel_names``.
+        (axis letter -> ``(scale, unit)``), ``origin`` (axis letter -> position
+        of index 0 in the axis' unit) and ``channel_names``; ``parts``
+        (None, or for a series stored in several files: ``files``, and per
+        page ``owner``, the number of its file, and ``numbers``, its page
+        number in that file) and ``members`` (every file of the multi-file
+        OME-TIFF the file belongs to, absolute paths; empty for a file that
+        stands alone).
 
     Raises
     ------
     FileNotFoundError
-        The file does not exist.
+        The file, or a file of a multi-file OME-TIFF its OME-XML names, does
+        not exist (the message names it).
     ValueError
         Not a readable TIFF file, a series out of range, CMYK colour, pages
-        that cannot be mapped onto the series (message names the file).
+        that cannot be mapped onto the series, a file of a multi-file series
+        stored unlike the first or truncated, or whose UUID is not the one the
+        OME-XML references (message names the file).
     TypeError
         ``series`` is not an integer.
     """
     _check_series_type(series)
+    return _read_layout(path, series)
+
+
+def _read_layout(path, series, omexml=None):
+    """:func:`read_tif_layout`, the OME-XML ``omexml`` (a companion file's) in place of the file's."""
     tifffile = _tifffile()
+    metadata_file = None
     try:
         # is_scanimage=False: tifffile would count the pages of a ScanImage file from the size of
         # the first IFD (fast, but wrong when the IFDs differ); the pages are counted here, and the
         # ScanImage layout (frames, interleaved channels) is read from its settings below
-        with _tifffile_errors() as logged, tifffile.TiffFile(path, is_scanimage=False) as tif:
+        with _tifffile_errors() as logged, \
+                tifffile.TiffFile(path, is_scanimage=False, omexml=omexml) as tif:
             npages_file = len(tif.pages)
             if logged:
                 raise ValueError("; ".join(logged))
             if npages_file == 0:
                 raise ValueError("no image pages")
-            all_series = tif.series
-            if not all_series:
-                raise ValueError("no image series")
-            index = _check_series_index(series, len(all_series))
-            ser = all_series[index]
-            layout = _series_layout(tif, ser, path)
-            if logged:
-                raise ValueError("; ".join(logged))
-            layout.update(series=index, nseries=len(all_series))
-            scanimage = None
-            if not (tif.is_imagej or tif.is_ome) and _is_scanimage(tif.pages[0]):
-                scanimage = _scanimage_text(tif)
-                _scanimage_axes(layout, _scanimage_channels(scanimage), _scanimage_slices(scanimage))
-            layout["physical"], layout["channel_names"] = _physical(tif, ser, index, scanimage)
+            if omexml is None:
+                metadata_file = _binary_only_metadata(tif, path)
+            if metadata_file is None:
+                layout = _layout_of(tif, path, series, logged)
     except FileNotFoundError:
         raise
     except Exception as err:  # tifffile raises many kinds (TiffFileError, struct.error, ValueError...)
+        part = _unreadable_part(path, omexml)
+        if part is not None:
+            raise ValueError(f"Cannot read TIFF file {part[0]} (part of the multi-file OME-TIFF of "
+                             f"{path}): {part[1]}") from err
         raise ValueError(f"Cannot read TIFF file {path}: {err}") from err
+    if metadata_file is not None:
+        return _binary_only_layout(path, series, metadata_file)
     return layout
+
+
+def _layout_of(tif, path, series, logged):
+    """The layout of series ``series`` of the open file ``tif`` (``logged``: tifffile's errors)."""
+    references = _ome_references(tif, path)
+    all_series = tif.series
+    if not all_series:
+        raise ValueError("no image series")
+    index = _check_series_index(series, len(all_series))
+    ser = all_series[index]
+    layout = _series_layout(tif, ser, path)
+    if logged:
+        raise ValueError("; ".join(logged))
+    layout.update(series=index, nseries=len(all_series))
+    layout["members"] = _set_members(path, references, layout["parts"], ser)
+    scanimage = None
+    if not (tif.is_imagej or tif.is_ome) and _is_scanimage(tif.pages[0]):
+        scanimage = _scanimage_text(tif)
+        _scanimage_axes(layout, _scanimage_channels(scanimage), _scanimage_slices(scanimage))
+    layout["physical"], layout["channel_names"] = _physical(tif, ser, index, scanimage)
+    layout["origin"] = _origin(tif, ser, index, layout["physical"])
+    return layout
+
+
+def _unreadable_part(path, omexml=None):
+    """``(file, error)`` of the first other file of the multi-file OME-TIFF of ``path``
+    whose headers tifffile cannot read, or None."""
+    tifffile = _tifffile()
+    references = {}
+    with contextlib.suppress(Exception), tifffile.TiffFile(path, omexml=omexml) as tif:
+        references = _ome_references(tif, path)
+    for part in references:
+        try:
+            with _tifffile_errors() as logged, tifffile.TiffFile(part, is_scanimage=False) as tif:
+                len(tif.pages)
+                if logged:
+                    raise ValueError("; ".join(logged))
+        except Exception as err:
+            return part, err
+    return None
+
+
+#: file name endings of the TIFF files a ``BinaryOnly`` element may name (any other: a companion XML)
+_TIFF_ENDINGS = (".tif", ".tiff", ".tf8", ".btf")
+
+
+def _binary_only_metadata(tif, path):
+    """The file holding the OME-XML of a multi-file OME-TIFF whose file ``path``
+    holds only pixels (its OME-XML is ``<BinaryOnly MetadataFile=...>``), or None."""
+    if not tif.is_ome:
+        return None
+    import xml.etree.ElementTree as ET
+
+    try:
+        root = ET.fromstring(tif.ome_metadata)
+    except (ET.ParseError, TypeError, ValueError):
+        return None
+    for element in root:
+        if _local(element.tag) == "BinaryOnly" and element.get("MetadataFile"):
+            return os.path.join(os.path.dirname(os.path.abspath(path)), element.get("MetadataFile"))
+    return None
+
+
+def _binary_only_layout(path, series, metadata_file):
+    """The layout of a file holding only pixels of a multi-file OME-TIFF: that of
+    the set, from the OME-XML of ``metadata_file`` (another TIFF of the set, or a
+    companion XML file)."""
+    if not os.path.isfile(metadata_file):
+        raise FileNotFoundError(f"TIFF file {path} holds pixels of a multi-file OME-TIFF whose metadata "
+                                f"are in {metadata_file}, which does not exist")
+    if metadata_file.lower().endswith(_TIFF_ENDINGS):
+        layout = read_tif_layout(metadata_file, series=series)
+    else:
+        try:
+            with open(metadata_file, encoding="utf-8") as fh:
+                omexml = fh.read()
+        except (OSError, UnicodeDecodeError) as err:
+            raise ValueError(f"Cannot read the OME-XML companion file {metadata_file} of TIFF file "
+                             f"{path}: {err}") from err
+        layout = _read_layout(path, series, omexml=omexml)
+    if layout["parts"] is None or os.path.abspath(path) not in layout["members"]:
+        raise ValueError(f"TIFF file {path} says its metadata are in {metadata_file}, but that OME-XML "
+                         f"stores no planes in it")
+    return layout
+
+
+def _ome_references(tif, path):
+    """The files an OME-XML's ``TiffData`` elements store planes in: absolute
+    path -> UUID (None when not stated). A referenced file that does not
+    exist is a ``FileNotFoundError`` naming it (tifffile would zero its planes)."""
+    if not tif.is_ome:
+        return {}
+    import xml.etree.ElementTree as ET
+
+    try:
+        root = ET.fromstring(tif.ome_metadata)
+    except (ET.ParseError, TypeError, ValueError):
+        return {}
+    folder = os.path.dirname(os.path.abspath(path))
+    own_uuid, own_name = root.get("UUID"), os.path.basename(path).lower()
+    references = {}
+    for element in root.iter():
+        if _local(element.tag) != "UUID" or not element.get("FileName"):
+            continue
+        uuid = (element.text or "").strip() or None
+        if uuid is not None and uuid == own_uuid or element.get("FileName").lower() == own_name:
+            continue   # this file (tifffile matches it by UUID, or by name without one)
+        part = os.path.join(folder, element.get("FileName"))
+        if not os.path.isfile(part):
+            raise FileNotFoundError(
+                f"TIFF file {path} is part of a multi-file OME-TIFF whose planes are also stored in "
+                f"{part}, which does not exist")
+        references[part] = uuid
+    return references
+
+
+def _set_members(path, references, parts, ser):
+    """Every file of the multi-file OME-TIFF (or other multi-file series) ``path``
+    belongs to, as absolute paths (empty for a file that stands alone); each part
+    whose own OME-XML states a UUID must be the file the references name."""
+    if parts is None:
+        return frozenset(references) | {os.path.abspath(path)} if references else frozenset()
+    parents = {}
+    for p in ser.pages:
+        parent = getattr(p, "parent", None)
+        if parent is not None:
+            parents.setdefault(os.path.abspath(parent.filehandle.path), parent)
+    for part in parts["files"]:
+        expected = references.get(part)
+        parent = parents.get(part)
+        if expected is None or parent is None:
+            continue
+        description = ""
+        with contextlib.suppress(Exception):
+            description = parent.pages.first.description or ""
+        found = _OME_UUID.search(description)
+        if found and found.group(1) != expected:
+            raise ValueError(f"{part} has the UUID {found.group(1)}, but the OME-XML of {path} "
+                             f"references it as {expected}: the files do not belong to one dataset")
+    return frozenset(references) | frozenset(parts["files"]) | {os.path.abspath(path)}
 
 
 def _series_layout(tif, ser, path):
@@ -211,37 +368,79 @@ def _series_layout(tif, ser, path):
     offset = None
     dataoffset = ser.dataoffset
     page_bytes = math.prod(page_shape) * dtype.itemsize
+    if getattr(ser, "is_multifile", False):
+        dataoffset = None   # offsets in several files: never one contiguous block
     if dataoffset is not None and page.compression == 1:
         end = int(dataoffset) + npages * page_bytes
         if end > file_size:
             raise ValueError(f"file is truncated: the pixel data need {end} bytes, the file has {file_size}")
         offset = int(dataoffset)
-    ifd_offsets = None
+    ifd_offsets = parts = None
     if offset is None:
         pages = list(ser.pages)
         if len(pages) != npages:
             raise ValueError(f"the series has {len(pages)} pages for its {npages} planes")
-        ifd_offsets = []
-        for p in pages:
-            if p is None:
-                raise ValueError("the series has missing planes (no page for them)")
-            parent = getattr(p, "parent", tif)
-            if parent is not tif and os.path.abspath(parent.filehandle.path) != os.path.abspath(path):
-                raise ValueError("the series spans several files (multi-file OME-TIFF is not supported)")
-            if isinstance(p, _tifffile().TiffPage):
-                same_dtype = np.dtype(p.dtype).newbyteorder("=") == dtype.newbyteorder("=")
-                if tuple(p.shape) != page_shape or not same_dtype:
-                    raise ValueError(f"page {p.index} has shape {tuple(p.shape)} and dtype {p.dtype}, "
-                                     f"the series {page_shape} and {ser.dtype}")
-            ifd_offsets.append(int(p.offset))
-        last = pages[-1]
-        if isinstance(last, _tifffile().TiffPage):
-            _check_page_data(last, file_size)
+        ifd_offsets, parts = _page_locations(tif, pages, path, page_shape, dtype, ser.dtype)
+        if parts is None:
+            last = pages[-1]
+            if isinstance(last, _tifffile().TiffPage):
+                _check_page_data(last, file_size)
+        else:
+            _check_parts(pages, parts, _page_signature(page))
     return {
         "shape": shape, "axes": axes, "page_shape": page_shape, "page_axes": page_axes,
         "dtype": dtype, "npages": npages, "offset": offset, "ifd_offsets": ifd_offsets,
-        "photometric": photometric, "signature": _page_signature(page),
+        "photometric": photometric, "signature": _page_signature(page), "parts": parts,
     }
+
+
+def _page_locations(tif, pages, path, page_shape, dtype, series_dtype):
+    """Where each page of a series is: its IFD offset, and, when the series
+    spans several files, ``parts``: the files (in order of first use), the
+    file number and the page number within that file of every page (None for
+    a series in one file)."""
+    tiff_page = _tifffile().TiffPage
+    here = os.path.abspath(path)
+    ifd_offsets, files, owner, numbers = [], {}, [], []
+    for p in pages:
+        if p is None:
+            raise ValueError("the series has missing planes (no page for them)")
+        parent = getattr(p, "parent", tif)
+        part = here if parent is tif else os.path.abspath(parent.filehandle.path)
+        if isinstance(p, tiff_page):
+            same_dtype = np.dtype(p.dtype).newbyteorder("=") == dtype.newbyteorder("=")
+            if tuple(p.shape) != page_shape or not same_dtype:
+                where = "" if part == here else f" of {part}"
+                raise ValueError(f"page {p.index}{where} has shape {tuple(p.shape)} and dtype {p.dtype}, "
+                                 f"the series {page_shape} and {series_dtype}")
+        ifd_offsets.append(int(p.offset))
+        owner.append(files.setdefault(part, len(files)))
+        numbers.append(int(p.index))
+    if list(files) == [here]:
+        return ifd_offsets, None
+    return ifd_offsets, {"files": tuple(files), "owner": np.asarray(owner, np.int32),
+                         "numbers": np.asarray(numbers, np.int64)}
+
+
+def _check_parts(pages, parts, signature):
+    """Check, from the headers, every file of a series spanning several files:
+    its pages are stored like the series' first page and its last page's data
+    lie within the file (messages name the file)."""
+    tiff_page = _tifffile().TiffPage
+    last = {}
+    for k, p in enumerate(pages):
+        last[int(parts["owner"][k])] = p
+        if isinstance(p, tiff_page):
+            try:
+                _check_page_like(p, signature)
+            except ValueError as err:
+                raise ValueError(f"{parts['files'][parts['owner'][k]]}: {err}") from None
+    for number, p in last.items():
+        part = parts["files"][number]
+        try:
+            _check_page_data(p, os.path.getsize(part))
+        except ValueError as err:
+            raise ValueError(f"{part}: {err}") from None
 
 
 def _scanimage_axes(layout, channels, slices=1):

@@ -115,18 +115,23 @@ def _local(tag):
     return tag.rsplit("}", 1)[-1]
 
 
-def _ome_physical(tif, series_index):
-    """Axis letter -> ``(scale, unit)`` and channel names from OME-XML (image ``series_index``)."""
+def _ome_pixels(tif, series_index):
+    """The ``Pixels`` element of image ``series_index`` of a file's OME-XML, or None."""
     import xml.etree.ElementTree as ET
 
     try:
         root = ET.fromstring(tif.ome_metadata)
     except (ET.ParseError, TypeError, ValueError):
-        return {}, None
+        return None
     images = [el for el in root if _local(el.tag) == "Image"]
     if not 0 <= series_index < len(images):
-        return {}, None
-    pixels = next((el for el in images[series_index] if _local(el.tag) == "Pixels"), None)
+        return None
+    return next((el for el in images[series_index] if _local(el.tag) == "Pixels"), None)
+
+
+def _ome_physical(tif, series_index):
+    """Axis letter -> ``(scale, unit)`` and channel names from OME-XML (image ``series_index``)."""
+    pixels = _ome_pixels(tif, series_index)
     if pixels is None:
         return {}, None
     out = {}
@@ -227,6 +232,70 @@ def _physical(tif, series, series_index, scanimage=None):
         return {}, None
 
 
+#: length units in meters: positions stated in one unit are converted to the axis' unit
+_METERS = {"meter": 1.0, "centimeter": 1e-2, "millimeter": 1e-3, "micrometer": 1e-6, "nanometer": 1e-9,
+           "picometer": 1e-12, "angstrom": 1e-10, "inch": 0.0254}
+
+
+def _finite(value):
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _ome_origin(tif, series_index, physical):
+    """Axis letter -> position of index 0, from the OME ``Plane`` at ``TheC = TheZ =
+    TheT = 0`` of image ``series_index``: its ``PositionX/Y/Z``, when stated with a
+    length unit and the axis has a physical size in a length unit to convert it to
+    (a position in the schema's default unit, the stage's reference frame, says
+    nothing about the image's axes)."""
+    pixels = _ome_pixels(tif, series_index)
+    if pixels is None:
+        return {}
+    first = next((el for el in pixels if _local(el.tag) == "Plane"
+                  and all(el.get(f"The{a}", "0") == "0" for a in "CZT")), None)
+    if first is None:
+        return {}
+    origin = {}
+    for letter in "XYZ":
+        value = _finite(first.get(f"Position{letter}"))
+        unit = unit_name(first.get(f"Position{letter}Unit"))
+        axis_unit = physical.get(letter, (None, None))[1]
+        if value is None or unit not in _METERS or axis_unit not in _METERS:
+            continue
+        # 12 significant digits: the unit ratio adds float noise (100 mm -> 100000.00000000001 µm)
+        origin[letter] = float(f"{value * _METERS[unit] / _METERS[axis_unit]:.12g}")
+    return origin
+
+
+def _imagej_origin(tif, physical):
+    """Axis letter -> position of index 0, from ImageJ's ``xorigin``/``yorigin``/
+    ``zorigin`` (in pixels: the calibrated position of pixel ``i`` is
+    ``(i - origin) * pixel size``)."""
+    meta = tif.imagej_metadata or {}
+    origin = {}
+    for letter in "XYZ":
+        value = _finite(meta.get(f"{letter.lower()}origin"))
+        if value is not None and value != 0:
+            origin[letter] = -value * physical.get(letter, (1.0, None))[0]
+    return origin
+
+
+def _origin(tif, series, series_index, physical):
+    """Axis letter -> translate (position of index 0, in the axis' unit), where the
+    file states it unambiguously (OME ``Plane`` positions, ImageJ origins)."""
+    try:
+        if tif.is_ome and series.kind == "ome":
+            return _ome_origin(tif, series_index, physical)
+        if tif.is_imagej:
+            return _imagej_origin(tif, physical)
+    except Exception:  # metadata are a bonus: never a reason not to read the pixels
+        pass
+    return {}
+
+
 def _page_perm(page_axes):
     """Order of a page's axes as read: colour samples ('S') last."""
     return tuple(sorted(range(len(page_axes)), key=lambda i: page_axes[i] == "S"))
@@ -276,7 +345,9 @@ def tif_metadata(layout, value_shape, value_axes, frame_axis):
     napari_thunder.metadata.ImageMetadata
         Names (``t``, ``z``, ``c``, ``y``, ``x``; defaults for axes the file
         does not name), pixel sizes and units from the file, the frame
-        interval on axis 0, channel names, ``rgb`` for RGB(A) samples.
+        interval on axis 0, the position of index 0 of the x, y, z axes
+        (``translate``) where the file states it (OME ``Plane`` positions,
+        ImageJ origins), channel names, ``rgb`` for RGB(A) samples.
     """
     from napari_thunder.metadata import ImageMetadata
 
@@ -292,7 +363,8 @@ def tif_metadata(layout, value_shape, value_axes, frame_axis):
         letters = value_axes
     names = _names_for(value_axes, frame_axis, len(value_shape), rgb)
     physical = layout.get("physical") or {}
-    scale, units = [1.0], [None]
+    origin = layout.get("origin") or {}
+    scale, units, translate = [1.0], [None], [0.0]
     if frame_axis in ("T", None) and "T" in physical:
         # a time axis, or one image per file with the file's time step (OME TimeIncrement)
         scale[0], units[0] = physical["T"]
@@ -300,6 +372,7 @@ def tif_metadata(layout, value_shape, value_axes, frame_axis):
         value = physical.get(letter) if letter in "XYZ" else None
         scale.append(value[0] if value else 1.0)
         units.append(value[1] if value else None)
+        translate.append(origin.get(letter, 0.0) if letter in "XYZ" else 0.0)
     channel_names = layout.get("channel_names")
     if channel_names is not None:
         c = names.index("c") if "c" in names else None
@@ -307,7 +380,7 @@ def tif_metadata(layout, value_shape, value_axes, frame_axis):
                 or "C" not in value_axes:
             channel_names = None
     try:
-        return ImageMetadata.from_names(names, scale=scale, units=units,
+        return ImageMetadata.from_names(names, scale=scale, translate=translate, units=units,
                                         channel_names=channel_names, rgb=rgb)
     except ValueError:
         return ImageMetadata.default(len(value_shape) + 1, rgb=rgb)

@@ -19,13 +19,38 @@ _OME_DTYPES = {np.dtype(t) for t in (np.int8, np.int16, np.int32, np.uint8, np.u
 _TIFF_LETTERS = {"z": "Z", "c": "C", "y": "Y", "x": "X"}
 
 
+def _plane_positions(meta, axes, axes_meta, value_shape):
+    """OME ``Plane`` positions (``PositionX/Y/Z`` and their units, one per stored
+    plane, planes in C order of the axes before ``YX``) giving the position of
+    index 0 (``translate``) of the x, y, z axes written with a physical size;
+    None when every such translate is 0."""
+    letters = [letter for letter in "XYZ" if f"PhysicalSize{letter}" in meta]
+    if not any(axes_meta[axes.index(letter)].translate for letter in letters):
+        return None
+    plane_axes = axes[:axes.index("Y")]
+    plane_shape = tuple(value_shape[:len(plane_axes)])
+    count = int(np.prod(plane_shape, dtype=np.int64))
+    indices = np.unravel_index(np.arange(count), plane_shape) if plane_shape else ()
+    planes = {}
+    for letter in letters:
+        axis = axes_meta[axes.index(letter)]
+        position = np.full(count, axis.translate, dtype=float)
+        if letter in plane_axes:
+            position = position + indices[plane_axes.index(letter)] * axis.scale
+        planes[f"Position{letter}"] = [float(v) for v in position]
+        planes[f"Position{letter}Unit"] = [meta[f"PhysicalSize{letter}Unit"]] * count
+    return planes
+
+
 def tif_write_options(metadata, value_shape, dtype):
     """``tifffile.imwrite`` keyword arguments that store ``metadata`` in each
     file written by ``Images.totif`` (one image per file).
 
     Default metadata: plain grey pages. Otherwise OME-XML (``ome=True``)
     when the dtype allows it: axes, ``PhysicalSize``
-    X/Y/Z with their units, ``TimeIncrement`` (axis 0) and channel names;
+    X/Y/Z with their units, ``TimeIncrement`` (axis 0), channel names, and the
+    position of index 0 of those axes (``translate``, when not 0) as the
+    ``Plane`` positions;
     otherwise tifffile's axes and the X/Y pixel size as resolution tags (in
     centimetres). RGB(A) images are written as colour (``photometric='rgb'``),
     anything else as grey pages. Image axes named other than ``z``, ``c``,
@@ -80,6 +105,9 @@ def tif_write_options(metadata, value_shape, dtype):
             meta["TimeIncrementUnit"] = symbol
         if "C" in axes and metadata.channel_names is not None:
             meta["Channel"] = {"Name": list(metadata.channel_names)}
+        planes = _plane_positions(meta, axes, axes_meta, value_shape)
+        if planes:
+            meta["Plane"] = planes
         options.update(ome=True, metadata=meta)
         return options
     options["metadata"] = meta

@@ -21,8 +21,8 @@ from napari_thunder import validation
 from .output_dir import OutputExistsError, atomic_output_dir, check_output_dir
 
 __all__ = ["BlockWriter", "OutputExistsError", "atomic_output_dir", "bytescale", "check_export_ndim",
-           "check_output_dir", "frame_filename", "write_binary_conf", "write_binary_frame",
-           "write_png_frame", "write_tif_frame"]
+           "check_output_dir", "frame_filename", "tif_axes_written", "write_binary_conf",
+           "write_binary_frame", "write_png_frame", "write_tif_frame"]
 
 
 def frame_filename(prefix, index, ext) -> str:
@@ -30,8 +30,23 @@ def frame_filename(prefix, index, ext) -> str:
     return f"{prefix}-{int(index):05d}.{ext}"
 
 
-def check_export_ndim(value_shape, fmt) -> None:
+def tif_axes_written(options, ndim) -> bool:
+    """True when the ``tifffile.imwrite`` keyword arguments ``options`` store an
+    image of ``ndim`` axes as OME-TIFF with one axis letter per axis (so that it
+    reads back with its shape, whatever its number of axes)."""
+    if not options or not options.get("ome"):
+        return False
+    axes = (options.get("metadata") or {}).get("axes")
+    return isinstance(axes, str) and len(axes) == ndim
+
+
+def check_export_ndim(value_shape, fmt, tif_options=None) -> None:
     """Raise ValueError unless images of ``value_shape`` can be written as ``fmt``.
+
+    2-D and 3-D images can always be written; TIFF images of more axes only as
+    OME-TIFF naming every axis (``tif_options`` from
+    :func:`napari_thunder.io.tif_write.tif_write_options`: images whose axes
+    are named ``z``, ``c``, ``y``, ``x``).
 
     Parameters
     ----------
@@ -39,10 +54,18 @@ def check_export_ndim(value_shape, fmt) -> None:
         Shape of one image.
     fmt : {'tif', 'png'}
         Output format.
+    tif_options : dict, optional
+        The ``tifffile.imwrite`` keyword arguments the TIFF files are written with.
     """
     ndim = len(tuple(value_shape))
+    if fmt == "tif" and ndim > 3 and tif_axes_written(tif_options, ndim):
+        return
     if ndim not in (2, 3):
-        raise ValueError(f"Only 2D or 3D images can be exported to {fmt}, images are {ndim}-dimensional.")
+        message = f"Only 2D or 3D images can be exported to {fmt}, images are {ndim}-dimensional."
+        if fmt == "tif" and ndim > 3 and tif_options is not None:
+            message += (" Images of more axes are written as OME-TIFF when their axes are named "
+                        "(z, c, y, x; see Images.with_metadata) and their dtype is one OME-TIFF stores.")
+        raise ValueError(message)
     if fmt == "png" and ndim == 3 and tuple(value_shape)[-1] not in (3, 4):
         raise ValueError(f"3D images can be exported to png only as RGB or RGBA (last axis 3 or 4), "
                          f"images have shape {tuple(value_shape)}")
@@ -70,13 +93,13 @@ def write_tif_frame(frame, filepath, options=None) -> None:
     (``photometric='minisblack'``, so a last axis of 3 is not taken as RGB).
     ``options``, when given, are the ``tifffile.imwrite`` keyword arguments
     instead (:func:`napari_thunder.io.tif_write.tif_write_options`: metadata,
-    colour).
+    colour); a frame of more than 3 axes is written only as OME-TIFF naming
+    every axis (see :func:`check_export_ndim`).
     """
     import tifffile
 
     frame = np.asarray(frame)
-    if frame.ndim not in (2, 3):
-        raise ValueError(f"Only 2D or 3D images can be exported to tif, images are {frame.ndim}-dimensional.")
+    check_export_ndim(frame.shape, "tif", options)
     kwargs = {"photometric": "minisblack"} if options is None else dict(options)
     tifffile.imwrite(filepath, frame, **kwargs)
 
