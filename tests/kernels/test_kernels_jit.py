@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from napari_thunder.kernels import moments
+from napari_thunder.kernels import block_moments, moments
 
 pytest.importorskip("numba")
 
@@ -11,7 +11,7 @@ pytest.importorskip("numba")
 @pytest.fixture
 def numpy_only(monkeypatch):
     """Run the numpy path: no compiled loops."""
-    monkeypatch.setitem(moments._JIT_STATE, "module", None)
+    monkeypatch.setitem(block_moments.JIT_STATE, "module", None)
 
 
 def _accumulate(blocks, dtype, stats):
@@ -32,10 +32,10 @@ def _stack(dtype, frames=1100):
 def test_compiled_equals_numpy_bits(monkeypatch, dtype, stats):
     stack = _stack(dtype)
     blocks = [stack[:1050], stack[1050:]]  # a block with more than one exact group
-    monkeypatch.setattr(moments, "_JIT_MIN_VALUES", 1)
-    assert moments._jit_loops(stack.reshape(len(stack), -1)) is not None
+    monkeypatch.setattr(block_moments, "JIT_MIN_VALUES", 1)
+    assert block_moments.jit_loops(stack.reshape(len(stack), -1)) is not None
     compiled = _accumulate(blocks, dtype, stats)
-    monkeypatch.setitem(moments._JIT_STATE, "module", None)
+    monkeypatch.setitem(block_moments.JIT_STATE, "module", None)
     plain = _accumulate(blocks, dtype, stats)
     for stat in stats:
         assert compiled[stat].dtype == plain[stat].dtype
@@ -44,7 +44,7 @@ def test_compiled_equals_numpy_bits(monkeypatch, dtype, stats):
 
 @pytest.mark.parametrize("dtype", [np.uint16, np.int16])
 def test_compiled_matches_numpy_reference(monkeypatch, dtype):
-    monkeypatch.setattr(moments, "_JIT_MIN_VALUES", 1)
+    monkeypatch.setattr(block_moments, "JIT_MIN_VALUES", 1)
     stack = _stack(dtype)
     result = _accumulate([stack[:300], stack[300:]], dtype, moments.STATS)
     wide = stack.astype(np.float64)
@@ -54,20 +54,20 @@ def test_compiled_matches_numpy_reference(monkeypatch, dtype):
 
 
 def test_small_blocks_and_other_dtypes_skip_the_compiled_loops():
-    assert moments._jit_loops(np.zeros((2, 3), np.uint16)) is None
-    big = moments._JIT_MIN_VALUES
-    assert moments._jit_loops(np.zeros((big, 1), np.float32)) is None
-    assert moments._jit_loops(np.zeros((big, 1), np.int32)) is None
-    assert moments._jit_loops(np.zeros((big, 1), np.bool_)) is None
+    assert block_moments.jit_loops(np.zeros((2, 3), np.uint16)) is None
+    big = block_moments.JIT_MIN_VALUES
+    assert block_moments.jit_loops(np.zeros((big, 1), np.float32)) is None
+    assert block_moments.jit_loops(np.zeros((big, 1), np.int32)) is None
+    assert block_moments.jit_loops(np.zeros((big, 1), np.bool_)) is None
 
 
 def test_disabled_by_environment(monkeypatch):
     monkeypatch.setenv("NAPARI_THUNDER_NO_JIT", "1")
-    monkeypatch.delitem(moments._JIT_STATE, "module", raising=False)
-    assert moments._jit_loops(np.zeros((moments._JIT_MIN_VALUES, 1), np.uint16)) is None
+    monkeypatch.delitem(block_moments.JIT_STATE, "module", raising=False)
+    assert block_moments.jit_loops(np.zeros((block_moments.JIT_MIN_VALUES, 1), np.uint16)) is None
     monkeypatch.delenv("NAPARI_THUNDER_NO_JIT")
-    monkeypatch.delitem(moments._JIT_STATE, "module")
-    assert moments._jit_loops(np.zeros((moments._JIT_MIN_VALUES, 1), np.uint16)) is not None
+    monkeypatch.delitem(block_moments.JIT_STATE, "module")
+    assert block_moments.jit_loops(np.zeros((block_moments.JIT_MIN_VALUES, 1), np.uint16)) is not None
 
 
 @pytest.mark.parametrize("dtype", [np.uint16, np.int16, np.float32, np.float64])
@@ -87,7 +87,7 @@ def test_compiled_localcorr_equals_numpy_path(monkeypatch, dtype, value_shape):
     monkeypatch.setattr(correlation, "_JIT_MIN_VALUES", 1)
     assert correlation._jit_loops(stack) is not None
     compiled = run()
-    monkeypatch.setitem(moments._JIT_STATE, "module", None)
+    monkeypatch.setitem(block_moments.JIT_STATE, "module", None)
     plain = run()
     assert np.isnan(compiled[corner]) and np.isnan(plain[corner])
     np.testing.assert_allclose(compiled, plain, rtol=0, atol=1e-12)
@@ -95,17 +95,17 @@ def test_compiled_localcorr_equals_numpy_path(monkeypatch, dtype, value_shape):
 
 def test_compiled_chan_merge_equals_numpy_bits(monkeypatch):
     rng = np.random.default_rng(9)
-    p = moments._JIT_MIN_VALUES // 4
+    p = block_moments.JIT_MIN_VALUES // 4
     parts = [(rng.standard_normal(p) * 3 + 1e4, rng.random(p) * 50) for _ in range(2)]
 
     def merged():
         mean_a, m2_a = parts[0][0].copy(), parts[0][1].copy()
-        moments._chan_merge(7, mean_a, m2_a, 13, parts[1][0], parts[1][1])
+        block_moments.chan_merge(7, mean_a, m2_a, 13, parts[1][0], parts[1][1])
         return mean_a, m2_a
 
-    assert moments._jit_module() is not None
+    assert block_moments.jit_module() is not None
     compiled = merged()
-    monkeypatch.setitem(moments._JIT_STATE, "module", None)
+    monkeypatch.setitem(block_moments.JIT_STATE, "module", None)
     plain = merged()
     np.testing.assert_array_equal(compiled[0], plain[0])
     np.testing.assert_array_equal(compiled[1], plain[1])

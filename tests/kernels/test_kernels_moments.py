@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
-from napari_thunder.kernels import moments
+from napari_thunder.kernels import block_moments
 from napari_thunder.kernels.moments import STATS, MomentAccumulator, ReduceAccumulator
 
 DTYPES = [np.uint8, np.uint16, np.int16, np.float32, np.float64]
@@ -94,9 +94,9 @@ def test_merge_of_partials_equals_one_pass(dtype, bounds):
 
 def test_many_frames_cross_group_and_tile_boundaries(monkeypatch):
     # small tiles/groups so a modest stack crosses every boundary of the tiling
-    monkeypatch.setattr(moments, "_TILE_FRAMES", 4)
-    monkeypatch.setattr(moments, "_TILE_PIXELS", 7)
-    monkeypatch.setattr(moments, "_EXACT_GROUP", 8)
+    monkeypatch.setattr(block_moments, "TILE_FRAMES", 4)
+    monkeypatch.setattr(block_moments, "TILE_PIXELS", 7)
+    monkeypatch.setattr(block_moments, "_EXACT_GROUP", 8)
     for dtype in (np.uint16, np.float64):
         stack = make_stack((45, 6, 5), dtype, seed=5)
         acc = one_pass(stack)
@@ -228,7 +228,7 @@ def test_block_with_strides_is_accepted():
 
 def test_temporaries_are_bounded():
     # the float64 work buffer must not scale with the block's frame count
-    assert moments._TILE_FRAMES * moments._TILE_PIXELS * 8 <= 16 * 2**20
+    assert block_moments.TILE_FRAMES * block_moments.TILE_PIXELS * 8 <= 16 * 2**20
 
 
 # -- ReduceAccumulator ----------------------------------------------------------------------------

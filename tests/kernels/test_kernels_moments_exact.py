@@ -6,7 +6,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from napari_thunder.kernels import moments
+from napari_thunder.kernels import block_moments, moments
 
 INT_DTYPES = [np.uint8, np.int8, np.uint16, np.int16]
 
@@ -31,9 +31,9 @@ def _fold(blocks, dtype, stats, merge=True):
 def path(request, monkeypatch):
     if request.param == "compiled":
         pytest.importorskip("numba")
-        monkeypatch.setattr(moments, "_JIT_MIN_VALUES", 1)
+        monkeypatch.setattr(block_moments, "JIT_MIN_VALUES", 1)
     else:
-        monkeypatch.setitem(moments._JIT_STATE, "module", None)
+        monkeypatch.setitem(block_moments.JIT_STATE, "module", None)
     return request.param
 
 
@@ -69,7 +69,7 @@ def test_var_is_the_exact_integer_result_rounded():
 @pytest.mark.parametrize("dtype", [np.uint16, np.int8])
 def test_groups_spill_into_float_moments(path, monkeypatch, dtype):
     # a tiny group limit: blocks split across groups, merges of spilled partials
-    monkeypatch.setattr(moments, "_exact_group_limit", lambda dtype: 5)
+    monkeypatch.setattr(block_moments, "exact_group_limit", lambda dtype: 5)
     stack = _stack(dtype, (41, 3, 4), seed=3)
     wide = stack.astype(np.float64)
     for merge in (True, False):
@@ -86,7 +86,7 @@ def test_groups_spill_into_float_moments(path, monkeypatch, dtype):
 
 def test_group_limit_keeps_int64_exact():
     for dtype in (np.uint16, np.int16, np.uint8, np.int8, np.bool_):
-        n = moments._exact_group_limit(np.dtype(dtype))
+        n = block_moments.exact_group_limit(np.dtype(dtype))
         largest = 1 if dtype == np.bool_ else max(abs(int(np.iinfo(dtype).min)), int(np.iinfo(dtype).max))
         assert n * n * largest * largest < 2**62
 
@@ -129,9 +129,9 @@ def test_compiled_and_numpy_paths_give_the_same_bits(monkeypatch):
         acc = _fold([stack[:11], stack[11:]], np.uint16, moments.STATS)
         return [acc.finalize(stat) for stat in moments.STATS]
 
-    monkeypatch.setattr(moments, "_JIT_MIN_VALUES", 1)
+    monkeypatch.setattr(block_moments, "JIT_MIN_VALUES", 1)
     compiled = run()
-    monkeypatch.setitem(moments._JIT_STATE, "module", None)
+    monkeypatch.setitem(block_moments.JIT_STATE, "module", None)
     plain = run()
     for a, b in zip(compiled, plain):
         np.testing.assert_array_equal(a, b)
@@ -151,9 +151,9 @@ def test_compiled_finalize_equals_numpy_bits(monkeypatch):
     pytest.importorskip("numba")
     stack = _stack(np.uint16, (40, 3, 7), seed=9)
     acc = _fold([stack], np.uint16, ("var", "std"))
-    monkeypatch.setattr(moments, "_JIT_MIN_VALUES", 1)
+    monkeypatch.setattr(block_moments, "JIT_MIN_VALUES", 1)
     compiled = acc.finalize("var"), acc.finalize("std")
-    monkeypatch.setitem(moments._JIT_STATE, "module", None)
+    monkeypatch.setitem(block_moments.JIT_STATE, "module", None)
     plain = acc.finalize("var"), acc.finalize("std")
     for a, b in zip(compiled, plain):
         np.testing.assert_array_equal(a, b)

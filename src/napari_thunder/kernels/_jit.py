@@ -86,7 +86,7 @@ def comoments_merge(x, y, count, mean_x, mean_y, cxx, cyy, cxy):  # pragma: no c
 def chan_merge(n_a, mean_a, m2_a, n_b, mean_b, m2_b):  # pragma: no cover - compiled
     """Chan's merge of ``(n_b, mean_b, m2_b)`` into ``(n_a, mean_a, m2_a)`` in
     place, in one pass; the same operations in the same order as
-    ``moments._chan_merge`` (no fastmath), hence the same bits."""
+    ``block_moments.chan_merge`` (no fastmath), hence the same bits."""
     n = n_a + n_b
     weight = n_a * n_b / n
     fraction = n_b / n
@@ -477,7 +477,7 @@ def _integer_moments(flat, s1, s2, squares):  # pragma: no cover - compiled
     constant (so its branches fold away).
 
     ``s1`` is int32 (the caller bounds the frames added between two flushes
-    to int64, see ``moments._partial_frame_limit``), ``s2`` int64. Per tile
+    to int64, see ``block_moments.partial_frame_limit``), ``s2`` int64. Per tile
     of ``MOMENT_TILE`` pixels, four frames at a time: each value widened to
     int32 (sign- or zero-extended, whatever the input's signedness), four
     added, then added to the tile of ``s1``; squares in int64. Integer adds

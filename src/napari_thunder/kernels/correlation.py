@@ -18,11 +18,11 @@ from __future__ import annotations
 import numpy as np
 import scipy.ndimage as ndi
 
-from . import moments
+from . import block_moments, moments
 
 __all__ = ["LocalCorrAccumulator", "WindowCorrAccumulator", "box_sum", "neighborhood_mean"]
 
-# blocks with fewer values use numpy only (see moments._JIT_MIN_VALUES)
+# blocks with fewer values use numpy only (see block_moments.JIT_MIN_VALUES)
 _JIT_MIN_VALUES = 2**18
 # box sums of one sub-block on the compiled 2-D path: each sub-block costs a
 # merge pass over the running co-moments, so not too small
@@ -42,7 +42,7 @@ def _jit_loops(block: np.ndarray):
         block.dtype.kind in "iu" or block.dtype in (np.float32, np.float64)
     ):
         return None
-    return moments._jit_module()
+    return block_moments.jit_module()
 
 
 def neighborhood_mean(frame: np.ndarray, neighborhood: int, out: np.ndarray | None = None) -> np.ndarray:
@@ -286,8 +286,8 @@ class LocalCorrAccumulator:
                 continue
             for j0 in range(0, p, tile_pixels):
                 j1 = min(j0 + tile_pixels, p)
-                x, tx = moments.centered(flat[i0:i1, j0:j1], xbuf[:m, : j1 - j0])
-                y, ty = moments.centered(flat_sums[:, j0:j1], ybuf[:m, : j1 - j0])
+                x, tx = block_moments.centered(flat[i0:i1, j0:j1], xbuf[:m, : j1 - j0])
+                y, ty = block_moments.centered(flat_sums[:, j0:j1], ybuf[:m, : j1 - j0])
                 mx[j0:j1] = tx
                 my[j0:j1] = ty
                 cxx[j0:j1] = np.einsum("ij,ij->j", x, x)

@@ -75,7 +75,7 @@ def _jit_for(block: np.ndarray, dtypes):
     missing or disabled, a small block, volumes, another dtype)."""
     if block.ndim != 3 or block.dtype not in dtypes or block.size < _JIT_MIN_VALUES:
         return None
-    from napari_thunder.kernels.moments import _jit_module
+    from napari_thunder.kernels.block_moments import jit_module as _jit_module
 
     return _jit_module()
 

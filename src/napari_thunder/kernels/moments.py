@@ -22,7 +22,7 @@ block and partial after partial (integer additions: any order gives the same
 bits). Mean, ``M2 = (n*S2 - S1**2) / n`` and var/std are formed from them
 once, in :meth:`MomentAccumulator.finalize`: an exact integer rounded once,
 so more accurate than numpy's two-pass float result. ``n*S2`` must stay
-below 2**62, so after ``_exact_group_limit`` frames (32768 for 16-bit data)
+below 2**62, so after ``block_moments.exact_group_limit`` frames (32768 for 16-bit data)
 the integer group is turned into float64 moments and merged with Chan et
 al.'s formulas into the earlier ones.
 
@@ -33,12 +33,12 @@ on its own mean (two passes, no catastrophic cancellation for data with a
 large offset and a small variance).
 
 When numba is installed, 8/16-bit integer blocks of at least
-``_JIT_MIN_VALUES`` values get their integer sums (and min/max) from
-compiled, cache-blocked loops in :mod:`._jit`: one pass over the block, the
+``block_moments.JIT_MIN_VALUES`` values get their integer sums (and min/max) from
+compiled, cache-blocked loops in :mod:`._jit` (chosen in :mod:`.block_moments`): one pass over the block, the
 sums of a tile of pixels held in cache while every frame streams through,
 the same bits as the numpy path (every intermediate is an exact integer).
 The plain sums run in int32 arrays kept from block to block and added to the
-int64 group sums only before they could overflow (``_partial_frame_limit``)
+int64 group sums only before they could overflow (``block_moments.partial_frame_limit``)
 or when the state is read, so a block costs one pass over its frames and
 the int32 sums, nothing more. Set ``NAPARI_THUNDER_NO_JIT=1`` to use numpy
 only.
@@ -47,216 +47,15 @@ only.
 from __future__ import annotations
 
 import functools
-import os
 
 import numpy as np
+
+from napari_thunder.kernels import block_moments
 
 __all__ = ["MomentAccumulator", "ReduceAccumulator", "STATS"]
 
 #: statistics a :class:`MomentAccumulator` can produce
 STATS = ("mean", "var", "std", "sum", "min", "max")
-
-# tile geometry: frames x pixels per float64 work buffer (32 x 4096 x 8 B = 1 MiB)
-_TILE_FRAMES = 32
-_TILE_PIXELS = 4096
-# frames per float32 partial sum of <=16-bit integers (256 * 65535 < 2**24: exact)
-_SMALL_INT_FRAMES = 256
-# frames per exact-integer group (k * S2 and S1**2 stay below 2**53 for 16-bit data)
-_EXACT_GROUP = 1024
-
-
-#: blocks with fewer values never use the compiled loops: loading numba (about
-#: 0.2 s once per process) would cost more than it saves
-_JIT_MIN_VALUES = 2**20
-#: integer dtypes the compiled loops handle (exact int64 sums of x and x**2)
-_JIT_DTYPES = frozenset(np.dtype(t) for t in (np.int8, np.uint8, np.int16, np.uint16))
-_JIT_STATE = {}
-
-
-def _jit_loops(flat: np.ndarray):
-    """The compiled loops module (:mod:`._jit`) for this block, or None.
-
-    None when numba is not installed, when ``NAPARI_THUNDER_NO_JIT`` is set,
-    for dtypes other than 8/16-bit integers and for small blocks. The
-    compiled and the numpy paths give the same bits (exact integer sums).
-    """
-    if flat.dtype not in _JIT_DTYPES or flat.size < _JIT_MIN_VALUES:
-        return None
-    return _jit_module()
-
-
-def _jit_module():
-    """:mod:`._jit` (imported once), or None without numba or with
-    ``NAPARI_THUNDER_NO_JIT`` set."""
-    if "module" not in _JIT_STATE:
-        module = None
-        if not os.environ.get("NAPARI_THUNDER_NO_JIT"):
-            try:
-                from napari_thunder.kernels import _jit as module
-            except Exception:  # numba missing or broken: numpy path
-                module = None
-        _JIT_STATE["module"] = module
-    return _JIT_STATE["module"]
-
-
-def _small_integer_sums(flat: np.ndarray) -> np.ndarray:
-    """Exact int64 ``flat.sum(axis=0)`` of <=16-bit integers or bools, numpy only.
-
-    Tiles of ``_SMALL_INT_FRAMES`` frames are summed in float32 (every partial
-    sum is an integer below 2**24, so exact, and float32 halves the work of a
-    float64 conversion), then added to int64 totals.
-    """
-    k, p = flat.shape
-    total = np.zeros(p, dtype=np.int64)
-    tile_pixels = min(4 * _TILE_PIXELS, p)
-    buf = np.empty((min(_SMALL_INT_FRAMES, k), tile_pixels), dtype=np.float32)
-    part = np.empty(tile_pixels, dtype=np.float32)
-    for i0 in range(0, k, _SMALL_INT_FRAMES):
-        i1 = min(i0 + _SMALL_INT_FRAMES, k)
-        for j0 in range(0, p, tile_pixels):
-            j1 = min(j0 + tile_pixels, p)
-            tile = buf[: i1 - i0, : j1 - j0]
-            np.copyto(tile, flat[i0:i1, j0:j1], casting="unsafe")
-            out = part[: j1 - j0]
-            np.add.reduce(tile, axis=0, out=out)
-            np.add(total[j0:j1], out, out=total[j0:j1], casting="unsafe")
-    return total
-
-
-def _exact_group_limit(dtype: np.dtype) -> int:
-    """Frames of one exact integer group: ``n * S2`` and ``S1**2`` (at most
-    ``n**2 * max|x|**2``) stay below 2**62 in int64."""
-    if dtype == np.bool_:
-        largest = 1
-    else:
-        info = np.iinfo(dtype)
-        largest = max(abs(int(info.min)), int(info.max))
-    return max(1, int((2**31 - 1) // largest))
-
-
-def _partial_frame_limit(dtype: np.dtype) -> int:
-    """Frames whose int32 sums cannot overflow: ``frames * max|x| < 2**31``
-    (32768 for uint16, 65535 for int16)."""
-    info = np.iinfo(dtype)
-    return int((2**31 - 1) // max(abs(int(info.min)), int(info.max)))
-
-
-#: stands for the sums of squares when the compiled loop is not asked for them
-_NO_SQUARES = np.zeros(0, dtype=np.int64)
-
-
-def _integer_block_sums(flat: np.ndarray, s1: np.ndarray, s2) -> None:
-    """``s1 += flat.sum(0)`` and (``s2`` not None) ``s2 += (flat**2).sum(0)``,
-    exactly, in int64, for <=16-bit integers or bools (as uint8), numpy only."""
-    s1 += _small_integer_sums(flat)
-    if s2 is None:
-        return
-    k, p = flat.shape
-    buf = np.empty((min(_TILE_FRAMES, k), min(_TILE_PIXELS, p)), dtype=np.float64)
-    part = np.empty(min(_TILE_PIXELS, p), dtype=np.float64)
-    # float64 sums of at most _EXACT_GROUP squares of 16-bit values are exact
-    for g0 in range(0, k, _EXACT_GROUP):
-        g1 = min(g0 + _EXACT_GROUP, k)
-        for j0 in range(0, p, _TILE_PIXELS):
-            j1 = min(j0 + _TILE_PIXELS, p)
-            out = part[: j1 - j0]
-            out.fill(0.0)
-            for i0 in range(g0, g1, _TILE_FRAMES):
-                i1 = min(i0 + _TILE_FRAMES, g1)
-                tile = buf[: i1 - i0, : j1 - j0]
-                np.copyto(tile, flat[i0:i1, j0:j1], casting="unsafe")
-                out += np.einsum("ij,ij->j", tile, tile)
-            s2[j0:j1] += out.astype(np.int64)
-
-
-def _group_moments(n: int, s1: np.ndarray, s2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Float64 mean and M2 of an exact integer group: ``M2 = (n*S2 - S1**2) / n``
-    formed in int64 (exact, below 2**62) and rounded once."""
-    mean = s1 / n
-    m2 = s2 * n
-    m2 -= s1 * s1
-    return mean, m2 / n
-
-
-def _numpy_result_dtype(dtype: np.dtype, stat: str) -> np.dtype:
-    """dtype numpy gives for ``<stat>(axis=0)`` of an array of ``dtype``."""
-    probe = np.zeros((1, 1), dtype=dtype)
-    return getattr(probe, stat)(axis=0).dtype
-
-
-def _exact_integer_path(dtype: np.dtype) -> bool:
-    """Integers of at most 16 bits and bools: exact tile sums of squares."""
-    return dtype == np.bool_ or (np.issubdtype(dtype, np.integer) and dtype.itemsize <= 2)
-
-
-def _chan_merge(n_a: int, mean_a: np.ndarray, m2_a, n_b: int, mean_b: np.ndarray, m2_b) -> None:
-    """Merge moments ``(n_b, mean_b, m2_b)`` into ``(n_a, mean_a, m2_a)`` in place.
-
-    ``m2_a``/``m2_b`` may be None (mean only). ``n_a`` must be > 0.
-    """
-    if m2_a is not None and mean_a.size >= _JIT_MIN_VALUES // 4 and mean_a.ndim == 1:
-        jit = _jit_module()
-        if jit is not None:
-            jit.chan_merge(n_a, mean_a, m2_a, n_b, mean_b, m2_b)
-            return
-    n = n_a + n_b
-    delta = np.subtract(mean_b, mean_a)
-    if m2_a is not None:
-        m2_a += m2_b
-        # delta**2 * n_a * n_b / n, reusing the temporary
-        scaled = delta * delta
-        scaled *= n_a * n_b / n
-        m2_a += scaled
-    delta *= n_b / n
-    mean_a += delta
-
-
-def centered(source: np.ndarray, buf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(source - mean, mean)`` over axis 0, in float64, written into ``buf``."""
-    if source.dtype == np.float64:
-        mean = np.einsum("ij->j", source)
-        mean /= source.shape[0]
-        np.subtract(source, mean, out=buf)
-    else:
-        np.copyto(buf, source, casting="unsafe")
-        mean = np.einsum("ij->j", buf)
-        mean /= source.shape[0]
-        buf -= mean
-    return buf, mean
-
-
-def _tile_moments(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and M2 over axis 0 of ``flat`` (k, p) of floats (or >16-bit
-    integers), tile by tile, float64.
-
-    Groups of ``_TILE_FRAMES`` frames; each tile of a group centred on its
-    own mean (two passes), the groups merged with Chan's formulas. Bounded
-    memory: one float64 buffer of ``_TILE_FRAMES x _TILE_PIXELS`` plus arrays
-    of ``p``.
-    """
-    k, p = flat.shape
-    buf = np.empty((min(_TILE_FRAMES, k), min(_TILE_PIXELS, p)), dtype=np.float64)
-    count = 0
-    # one allocation for both (numpy asks for transparent huge pages from
-    # 4 MiB on: far fewer page faults than two separate 2 MiB arrays)
-    mean, m2 = np.zeros((2, p), dtype=np.float64)
-    g_mean = np.empty(p, dtype=np.float64)
-    g_m2 = np.empty(p, dtype=np.float64)
-    for g0 in range(0, k, _TILE_FRAMES):
-        g1 = min(g0 + _TILE_FRAMES, k)
-        g = g1 - g0
-        for j0 in range(0, p, _TILE_PIXELS):
-            j1 = min(j0 + _TILE_PIXELS, p)
-            tile, t_mean = centered(flat[g0:g1, j0:j1], buf[:g, : j1 - j0])
-            g_mean[j0:j1] = t_mean
-            g_m2[j0:j1] = np.einsum("ij,ij->j", tile, tile)
-        if count == 0:
-            mean[:] = g_mean
-            m2[:] = g_m2
-        else:
-            _chan_merge(count, mean, m2, g, g_mean, g_m2)
-        count += g
-    return mean, m2
 
 
 def frames_block(block, value_shape: tuple[int, ...]) -> np.ndarray:
@@ -321,7 +120,7 @@ class MomentAccumulator:
         self.high = None
         #: exact integer state (<=16-bit integers and bools): int64 sums of
         #: the frames of the current group (and of their squares for var/std)
-        self._exact = _exact_integer_path(self.dtype) and (
+        self._exact = block_moments.exact_integer_path(self.dtype) and (
             self._need_m2 or self._need_mean or self._need_sum or "mean" in stats)
         self.g1 = None
         self.g2 = None
@@ -331,7 +130,7 @@ class MomentAccumulator:
         #: :meth:`_settle`, which runs before anything reads the state)
         self.p1 = None
         self.pframes = 0
-        #: earlier groups (only past ``_exact_group_limit`` frames): their
+        #: earlier groups (only past ``block_moments.exact_group_limit`` frames): their
         #: int64 sums and float64 ``(count, mean, m2)``
         self.base_s1 = None
         self.base = None
@@ -347,15 +146,15 @@ class MomentAccumulator:
         additions; min/max) while the frames fit one exact group."""
         if np.issubdtype(self.dtype, np.floating):
             return False  # rounding (and signed zeros in min/max) depend on the order
-        if not _exact_integer_path(self.dtype):
+        if not block_moments.exact_integer_path(self.dtype):
             # wider integers: exact sums, min and max; float64 moments
             return not (self._need_m2 or "mean" in self.stats)
-        return not self._need_m2 or int(nframes) <= _exact_group_limit(self.dtype)
+        return not self._need_m2 or int(nframes) <= block_moments.exact_group_limit(self.dtype)
 
     def _sum_dtype(self) -> np.dtype:
         if np.issubdtype(self.dtype, np.floating):
             return np.dtype(np.float64)
-        return _numpy_result_dtype(self.dtype, "sum")
+        return block_moments.numpy_result_dtype(self.dtype, "sum")
 
     def add(self, block, start=0) -> MomentAccumulator:
         """Fold a block of frames ``(k,) + value_shape`` in; returns self."""
@@ -392,11 +191,11 @@ class MomentAccumulator:
             else:
                 self.sum64 += part
         if self._need_m2:
-            mean, m2 = _tile_moments(flat)
+            mean, m2 = block_moments.tile_moments(flat)
             if self.count == 0:
                 self.mean, self.m2 = mean, m2
             else:
-                _chan_merge(self.count, self.mean, self.m2, k, mean, m2)
+                block_moments.chan_merge(self.count, self.mean, self.m2, k, mean, m2)
         self._add_min_max(flat)
         self.count += k
         return self
@@ -406,7 +205,7 @@ class MomentAccumulator:
         do_low, do_high = "min" in self.stats, "max" in self.stats
         if not (do_low or do_high):
             return
-        jit = _jit_loops(flat) if flat.dtype.kind in "iu" else None
+        jit = block_moments.jit_loops(flat) if flat.dtype.kind in "iu" else None
         if jit is not None:
             first = (do_low and self.low is None) or (do_high and self.high is None)
             p = flat.shape[1]
@@ -432,7 +231,7 @@ class MomentAccumulator:
         flat = np.ascontiguousarray(flat)
         k, p = flat.shape
         # plain sums never overflow int64 (2**63 / 65535 frames); squares do
-        limit = _exact_group_limit(self.dtype) if self._need_m2 else None
+        limit = block_moments.exact_group_limit(self.dtype) if self._need_m2 else None
         i = 0
         while i < k:
             if limit is None:
@@ -444,11 +243,11 @@ class MomentAccumulator:
             if self._need_m2 and self.g2 is None:
                 self.g2 = np.zeros(p, dtype=np.int64)
             piece = flat[i:i + take]
-            jit = _jit_loops(piece)
+            jit = block_moments.jit_loops(piece)
             if jit is None:
                 if self.g1 is None:
                     self.g1 = np.zeros(p, dtype=np.int64)
-                _integer_block_sums(piece, self.g1, self.g2)
+                block_moments.integer_block_sums(piece, self.g1, self.g2)
             else:
                 self._add_compiled(piece, jit)
             self.gcount += take
@@ -458,7 +257,7 @@ class MomentAccumulator:
         """The compiled loop on ``flat``: plain sums into the int32 ``p1``
         (settled into ``g1`` first whenever they could overflow), squares
         straight into ``g2``."""
-        limit = _partial_frame_limit(flat.dtype)  # bools come as uint8
+        limit = block_moments.partial_frame_limit(flat.dtype)  # bools come as uint8
         squares = self.g2 is not None
         k = flat.shape[0]
         i = 0
@@ -468,7 +267,8 @@ class MomentAccumulator:
             if self.p1 is None:
                 self.p1 = np.zeros(flat.shape[1], dtype=np.int32)
             take = min(k - i, limit - self.pframes)
-            jit.integer_moments(flat[i:i + take], self.p1, self.g2 if squares else _NO_SQUARES, squares)
+            s2 = self.g2 if squares else block_moments.NO_SQUARES
+            jit.integer_moments(flat[i:i + take], self.p1, s2, squares)
             self.pframes += take
             i += take
 
@@ -488,7 +288,7 @@ class MomentAccumulator:
         self._settle()
         if self.gcount == 0:
             return
-        mean, m2 = _group_moments(self.gcount, self.g1, self.g2)
+        mean, m2 = block_moments.group_moments(self.gcount, self.g1, self.g2)
         self._merge_base(self.gcount, mean, m2, self.g1)
         self.g1 = None
         self.g2 = None
@@ -501,7 +301,7 @@ class MomentAccumulator:
             self.base_s1 = s1.copy()
             return
         count, b_mean, b_m2 = self.base
-        _chan_merge(count, b_mean, b_m2, n, mean, m2)
+        block_moments.chan_merge(count, b_mean, b_m2, n, mean, m2)
         self.base = (count + n, b_mean, b_m2)
         self.base_s1 += s1
 
@@ -516,12 +316,12 @@ class MomentAccumulator:
     def _exact_moments(self) -> tuple[np.ndarray, np.ndarray]:
         """Float64 mean and M2 of every frame folded in."""
         if self.base is None:
-            return _group_moments(self.gcount, self.g1, self.g2)
+            return block_moments.group_moments(self.gcount, self.g1, self.g2)
         count, mean, m2 = self.base
         mean, m2 = mean.copy(), m2.copy()
         if self.gcount:
-            g_mean, g_m2 = _group_moments(self.gcount, self.g1, self.g2)
-            _chan_merge(count, mean, m2, self.gcount, g_mean, g_m2)
+            g_mean, g_m2 = block_moments.group_moments(self.gcount, self.g1, self.g2)
+            block_moments.chan_merge(count, mean, m2, self.gcount, g_mean, g_m2)
         return mean, m2
 
     def _merge_exact(self, other: MomentAccumulator) -> None:
@@ -535,10 +335,10 @@ class MomentAccumulator:
                 self.base_s1 = other.base_s1.copy() if self.base_s1 is None else self.base_s1 + other.base_s1
         if other.gcount == 0:
             return
-        limit = _exact_group_limit(self.dtype) if self._need_m2 else None
+        limit = block_moments.exact_group_limit(self.dtype) if self._need_m2 else None
         if limit is not None and self.gcount + other.gcount > limit:
             self._spill()
-            mean, m2 = _group_moments(other.gcount, other.g1, other.g2)
+            mean, m2 = block_moments.group_moments(other.gcount, other.g1, other.g2)
             self._merge_base(other.gcount, mean, m2, other.g1)
             return
         if self.g1 is None:
@@ -576,7 +376,7 @@ class MomentAccumulator:
         if self.sum64 is not None:
             self.sum64 += other.sum64
         if self.mean is not None:
-            _chan_merge(self.count, self.mean, self.m2, other.count, other.mean, other.m2)
+            block_moments.chan_merge(self.count, self.mean, self.m2, other.count, other.mean, other.m2)
         if self.low is not None:
             np.minimum(self.low, other.low, out=self.low)
         if self.high is not None:
@@ -606,10 +406,11 @@ class MomentAccumulator:
             raise ValueError(f"stat must be one of {self.stats}, got {stat!r}")
         if self.count == 0:
             raise ValueError(f"cannot compute {stat} of zero frames (empty accumulator)")
-        out_dtype = _numpy_result_dtype(self.dtype, stat)
+        out_dtype = block_moments.numpy_result_dtype(self.dtype, stat)
         self._settle()
         if self._exact and stat in ("mean", "var", "std", "sum"):
-            jit = _jit_module() if self.g1 is not None and self.g1.size >= _JIT_MIN_VALUES // 4 else None
+            large = self.g1 is not None and self.g1.size >= block_moments.JIT_MIN_VALUES // 4
+            jit = block_moments.jit_module() if large else None
             if stat == "sum":
                 result = self._exact_sums().astype(out_dtype)  # a new array
             elif stat == "mean":
