@@ -22,7 +22,9 @@ path                                   loaded as
 ``x.bin`` with ``conf.json`` beside    ``frombinary`` -> its planes
 folder with ``conf.json``              ``frombinary(folder)``
 folder of ``*.tif`` / ``*.tiff``       ``fromtif(folder)``: one image per file
-                                       (multipage files are volumes)
+                                       (multipage files are volumes); the files
+                                       of one multi-file OME-TIFF set
+                                       (Micro-Manager, bfconvert) are one series
 folder of ``*.png``                    ``frompng(folder)``
 =====================================  ==========================================
 
