@@ -85,6 +85,29 @@ def test_contiguous_runs_cover_every_chunk_once():
             assert len(runs) == min(workers, nchunks) and all(runs)
 
 
+def test_equal_shares_split_frames_evenly():
+    for nframes in (1, 2, 7, 1000):
+        for workers in (1, 2, 3, 16):
+            shares = local._equal_shares(nframes, workers)
+            assert shares[0][0] == 0 and shares[-1][1] == nframes
+            assert all(a < b for a, b in shares) and all(b == c for (_, b), (c, _) in zip(shares, shares[1:]))
+            lengths = [b - a for a, b in shares]
+            assert len(shares) == min(workers, nframes) and max(lengths) - min(lengths) <= 1
+
+
+def test_order_free_aggregate_over_equal_shares_is_exact(small_chunks, monkeypatch):
+    """Shares that cut through chunks (3 workers over 5-frame chunks) still
+    fold every frame once: exact sums and numpy's min/max."""
+    monkeypatch.setattr(local, "worker_count", lambda: 3)
+    data = np.random.default_rng(5).integers(0, 65536, size=(29, 6, 5)).astype(np.uint16)
+    frames = local.LocalFrames.from_array(data)
+    assert frames.chunk_reader is not None and frames.nchunks == 6  # 5-frame chunks
+    acc = frames.aggregate(MomentAccumulator((6, 5), np.uint16, ("sum", "min", "max")))
+    np.testing.assert_array_equal(acc.finalize("sum"), data.sum(axis=0, dtype=np.int64))
+    np.testing.assert_array_equal(acc.finalize("min"), data.min(axis=0))
+    np.testing.assert_array_equal(acc.finalize("max"), data.max(axis=0))
+
+
 def test_order_free_accumulators_only_take_the_per_worker_path():
     assert MomentAccumulator((2,), np.uint16, ("var",)).order_free(1000)
     assert not MomentAccumulator((2,), np.uint16, ("var",)).order_free(10**6)  # past one exact group

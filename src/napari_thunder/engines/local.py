@@ -356,10 +356,13 @@ class LocalFrames(DaskFramesDescription, Frames):
 
         An accumulator whose ``order_free(nframes)`` is true (exact integer
         moments: any grouping of the merges gives the same bits) is instead
-        folded with one contiguous run of chunks per worker thread into ONE
+        folded with one contiguous run of frames per worker thread into ONE
         accumulator per worker (``add`` in place: no per-chunk accumulator
         to allocate, fill and merge on the calling thread); the few partials
-        are then merged in frame order.
+        are then merged in frame order. Frames read by range get equal shares
+        of frames per worker (chunk boundaries would leave one thread idle at
+        the end, e.g. 512 + 488 frames); dask-backed frames, runs of whole
+        chunks.
         """
         order_free = getattr(acc, "order_free", None)
         if order_free is None or not order_free(self.shape[0]):
@@ -371,16 +374,20 @@ class LocalFrames(DaskFramesDescription, Frames):
         if self.shape[0] == 0:
             return acc.empty()
         if self.chunk_reader is not None:
-            blocks = [_Direct(self.chunk_reader, a, b) for a, b in bounds]
+            # frames read by range: each worker takes an equal share of the
+            # frames (not of the chunks), read a chunk's length at a time
+            step, read = max(b - a for a, b in bounds), self.chunk_reader
+            runs = [[(_Direct(read, a, min(a + step, stop)), a) for a in range(start, stop, step)]
+                    for start, stop in _equal_shares(self.shape[0], worker_count())]
         else:
             blocks = list(self.array.to_delayed(optimize_graph=True).reshape(-1))
-        runs = _contiguous_runs(bounds, worker_count())
+            runs = [[(blocks[i], bounds[i][0]) for i in run]
+                    for run in _contiguous_runs(bounds, worker_count())]
 
         def fold(run):
             part = acc.empty()
-            for i in run:
-                data = np.asarray(blocks[i].compute(scheduler="sync"))
-                part = part.add(data, bounds[i][0])
+            for block, start in run:
+                part = part.add(np.asarray(block.compute(scheduler="sync")), start)
             return part
 
         if len(runs) == 1:
@@ -396,6 +403,14 @@ class LocalFrames(DaskFramesDescription, Frames):
         tile_shape = tuple(int(t) for t in tile_shape)
         n = self.shape[0]
         return LocalBlockStore(self.array.rechunk((max(n, 1),) + tile_shape), tile_shape)
+
+
+def _equal_shares(nframes: int, nworkers: int) -> list[tuple[int, int]]:
+    """``[0, nframes)`` cut into at most ``nworkers`` contiguous ranges whose
+    lengths differ by at most one frame (every range non-empty)."""
+    nshares = max(1, min(int(nworkers), int(nframes)))
+    edges = [nframes * k // nshares for k in range(nshares + 1)]
+    return list(zip(edges[:-1], edges[1:]))
 
 
 def _contiguous_runs(bounds, nworkers: int) -> list[list[int]]:
