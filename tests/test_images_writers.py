@@ -49,6 +49,20 @@ def test_topng_uint8_exact_and_rescaled_others(tmp_path, engine):
     np.testing.assert_array_equal(got.ravel(), [0, 36, 73, 109, 146, 182, 219, 255])
 
 
+def test_totif_writes_named_zcyx_images_as_ome_tiff(tmp_path):
+    stack = np.random.default_rng(4).integers(0, 4000, (3, 2, 2, 6, 7), dtype=np.uint16)
+    imgs = images.fromarray(stack).with_metadata(
+        names=("t", "z", "c", "y", "x"), scale=(1.0, 2.0, 1.0, 0.5, 0.5),
+        units=(None, "micrometer", None, "micrometer", "micrometer"), channel_names=("gcamp", "tdtomato"))
+    imgs.totif(str(tmp_path / "out"))
+    back = images.fromtif(str(tmp_path / "out"))
+    np.testing.assert_array_equal(back.toarray(), stack)
+    assert back.metadata.names == ("t", "z", "c", "y", "x")
+    assert back.metadata.channel_names == ("gcamp", "tdtomato")
+    assert tuple(back.metadata.scale[1:]) == (2.0, 1.0, 0.5, 0.5)
+    np.testing.assert_array_equal(tifffile.imread(str(tmp_path / "out" / "image-00001.tif")), stack[1])
+
+
 def test_writers_refuse_4d_images(tmp_path):
     imgs = images.fromarray(np.zeros((2, 2, 2, 2, 2)))
     with pytest.raises(ValueError, match="Only 2D or 3D"):

@@ -97,13 +97,13 @@ class ImageOutputMethods:
     def _write(self, path, fmt: str, prefix: str, overwrite: bool, progress=None) -> None:
         from napari_thunder.io import writing
 
-        if fmt in ("tif", "png"):
-            writing.check_export_ndim(self.value_shape, fmt)
         tif_options = None
         if fmt == "tif":
             from napari_thunder.io.tif import tif_write_options
 
             tif_options = tif_write_options(self._metadata, self.value_shape, self.dtype)
+        if fmt in ("tif", "png"):
+            writing.check_export_ndim(self.value_shape, fmt, tif_options)
         with writing.atomic_output_dir(path, overwrite=overwrite) as tmp:
             writer = writing.BlockWriter(tmp, fmt, prefix, tif_options=tif_options)
             if progress is None:
@@ -152,7 +152,9 @@ class ImageOutputMethods:
         """Write one TIFF per image into the directory ``path``.
 
         Files are named ``<prefix>-00000.tif``, ... in image order. Volumes become multipage TIFFs
-        (pages = the first image axis); ``fromtif(path)`` reads them back exactly, dtype included. The
+        (pages = the first image axis); images of more than 3 axes are written as OME-TIFF when their
+        axes are named ``z``, ``c``, ``y``, ``x`` (:meth:`with_metadata`), the axes stated in the
+        OME-XML; ``fromtif(path)`` reads them back exactly, dtype and metadata included. The
         directory appears only once complete (written to a temporary sibling, then
         renamed), and an existing ``path`` is never touched unless
         ``overwrite=True``.
@@ -174,7 +176,8 @@ class ImageOutputMethods:
         FileExistsError
             ``path`` exists and ``overwrite`` is false.
         ValueError
-            Images with more than 3 image axes, or an empty ``path``.
+            Images with more than 3 image axes that are not named as OME-TIFF axes, or an empty
+            ``path``.
         """
         self._write(path, "tif", prefix, overwrite, progress)
 
