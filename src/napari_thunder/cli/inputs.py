@@ -58,8 +58,9 @@ def _load_example(name, fmt, nplanes, engine, npartitions, ignored=()):
     if fmt != "auto" or nplanes is not None:
         raise CLIError("--format and --nplanes do not apply to example:NAME inputs")
     if ignored:
-        raise CLIError(f"{', '.join(ignored)} do{'es' if len(ignored) == 1 else ''} not apply to example:NAME "
-                       f"inputs (each example has its own loader)")
+        verb = "does" if len(ignored) == 1 else "do"
+        raise CLIError(f"{', '.join(ignored)} {verb} not apply to example:NAME inputs "
+                       f"(each example has its own loader)")
     from napari_thunder import images, sample_data
 
     folder = sample_data.path(name)  # ValueError listing the options

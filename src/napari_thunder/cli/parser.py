@@ -77,8 +77,8 @@ def build_parser():
                      help="output directory (a file for --to csv / npy)")
     outputs = FORMATS + tuple(f for f in SERIES_WRITERS if f not in FORMATS)
     run.add_argument("--to", default=None, choices=outputs,
-                     help="output format (default: the one OUTPUT's extension .zarr, .csv or .npy names, else "
-                          "tif; csv for traces). Traces (after extract_traces) "
+                     help="output format (default: the one OUTPUT's extension .zarr, .csv or .npy "
+                          "names, else tif; csv for traces). Traces (after extract_traces) "
                           "go to csv (one row per ROI), npy or binary (Thunder's series layout)")
     run.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
     run.add_argument("--npartitions", type=int, default=None, help="partitions of the input")
