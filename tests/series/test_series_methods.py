@@ -351,3 +351,27 @@ def test_local_toseries_of_lazy_and_file_stacks(tmp_path):
     mem = images.fromarray(stack).toseries()
     np.testing.assert_array_equal(mem.toimages().toarray(), stack)
     np.testing.assert_array_equal(mem[2:4].toimages().toarray(), stack[:, 2:4])
+
+
+def test_image_metadata_survive_toseries_and_toimages(engine):
+    """Pixel sizes, units and axis names come back from the pixel series; the frame interval
+    only while the records keep their length; records of other pixels get the defaults."""
+    from napari_thunder.metadata import Axis
+
+    rng = np.random.default_rng(5)
+    movie = rng.normal(10, 2, (8, 3, 4))
+    imgs = images.fromarray(movie, engine=engine).with_metadata(scale=(0.5, 2.0, 0.25),
+                                                                units=("second", "micrometer", "micrometer"))
+    ser = imgs.toseries()
+    back = ser.zscore().toimages()
+    assert back.metadata == imgs.metadata
+    mean, std = movie.mean(axis=0), movie.std(axis=0)
+    np.testing.assert_allclose(back.toarray(), (movie - mean) / std, rtol=1e-12)
+    assert ser.totimeseries().toimages().metadata == imgs.metadata
+    part = ser.select(range(2, 6)).toimages()               # 4 of the 8 frames: interval unknown
+    assert part.metadata.axes[0] == Axis("t")
+    assert part.metadata.axes[1:] == imgs.metadata.axes[1:]
+    np.testing.assert_array_equal(part.toarray(), movie[2:6])
+    assert ser.series_mean().toimages().metadata.axes[1:] == imgs.metadata.axes[1:]
+    assert ser[0:2].toimages().metadata.axes[1].scale == 1.0  # other pixels: the defaults
+    assert series.fromarray(movie.transpose(1, 2, 0), engine=engine).toimages().metadata.axes[1].scale == 1.0

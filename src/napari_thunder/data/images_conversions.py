@@ -112,7 +112,8 @@ class ImageConversionMethods:
 
         self._tile_shape(size)  # the same checks as toblocks
         n = self.count()
-        return cls(transpose(self.frames, (n,)), self.value_shape, index=np.arange(n))
+        return cls(transpose(self.frames, (n,)), self.value_shape, index=np.arange(n),
+                   image_metadata=self._metadata)
 
     def tolocal(self) -> Images:
         """The same images in local mode.
