@@ -368,6 +368,13 @@ def test_image_metadata_survive_toseries_and_toimages(engine):
     mean, std = movie.mean(axis=0), movie.std(axis=0)
     np.testing.assert_allclose(back.toarray(), (movie - mean) / std, rtol=1e-12)
     assert ser.totimeseries().toimages().metadata == imgs.metadata
+    assert ser.tolocal().toimages().metadata == imgs.metadata
+    blocks = imgs.toblocks((2, 2))
+    assert blocks.toimages().metadata == imgs.metadata
+    assert blocks.toseries().toimages().metadata == imgs.metadata
+    halved = blocks.map(lambda b: b[::2]).toimages()
+    assert halved.metadata.axes[0] == Axis("t") and halved.metadata.axes[1:] == imgs.metadata.axes[1:]
+    np.testing.assert_array_equal(halved.toarray(), movie[::2])
     part = ser.select(range(2, 6)).toimages()               # 4 of the 8 frames: interval unknown
     assert part.metadata.axes[0] == Axis("t")
     assert part.metadata.axes[1:] == imgs.metadata.axes[1:]

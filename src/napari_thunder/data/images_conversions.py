@@ -55,7 +55,7 @@ class ImageConversionMethods:
         if padding not in (None, 0) and not (isinstance(padding, (tuple, list)) and not any(padding)):
             raise ValueError(f"padding={padding!r} is not supported (blocks never overlap); use None")
         size = chunk_size if size is None else size
-        return Blocks(self.frames.to_blocks(self._tile_shape(size)))
+        return Blocks(self.frames.to_blocks(self._tile_shape(size)), self._metadata)
 
     def toseries(self, chunk_size="auto", size=None):
         """Pixel series: shape ``value_shape + (n,)`` (pixels first, time last).

@@ -37,7 +37,7 @@ from napari_thunder.data.series_transforms import SeriesTransformMethods
 from napari_thunder.kernels import series_ops as ops
 
 
-def _default_time_axis(metadata):
+def default_time_axis(metadata):
     """``metadata`` with axis 0 (the images/time axis) at unit scale, origin 0, no unit."""
     from dataclasses import replace
 
@@ -103,7 +103,7 @@ class Series(SeriesFunctionalMethods, SeriesIndexingMethods, SeriesStatisticsMet
         if self._image_metadata is not None and baseshape == self._baseshape:
             metadata = self._image_metadata
             if int(frames.shape[1]) != self.shape[-1]:
-                metadata = _default_time_axis(metadata)
+                metadata = default_time_axis(metadata)
         return self._constructor(frames, baseshape, index=index, labels=labels, image_metadata=metadata)
 
     @property
@@ -245,13 +245,16 @@ class Series(SeriesFunctionalMethods, SeriesIndexingMethods, SeriesStatisticsMet
         Returns
         -------
         Series
-            The same records, index and labels, of the same class, held as a
-            numpy array in this process (collected from the engine).
+            The same records, index, labels and image metadata, of the same
+            class, held as a numpy array in this process (collected from the
+            engine).
         """
         from napari_thunder import series as loaders
 
-        return loaders.fromarray(self.frames.collect().reshape(self.shape), index=self.index,
-                                 labels=self.labels, cls=self._constructor)
+        out = loaders.fromarray(self.frames.collect().reshape(self.shape), index=self.index,
+                                labels=self.labels, cls=self._constructor)
+        out._image_metadata = self._image_metadata
+        return out
 
     def tospark(self, engine=None) -> Series:
         """These records on Spark (``engine``: a SparkContext or master URL).
@@ -265,7 +268,8 @@ class Series(SeriesFunctionalMethods, SeriesIndexingMethods, SeriesStatisticsMet
         Returns
         -------
         Series
-            The same records, index and labels, of the same class, in Spark mode.
+            The same records, index, labels and image metadata, of the same
+            class, in Spark mode.
 
         Raises
         ------
@@ -276,8 +280,10 @@ class Series(SeriesFunctionalMethods, SeriesIndexingMethods, SeriesStatisticsMet
             raise ValueError("Must provide SparkContext")
         from napari_thunder import series as loaders
 
-        return loaders.fromarray(self.frames.collect().reshape(self.shape), index=self.index,
-                                 labels=self.labels, engine=engine, cls=self._constructor)
+        out = loaders.fromarray(self.frames.collect().reshape(self.shape), index=self.index,
+                                labels=self.labels, engine=engine, cls=self._constructor)
+        out._image_metadata = self._image_metadata
+        return out
 
     def tordd(self):
         """The Spark RDD of ``(key, record)`` pairs (keys: tuples of ``baseshape``).
