@@ -202,26 +202,3 @@ def test_tobinary_writes_metadata_frombinary_reads_it_back(tmp_path):
     np.testing.assert_array_equal(back.toarray(), data)
     # with nplanes the stored metadata do not describe the images
     assert images.frombinary(str(tmp_path / "bin"), nplanes=1).metadata.is_default()
-
-
-def test_localcorr_never_mixes_channels(engine):
-    """Each channel's localcorr is that channel's alone: the box spans y and x, never c."""
-    from scipy import ndimage as ndi
-
-    rng = np.random.default_rng(4)
-    data = rng.normal(size=(20, 2, 7, 8))                            # (t, c, y, x)
-    data[:, 0, 2:5, 2:5] += rng.normal(size=(20, 1, 1)) * 3          # a cell in channel 0 only
-    imgs = images.fromarray(data, engine=engine).with_metadata(names=("t", "c", "y", "x"))
-
-    def reference(width):
-        out = np.empty(data.shape[1:])
-        for c in range(2):
-            movie = data[:, c]
-            blurred = np.stack([ndi.uniform_filter(f, width, mode="reflect") for f in movie])
-            for y, x in np.ndindex(*movie.shape[1:]):
-                out[c, y, x] = np.corrcoef(movie[:, y, x], blurred[:, y, x])[0, 1]
-        return out
-
-    np.testing.assert_allclose(imgs.localcorr(1), reference(3), rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(imgs.localcorr(size=3), reference(3), rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(imgs.localcorr(size=(3, 5)), reference((3, 5)), rtol=1e-9, atol=1e-12)
