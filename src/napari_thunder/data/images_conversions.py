@@ -79,7 +79,7 @@ class ImageConversionMethods:
         Raises
         ------
         ValueError
-            A bad ``chunk_size``.
+            A bad ``chunk_size``, or no images (``count() == 0``).
         """
         from napari_thunder.data.series import Series
 
@@ -101,7 +101,7 @@ class ImageConversionMethods:
         Raises
         ------
         ValueError
-            A bad ``chunk_size``.
+            A bad ``chunk_size``, or no images (``count() == 0``).
         """
         from napari_thunder.data.series import TimeSeries
 
@@ -112,6 +112,9 @@ class ImageConversionMethods:
 
         self._tile_shape(size)  # the same checks as toblocks
         n = self.count()
+        if n == 0:
+            raise ValueError("no images to turn into series (count() is 0): every record would be empty; "
+                             "check the filter that removed them")
         return cls(transpose(self.frames, (n,)), self.value_shape, index=np.arange(n),
                    image_metadata=self._metadata)
 
