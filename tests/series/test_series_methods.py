@@ -382,3 +382,21 @@ def test_image_metadata_survive_toseries_and_toimages(engine):
     assert ser.series_mean().toimages().metadata.axes[1:] == imgs.metadata.axes[1:]
     assert ser[0:2].toimages().metadata.axes[1].scale == 1.0  # other pixels: the defaults
     assert series.fromarray(movie.transpose(1, 2, 0), engine=engine).toimages().metadata.axes[1].scale == 1.0
+
+
+def test_series_of_no_records_to_images_is_one_clear_error(engine):
+    """An emptied Series (a filter that keeps nothing) back to images: the same ValueError on every
+    engine (was a numpy reshape error, a RuntimeError on Spark, ZeroDivisionError on distributed)."""
+    empty = series.fromarray(M, engine=engine).filter(lambda record: False)
+    assert empty.count() == 0
+    with pytest.raises(ValueError, match=r"^no records to turn into images \(count\(\) is 0\)"):
+        empty.toimages()
+
+
+def test_fourier_negative_frequency_says_so():
+    s = series.fromarray(M)
+    with pytest.raises(ValueError, match="freq must be at least 0, got -1"):
+        s.fourier(-1)
+    with pytest.raises(ValueError, match="too high"):
+        s.fourier(6)
+    np.testing.assert_allclose(s.fourier(0).toarray()[:, 0], 0.0, atol=1e-12)  # the mean is removed

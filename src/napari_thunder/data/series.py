@@ -375,10 +375,18 @@ class Series(SeriesFunctionalMethods, SeriesIndexingMethods, SeriesStatisticsMet
         Images
             ``n`` images of shape ``baseshape`` (image ``t`` holds value ``t`` of
             every record), this dtype, on the same engine.
+
+        Raises
+        ------
+        ValueError
+            No records (``count() == 0``).
         """
         from napari_thunder.data.images import Images
         from napari_thunder.engines.transpose import transpose
 
+        if self.count() == 0:
+            raise ValueError("no records to turn into images (count() is 0): every image would be empty; "
+                             "check the filter that removed them")
         return Images(transpose(self.frames, self._baseshape), self._image_metadata)
 
     def totimeseries(self) -> TimeSeries:

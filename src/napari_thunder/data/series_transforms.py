@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from napari_thunder import validation
 from napari_thunder.data._shared import check_options
 from napari_thunder.kernels import series_ops as ops
 from napari_thunder.kernels.moments import MomentAccumulator
@@ -238,13 +239,19 @@ class SeriesTransformMethods:
         Raises
         ------
         ValueError
-            ``freq`` is missing or not below half the record length.
+            ``freq`` is missing, negative, fractional or not below half the
+            record length.
+        TypeError
+            ``freq`` is not a number.
         """
         half = int(np.fix(len(self.index) / 2))
-        if freq is None or not 0 <= int(freq) < half:
+        if freq is None:
+            raise ValueError("freq (the digital frequency of the coherence and phase) is required")
+        freq = validation.check_int(freq, "freq", minimum=0)
+        if freq >= half:
             raise ValueError(f"Requested frequency, {freq}, is too high, must be less than half the "
                              f"series duration ({half})")
-        return self._kernel(ops.fourier, int(freq), index=["coherence", "phase"])
+        return self._kernel(ops.fourier, freq, index=["coherence", "phase"])
 
     def convolve(self, signal, mode="full") -> Series:
         """``np.convolve(record, signal, mode)`` of every record.
