@@ -400,3 +400,9 @@ def test_fourier_negative_frequency_says_so():
     with pytest.raises(ValueError, match="too high"):
         s.fourier(6)
     np.testing.assert_allclose(s.fourier(0).toarray()[:, 0], 0.0, atol=1e-12)  # the mean is removed
+
+
+def test_first_of_no_records_names_the_series(engine):
+    empty = series.fromarray(M, engine=engine).filter(lambda record: False)
+    with pytest.raises(ValueError, match=r"^no records: first\(\) of an empty Series"):
+        empty.first()

@@ -211,7 +211,14 @@ class Series(SeriesFunctionalMethods, SeriesIndexingMethods, SeriesStatisticsMet
         ndarray
             1-D array of shape ``(n,)`` and this dtype: the record at key
             ``(0, ..., 0)``.
+
+        Raises
+        ------
+        ValueError
+            No records.
         """
+        if self.count() == 0:
+            raise ValueError("no records: first() of an empty Series")
         return np.asarray(self.frames.first()).reshape(-1)
 
     def toarray(self) -> np.ndarray:
