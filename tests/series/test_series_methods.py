@@ -406,3 +406,40 @@ def test_first_of_no_records_names_the_series(engine):
     empty = series.fromarray(M, engine=engine).filter(lambda record: False)
     with pytest.raises(ValueError, match=r"^no records: first\(\) of an empty Series"):
         empty.first()
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda s: s.subsample(True), TypeError, "sample_factor"),
+    (lambda s: s.subsample(1.5), ValueError, "sample_factor"),
+    (lambda s: s.downsample(0), ValueError, "sample_factor"),
+    (lambda s: s.mean_by_panel(1.5), ValueError, "length"),      # was int(1.5): panels of 1, silently
+    (lambda s: s.mean_by_panel(True), TypeError, "length"),
+    (lambda s: s.mean_by_window([5], 2.5), ValueError, "window"),
+    (lambda s: s.mean_by_window([5], 0), ValueError, "window"),
+    (lambda s: s.sample(True), TypeError, "n must"),
+    (lambda s: s.sample(2.5), ValueError, "n must"),
+    (lambda s: s.squelch("a"), TypeError, "threshold"),
+    (lambda s: s.normalize(perc="a"), TypeError, "perc"),
+    (lambda s: s.normalize("window", window=2.5), ValueError, "window"),
+    (lambda s: s.detrend("nonlinear", order=1.5), ValueError, "order"),
+    (lambda s: s.detrend("nonlinear", order=True), TypeError, "order"),
+    (lambda s: s.center(True), TypeError, "axis"),
+    (lambda s: s.zscore(1.0 + 0.5), ValueError, "axis"),
+    (lambda s: s.crosscorr(np.arange(12.0), lag=-1), ValueError, "lag"),
+    (lambda s: s.crosscorr(np.arange(12.0), lag=1.5), ValueError, "lag"),
+    (lambda s: s.crosscorr(np.ones(5)), ValueError, "Size of signal"),
+])
+def test_series_arguments_follow_the_validation_policy(call, error, words):
+    """Bools are TypeErrors, fractions ValueErrors, every message names the argument
+    (several were truncated with int() or failed inside numpy)."""
+    s = series.fromarray(M)
+    with pytest.raises(error, match=words):
+        call(s)
+
+
+def test_checked_series_arguments_still_accept_integral_values():
+    s = series.fromarray(M)
+    panels = M.reshape(-1, 2, 6).mean(axis=1)
+    np.testing.assert_allclose(s.mean_by_panel(6.0).toarray(), panels)
+    np.testing.assert_allclose(s.subsample(np.int64(3)).toarray(), M[:, ::3])
+    np.testing.assert_allclose(s.center(0).toarray(), M - M.mean(axis=0))
