@@ -119,3 +119,13 @@ def test_tordd_records(spark_context):
 def test_tordd_needs_spark():
     with pytest.raises(ValueError, match="Spark"):
         images.fromarray(np.zeros((2, 2, 2))).tordd()
+
+
+@pytest.mark.parametrize("method", ["toseries", "totimeseries"])
+def test_series_of_no_images_is_one_clear_error_on_every_engine(method, engine):
+    """A filter that keeps nothing, then toseries: the same ValueError everywhere (the local,
+    Spark and distributed engines raised a reshape error, an index error and a ZeroDivisionError)."""
+    empty = images.fromarray(np.zeros((3, 4, 4)), engine=engine).filter(lambda image: False)
+    assert empty.count() == 0
+    with pytest.raises(ValueError, match=r"^no images to turn into series \(count\(\) is 0\)"):
+        getattr(empty, method)()

@@ -89,3 +89,24 @@ def test_localcorr_finds_cells_in_mouse_example():
     cells = activity > np.percentile(activity, 90)
     background = activity < np.percentile(activity, 50)
     assert np.nanmean(corr[cells]) > np.nanmean(corr[background]) + 0.2
+
+
+def test_localcorr_never_mixes_channels(engine):
+    """Each channel's localcorr is that channel's alone: the box spans y and x, never c."""
+    rng = np.random.default_rng(4)
+    data = rng.normal(size=(20, 2, 7, 8))                            # (t, c, y, x)
+    data[:, 0, 2:5, 2:5] += rng.normal(size=(20, 1, 1)) * 3          # a cell in channel 0 only
+    imgs = images.fromarray(data, engine=engine).with_metadata(names=("t", "c", "y", "x"))
+
+    def reference(width):
+        out = np.empty(data.shape[1:])
+        for c in range(2):
+            movie = data[:, c]
+            blurred = np.stack([ndi.uniform_filter(f, width, mode="reflect") for f in movie])
+            for y, x in np.ndindex(*movie.shape[1:]):
+                out[c, y, x] = np.corrcoef(movie[:, y, x], blurred[:, y, x])[0, 1]
+        return out
+
+    np.testing.assert_allclose(imgs.localcorr(1), reference(3), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(imgs.localcorr(size=3), reference(3), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(imgs.localcorr(size=(3, 5)), reference((3, 5)), rtol=1e-9, atol=1e-12)

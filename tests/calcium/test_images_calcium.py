@@ -163,3 +163,22 @@ def test_piecewise_volumes_still_scene_has_no_shift():
     assert patch.shape == (3, 1, 3, 3, 3)
     assert np.abs(patch).max() <= 0.1
     np.testing.assert_allclose(out.toarray()[:, 2:-2, 4:-4, 4:-4], vol[:, 2:-2, 4:-4, 4:-4], atol=1.5)
+
+
+@pytest.mark.parametrize("method, kwargs", [("register", {}), ("correlation_image", {"neighbours": 6}),
+                                            ("enhanced_mean", {}), ("pnr_image", {"sigma": 1.0})])
+def test_calcium_methods_refuse_a_channel_axis(method, kwargs):
+    """A two-channel movie (t, c, y, x) is not a volume: register/summary images would shift or
+    blur across the channels (register found a 'shift' of -0.75 channels), so they ask for one channel."""
+    data = np.random.default_rng(4).normal(size=(12, 2, 16, 16)) + 5
+    imgs = images.fromarray(data).with_metadata(names=("t", "c", "y", "x"))
+    with pytest.raises(ValueError, match=r"channel axis.*imgs\[:, 0\]\.squeeze\(\)"):
+        getattr(imgs, method)(**kwargs)
+    # one channel, selected as the message says, works and equals that channel's own result
+    one = imgs[:, 0].squeeze()
+    assert one.metadata.names == ("t", "y", "x")
+    options = {} if method == "correlation_image" else kwargs
+    expected = getattr(images.fromarray(data[:, 0]), method)(**options)
+    got = getattr(one, method)(**options)
+    np.testing.assert_allclose(np.asarray(got.toarray() if method == "register" else got),
+                               np.asarray(expected.toarray() if method == "register" else expected))

@@ -260,3 +260,13 @@ def test_one_roi_stays_one_row_and_a_leading_axis_of_one_is_dropped(run_cli, cal
     assert got.shape == (1, len(calcium["movie"]))
     assert len(out.read_text().splitlines()) == 1
     np.testing.assert_allclose(got[0], expected, rtol=1e-12)
+
+
+def test_traces_without_to_follow_the_output_extension(run_cli, calcium, tmp_path):
+    """``-o traces.npy`` without ``--to`` is a real .npy file (not CSV text under a .npy name)."""
+    out = tmp_path / "traces.npy"
+    code, stdout, err = _run(run_cli, calcium, "-p", f"extract_traces:labels={calcium['npy']}", "-o", out)
+    assert code == 0, err
+    _, expected = _reference_traces(calcium["movie"], calcium["labels"])
+    np.testing.assert_allclose(np.load(out, allow_pickle=False), expected, rtol=1e-12)
+    assert "(npy, 1 file)" in stdout

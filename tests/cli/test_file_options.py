@@ -76,3 +76,30 @@ def test_info_prints_axes_scale_and_channels_of_an_ome_tiff(tmp_path, run_cli):
     axes = next(line for line in stdout.splitlines() if line.startswith("axes"))
     assert "y[0.25 micrometer]" in axes and "x[0.25 micrometer]" in axes and axes.split()[1] == "t"
     assert "channels GCaMP, tdTomato" in stdout
+
+
+@pytest.mark.parametrize("options, word", [(["--series", "1"], "--series"), (["--shape", "4,4"], "--shape"),
+                                           (["--dtype", "int16"], "--dtype"), (["--order", "C"], "--order")])
+def test_file_options_on_an_example_input_are_refused(tmp_path, run_cli, assert_bad_input, options, word):
+    """``example:mouse`` has its own loader: an option it would ignore is an error, not silence."""
+    out = tmp_path / "out"
+    code, _, err = run_cli("run", "example:mouse", *options, "-p", "mean", "-o", out, "--no-progress")
+    assert_bad_input(code, err, word, "example")
+    assert not out.exists()
+
+
+def test_order_on_a_tif_input_is_refused(tmp_path, run_cli, assert_bad_input):
+    path = tmp_path / "a.tif"
+    tifffile.imwrite(path, np.zeros((2, 4, 4), np.uint8))
+    code, _, err = run_cli("info", path, "--order", "F")
+    assert_bad_input(code, err, "--order", "binary")
+
+
+def test_order_f_reads_binary_files_in_fortran_order(tmp_path, run_cli, raw_movie, read_tif_dir):
+    folder, movie = raw_movie
+    out = tmp_path / "out"
+    code, _, err = run_cli("run", folder, "-f", "binary", "--shape", "5,6", "--order", "F",
+                           "-o", out, "--no-progress")
+    assert code == 0, err
+    flat = movie.reshape(5, -1)  # each image's 30 values as stored
+    np.testing.assert_array_equal(read_tif_dir(out), np.array([f.reshape((5, 6), order="F") for f in flat]))

@@ -242,3 +242,25 @@ def test_per_frame_result_written_on_spark_with_progress(tmp_path, run_cli, mous
     assert code == 0, err
     assert "writing" in err
     np.testing.assert_array_equal(read_binary_dir(out), mouse[:, ::2, ::2])
+
+
+@pytest.mark.parametrize("step", ["mean", "localcorr:neighborhood=1", "correlation_image", "pnr_image"])
+@pytest.mark.parametrize("progress", [True, False])
+def test_one_image_results_keep_pixel_size_with_or_without_progress(tmp_path, run_cli, step, progress):
+    """The pixel size and units of the input reach the written statistic / map, progress bar or not."""
+    import tifffile
+
+    from napari_thunder import images
+
+    movie = np.random.default_rng(2).integers(0, 1000, (6, 10, 12)).astype(np.uint16)
+    path = tmp_path / "movie.tif"
+    tifffile.imwrite(path, movie, imagej=True, resolution=(1 / 0.5, 1 / 0.5),
+                     metadata={"axes": "TYX", "unit": "um", "finterval": 0.1})
+    out = tmp_path / "out"
+    code, _, err = run_cli("run", path, "-p", step, "-o", out, *([] if progress else ["--no-progress"]))
+    assert code == 0, err
+    back = images.fromtif(str(out))
+    assert [(a.name, a.scale, a.unit) for a in back.metadata.axes[1:]] == [("y", 0.5, "micrometer"),
+                                                                          ("x", 0.5, "micrometer")]
+    if step == "mean":
+        np.testing.assert_allclose(back.toarray(), movie.mean(axis=0))

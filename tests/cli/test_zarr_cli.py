@@ -1,5 +1,7 @@
 """The command line with Zarr input and ``--to zarr`` output."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -96,3 +98,16 @@ def test_tif_folder_to_zarr_on_the_cluster(tmp_path, run_cli, distributed_client
     assert code == 0, stdout
     np.testing.assert_allclose(zarr.open_group(str(std_out), mode="r")["0"][:][0],
                                data.astype(np.float64).std(axis=0), rtol=1e-10)
+
+
+def test_images_without_to_follow_the_output_extension(tmp_path, run_cli, mouse, assert_bad_input):
+    """``-o mean.zarr`` without ``--to`` writes a Zarr store, not a TIF folder named .zarr;
+    ``-o mean.npy`` (a traces-only format) for images is refused before any work."""
+    out = tmp_path / "mean.zarr"
+    code, stdout, err = run_cli("run", "example:mouse", "-p", "mean", "-o", out, "--no-progress")
+    assert code == 0, err
+    assert "(zarr, one store)" in stdout
+    np.testing.assert_allclose(zarr.open_group(str(out), mode="r")["0"][:][0], mouse.mean(axis=0))
+    code, _, err = run_cli("run", "example:mouse", "-p", "mean", "-o", tmp_path / "mean.npy", "--no-progress")
+    assert_bad_input(code, err, "npy")
+    assert not os.path.exists(tmp_path / "mean.npy")

@@ -351,3 +351,95 @@ def test_local_toseries_of_lazy_and_file_stacks(tmp_path):
     mem = images.fromarray(stack).toseries()
     np.testing.assert_array_equal(mem.toimages().toarray(), stack)
     np.testing.assert_array_equal(mem[2:4].toimages().toarray(), stack[:, 2:4])
+
+
+def test_image_metadata_survive_toseries_and_toimages(engine):
+    """Pixel sizes, units and axis names come back from the pixel series; the frame interval
+    only while the records keep their length; records of other pixels get the defaults."""
+    from napari_thunder.metadata import Axis
+
+    rng = np.random.default_rng(5)
+    movie = rng.normal(10, 2, (8, 3, 4))
+    imgs = images.fromarray(movie, engine=engine).with_metadata(scale=(0.5, 2.0, 0.25),
+                                                                units=("second", "micrometer", "micrometer"))
+    ser = imgs.toseries()
+    back = ser.zscore().toimages()
+    assert back.metadata == imgs.metadata
+    mean, std = movie.mean(axis=0), movie.std(axis=0)
+    np.testing.assert_allclose(back.toarray(), (movie - mean) / std, rtol=1e-12)
+    assert ser.totimeseries().toimages().metadata == imgs.metadata
+    assert ser.tolocal().toimages().metadata == imgs.metadata
+    blocks = imgs.toblocks((2, 2))
+    assert blocks.toimages().metadata == imgs.metadata
+    assert blocks.toseries().toimages().metadata == imgs.metadata
+    halved = blocks.map(lambda b: b[::2]).toimages()
+    assert halved.metadata.axes[0] == Axis("t") and halved.metadata.axes[1:] == imgs.metadata.axes[1:]
+    np.testing.assert_array_equal(halved.toarray(), movie[::2])
+    part = ser.select(range(2, 6)).toimages()               # 4 of the 8 frames: interval unknown
+    assert part.metadata.axes[0] == Axis("t")
+    assert part.metadata.axes[1:] == imgs.metadata.axes[1:]
+    np.testing.assert_array_equal(part.toarray(), movie[2:6])
+    assert ser.series_mean().toimages().metadata.axes[1:] == imgs.metadata.axes[1:]
+    assert ser[0:2].toimages().metadata.axes[1].scale == 1.0  # other pixels: the defaults
+    assert series.fromarray(movie.transpose(1, 2, 0), engine=engine).toimages().metadata.axes[1].scale == 1.0
+
+
+def test_series_of_no_records_to_images_is_one_clear_error(engine):
+    """An emptied Series (a filter that keeps nothing) back to images: the same ValueError on every
+    engine (was a numpy reshape error, a RuntimeError on Spark, ZeroDivisionError on distributed)."""
+    empty = series.fromarray(M, engine=engine).filter(lambda record: False)
+    assert empty.count() == 0
+    with pytest.raises(ValueError, match=r"^no records to turn into images \(count\(\) is 0\)"):
+        empty.toimages()
+
+
+def test_fourier_negative_frequency_says_so():
+    s = series.fromarray(M)
+    with pytest.raises(ValueError, match="freq must be at least 0, got -1"):
+        s.fourier(-1)
+    with pytest.raises(ValueError, match="too high"):
+        s.fourier(6)
+    np.testing.assert_allclose(s.fourier(0).toarray()[:, 0], 0.0, atol=1e-12)  # the mean is removed
+
+
+def test_first_of_no_records_names_the_series(engine):
+    empty = series.fromarray(M, engine=engine).filter(lambda record: False)
+    with pytest.raises(ValueError, match=r"^no records: first\(\) of an empty Series"):
+        empty.first()
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda s: s.subsample(True), TypeError, "sample_factor"),
+    (lambda s: s.subsample(1.5), ValueError, "sample_factor"),
+    (lambda s: s.downsample(0), ValueError, "sample_factor"),
+    (lambda s: s.mean_by_panel(1.5), ValueError, "length"),      # was int(1.5): panels of 1, silently
+    (lambda s: s.mean_by_panel(True), TypeError, "length"),
+    (lambda s: s.mean_by_window([5], 2.5), ValueError, "window"),
+    (lambda s: s.mean_by_window([5], 0), ValueError, "window"),
+    (lambda s: s.sample(True), TypeError, "n must"),
+    (lambda s: s.sample(2.5), ValueError, "n must"),
+    (lambda s: s.squelch("a"), TypeError, "threshold"),
+    (lambda s: s.normalize(perc="a"), TypeError, "perc"),
+    (lambda s: s.normalize("window", window=2.5), ValueError, "window"),
+    (lambda s: s.detrend("nonlinear", order=1.5), ValueError, "order"),
+    (lambda s: s.detrend("nonlinear", order=True), TypeError, "order"),
+    (lambda s: s.center(True), TypeError, "axis"),
+    (lambda s: s.zscore(1.0 + 0.5), ValueError, "axis"),
+    (lambda s: s.crosscorr(np.arange(12.0), lag=-1), ValueError, "lag"),
+    (lambda s: s.crosscorr(np.arange(12.0), lag=1.5), ValueError, "lag"),
+    (lambda s: s.crosscorr(np.ones(5)), ValueError, "Size of signal"),
+])
+def test_series_arguments_follow_the_validation_policy(call, error, words):
+    """Bools are TypeErrors, fractions ValueErrors, every message names the argument
+    (several were truncated with int() or failed inside numpy)."""
+    s = series.fromarray(M)
+    with pytest.raises(error, match=words):
+        call(s)
+
+
+def test_checked_series_arguments_still_accept_integral_values():
+    s = series.fromarray(M)
+    panels = M.reshape(-1, 2, 6).mean(axis=1)
+    np.testing.assert_allclose(s.mean_by_panel(6.0).toarray(), panels)
+    np.testing.assert_allclose(s.subsample(np.int64(3)).toarray(), M[:, ::3])
+    np.testing.assert_allclose(s.center(0).toarray(), M - M.mean(axis=0))

@@ -54,27 +54,38 @@ def check_output(path, overwrite):
         raise CLIError(f"{exc}; use --overwrite to replace it") from None
 
 
-def output_format(kind, fmt):
+#: Output extensions that name a ``--to`` format when ``--to`` is not given.
+FORMAT_OF_EXTENSION = {".zarr": "zarr", ".csv": "csv", ".npy": "npy"}
+
+
+def output_format(kind, fmt, output=None):
     """The ``--to`` format for a result of ``kind`` (``'images'`` or ``'series'``).
 
-    Without ``--to``: ``tif`` for images, ``csv`` for traces.
+    Without ``--to``, an ``output`` ending in ``.zarr``, ``.csv`` or ``.npy``
+    names the format (so ``-o traces.npy`` is a NumPy file and ``-o
+    mean.zarr`` a Zarr store); any other output gets ``tif`` for images and
+    ``csv`` for traces.
 
     Raises
     ------
     CLIError
         An image format for traces, or a traces-only format for images.
     """
+    given = f"--to {fmt}"
+    if fmt is None and output is not None:
+        fmt = FORMAT_OF_EXTENSION.get(os.path.splitext(os.path.normpath(str(output)))[1].lower())
+        given = f"output {str(output)!r} (without --to, its extension names the format {fmt})"
     if kind == "series":
         if fmt is None:
             return "csv"
         if fmt not in SERIES_WRITERS:
-            raise CLIError(f"--to {fmt} writes images, but step {TRACES!r} makes traces (a Series): "
+            raise CLIError(f"{given} writes images, but step {TRACES!r} makes traces (a Series): "
                            f"use --to {', '.join(SERIES_WRITERS)}")
         return fmt
     if fmt is None:
         return "tif"
     if fmt not in WRITERS:
-        raise CLIError(f"--to {fmt} writes traces, but the result is images: add -p {TRACES}:labels=PATH "
+        raise CLIError(f"{given} writes traces, but the result is images: add -p {TRACES}:labels=PATH "
                        f"or use --to {', '.join(WRITERS)}")
     return fmt
 
@@ -83,7 +94,7 @@ def cmd_run(args):
     """``napari-thunder run``: load, apply the steps, write, print a summary."""
     steps = [parse_step(s) for s in args.step]
     kind = plan_steps(steps)
-    fmt = output_format(kind, args.to)
+    fmt = output_format(kind, args.to, args.output)
     if args.npartitions is not None and args.npartitions < 1:
         raise CLIError(f"--npartitions must be at least 1, got {args.npartitions}")
     if kind == "series" and fmt != "binary":

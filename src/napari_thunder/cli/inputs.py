@@ -54,9 +54,13 @@ def detect_format(spec) -> str:
                    f"beside it); use --format tif|png|binary")
 
 
-def _load_example(name, fmt, nplanes, engine, npartitions):
+def _load_example(name, fmt, nplanes, engine, npartitions, ignored=()):
     if fmt != "auto" or nplanes is not None:
         raise CLIError("--format and --nplanes do not apply to example:NAME inputs")
+    if ignored:
+        verb = "does" if len(ignored) == 1 else "do"
+        raise CLIError(f"{', '.join(ignored)} {verb} not apply to example:NAME inputs "
+                       f"(each example has its own loader)")
     from napari_thunder import images, sample_data
 
     folder = sample_data.path(name)  # ValueError listing the options
@@ -67,7 +71,7 @@ def _load_example(name, fmt, nplanes, engine, npartitions):
     return getattr(images, loader)(folder, engine=engine, **kwargs), f"example {name!r}"
 
 
-def load_input(spec, fmt="auto", nplanes=None, order="C", engine=None, npartitions=None, level=0,
+def load_input(spec, fmt="auto", nplanes=None, order=None, engine=None, npartitions=None, level=0,
                shape=None, dtype=None, series=None):
     """Load ``spec`` (path, pattern or ``example:NAME``) as ``Images``.
 
@@ -79,8 +83,8 @@ def load_input(spec, fmt="auto", nplanes=None, order="C", engine=None, npartitio
         The loader; ``'auto'`` tells it by :func:`detect_format`.
     nplanes : int, optional
         Planes per image (tif and binary inputs).
-    order : {'C', 'F'}
-        Array order of binary files.
+    order : {'C', 'F'}, optional
+        Array order of binary files (default ``'C'``); refused for other inputs.
     engine : optional
         Any ``engine=`` value the loaders accept (an ``Engine``, None, ...).
     npartitions : int, optional
@@ -104,14 +108,17 @@ def load_input(spec, fmt="auto", nplanes=None, order="C", engine=None, npartitio
     Raises
     ------
     CLIError
-        Options that do not apply to the input, or an unknown format.
+        Options that do not apply to the input (an option the loader would
+        ignore is refused, never dropped), or an unknown format.
     FileNotFoundError, ValueError
         From the format detection and the loaders.
     """
     if spec.startswith(EXAMPLE_PREFIX):
         if level != 0:
             raise CLIError("--level applies to zarr inputs only")
-        return _load_example(spec[len(EXAMPLE_PREFIX):], fmt, nplanes, engine, npartitions)
+        given = [name for name, value in (("--shape", shape), ("--dtype", dtype), ("--series", series),
+                                          ("--order", order)) if value is not None]
+        return _load_example(spec[len(EXAMPLE_PREFIX):], fmt, nplanes, engine, npartitions, given)
     if fmt == "auto":
         fmt = detect_format(spec)
     elif fmt not in FORMATS:
@@ -132,6 +139,9 @@ def load_input(spec, fmt="auto", nplanes=None, order="C", engine=None, npartitio
         raise CLIError("--shape reads whole images from each binary file: --nplanes does not apply")
     if series is not None and fmt != "tif":
         raise CLIError("--series applies to tif inputs only")
+    if order is not None and fmt != "binary":
+        raise CLIError("--order applies to binary inputs only")
+    order = "C" if order is None else order
     from napari_thunder import images
 
     kwargs = {"engine": engine}

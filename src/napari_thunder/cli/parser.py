@@ -36,13 +36,13 @@ def _add_input(p):
                    help="split each file into images of N planes (tif, binary)")
     p.add_argument("--level", type=int, default=0,
                    help="resolution level of an OME-Zarr input (default: 0, full resolution)")
-    p.add_argument("--order", default="C", choices=("C", "F"),
+    p.add_argument("--order", default=None, choices=("C", "F"),
                    help="array order of binary files (default: C)")
     p.add_argument("--shape", type=_shape, default=None, metavar="H,W[,D]",
                    help="shape of ONE image of a headerless binary movie (no conf.json, e.g. suite2p "
-                        "data.bin; needs -f binary and --dtype): every file holds images back to back")
+                        "data.bin; needs -f binary): every file holds images back to back")
     p.add_argument("--dtype", default=None,
-                   help="dtype of a headerless binary movie (e.g. int16), with --shape")
+                   help="dtype of a headerless binary movie, with --shape (default: int16)")
     p.add_argument("--series", type=int, default=None,
                    help="series of a TIFF file holding several (default: 0)")
     p.add_argument("--engine", default="local",
@@ -77,7 +77,8 @@ def build_parser():
                      help="output directory (a file for --to csv / npy)")
     outputs = FORMATS + tuple(f for f in SERIES_WRITERS if f not in FORMATS)
     run.add_argument("--to", default=None, choices=outputs,
-                     help="output format (default: tif; csv for traces). Traces (after extract_traces) "
+                     help="output format (default: the one OUTPUT's extension .zarr, .csv or .npy "
+                          "names, else tif; csv for traces). Traces (after extract_traces) "
                           "go to csv (one row per ROI), npy or binary (Thunder's series layout)")
     run.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
     run.add_argument("--npartitions", type=int, default=None, help="partitions of the input")

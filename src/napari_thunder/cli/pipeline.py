@@ -54,13 +54,17 @@ def _follow(total, desc, enabled, stream):
 
 
 def _one_image(array, imgs, engine):
-    """Wrap one image (``imgs``'s image shape, or that shape squeezed) as an Images of one frame."""
+    """Wrap one image (``imgs``'s image shape, or that shape squeezed) as an Images of one frame,
+    with ``imgs``'s metadata (axis names, pixel sizes, units, channels), as a statistic keeps them."""
     import numpy as np
 
     from napari_thunder import images
 
     array = np.asarray(array).reshape(tuple(imgs.shape[1:]))
-    return images.fromarray(array[np.newaxis], engine=engine)
+    md = imgs.metadata
+    return images.fromarray(array[np.newaxis], engine=engine).with_metadata(
+        names=md.names, scale=[a.scale for a in md.axes], translate=[a.translate for a in md.axes],
+        units=[a.unit for a in md.axes], channel_names=md.channel_names, rgb=md.rgb)
 
 
 def _statistic(imgs, name, engine, progress):

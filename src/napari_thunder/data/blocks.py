@@ -62,11 +62,14 @@ class Blocks:
     """Spatial blocks of an image stack.
 
     Every block is an ndarray ``(n,) + tile`` holding all ``n`` images of one
-    spatial tile. Made by ``Images.toblocks``.
+    spatial tile. Made by ``Images.toblocks``, which passes its metadata:
+    ``toimages``/``toseries`` give them back (the time axis reset to the
+    defaults when :meth:`map` changes the number of images).
     """
 
-    def __init__(self, store):
+    def __init__(self, store, metadata=None):
         self.store = store
+        self._metadata = metadata
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -129,7 +132,12 @@ class Blocks:
             dtype = probe.dtype if dtype is None else dtype
         else:
             length = int(value_shape[0])
-        return Blocks(self.store.map(func, length, np.dtype(dtype)))
+        metadata = self._metadata
+        if metadata is not None and int(length) != self.shape[0]:
+            from napari_thunder.data.series import default_time_axis
+
+            metadata = default_time_axis(metadata)
+        return Blocks(self.store.map(func, length, np.dtype(dtype)), metadata)
 
     def collect_blocks(self) -> list[np.ndarray]:
         """Every block as an ndarray, in C order of the block grid.
@@ -164,7 +172,7 @@ class Blocks:
         """
         from napari_thunder.data.images import Images
 
-        return Images(self.store.to_frames())
+        return Images(self.store.to_frames(), self._metadata)
 
     def toseries(self):
         """Pixel series view (``Series``).
@@ -177,7 +185,7 @@ class Blocks:
         """
         from napari_thunder.data.images import Images
 
-        return Images(self.store.to_frames()).toseries()
+        return Images(self.store.to_frames(), self._metadata).toseries()
 
     def __repr__(self) -> str:
         return (f"Blocks\nmode: {self.mode}\ndtype: {self.dtype}\nshape: {self.shape}\n"

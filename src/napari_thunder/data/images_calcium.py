@@ -77,7 +77,8 @@ class CalciumImagingMethods:
         Raises
         ------
         ValueError
-            Images that are not 2-D or 3-D (or RGB), a reference of another
+            Images that are not 2-D or 3-D, or have a channel axis (RGB too:
+            select one channel first), a reference of another
             shape, unknown ``method`` / ``interpolation`` / ``border``,
             non-positive ``max_shift``, bad ``block_size`` or ``overlap``.
         TypeError
@@ -142,7 +143,8 @@ class CalciumImagingMethods:
         Raises
         ------
         ValueError
-            A ``neighbours`` count that does not fit the images.
+            A ``neighbours`` count that does not fit the images, or images with
+            a channel axis (select one channel first).
         TypeError
             ``neighbours`` is not an integer.
         """
@@ -192,7 +194,7 @@ class CalciumImagingMethods:
         Raises
         ------
         ValueError
-            A negative or non-numeric ``sigma``.
+            A negative or non-numeric ``sigma``, or images with a channel axis.
         """
         from napari_thunder.data import registration
 
@@ -236,10 +238,12 @@ class CalciumImagingMethods:
         Raises
         ------
         ValueError
-            A non-positive ``sigma``.
+            A non-positive ``sigma``, or images with a channel axis.
         """
+        from napari_thunder.data.registration import check_one_channel
         from napari_thunder.kernels.summary import enhanced_mean
 
+        check_one_channel(self, "the enhanced mean image")
         if isinstance(sigma, bool) or not isinstance(sigma, numbers.Real) or sigma <= 0:
             raise ValueError(f"sigma must be a positive number, got {sigma!r}")
         return enhanced_mean(self.mean().first(), float(sigma))

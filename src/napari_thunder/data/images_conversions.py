@@ -55,7 +55,7 @@ class ImageConversionMethods:
         if padding not in (None, 0) and not (isinstance(padding, (tuple, list)) and not any(padding)):
             raise ValueError(f"padding={padding!r} is not supported (blocks never overlap); use None")
         size = chunk_size if size is None else size
-        return Blocks(self.frames.to_blocks(self._tile_shape(size)))
+        return Blocks(self.frames.to_blocks(self._tile_shape(size)), self._metadata)
 
     def toseries(self, chunk_size="auto", size=None):
         """Pixel series: shape ``value_shape + (n,)`` (pixels first, time last).
@@ -79,7 +79,7 @@ class ImageConversionMethods:
         Raises
         ------
         ValueError
-            A bad ``chunk_size``.
+            A bad ``chunk_size``, or no images (``count() == 0``).
         """
         from napari_thunder.data.series import Series
 
@@ -101,7 +101,7 @@ class ImageConversionMethods:
         Raises
         ------
         ValueError
-            A bad ``chunk_size``.
+            A bad ``chunk_size``, or no images (``count() == 0``).
         """
         from napari_thunder.data.series import TimeSeries
 
@@ -112,7 +112,11 @@ class ImageConversionMethods:
 
         self._tile_shape(size)  # the same checks as toblocks
         n = self.count()
-        return cls(transpose(self.frames, (n,)), self.value_shape, index=np.arange(n))
+        if n == 0:
+            raise ValueError("no images to turn into series (count() is 0): every record would be empty; "
+                             "check the filter that removed them")
+        return cls(transpose(self.frames, (n,)), self.value_shape, index=np.arange(n),
+                   image_metadata=self._metadata)
 
     def tolocal(self) -> Images:
         """The same images in local mode.

@@ -93,11 +93,16 @@ class ImageStatisticsMethods:
 
     def _localcorr_accumulator(self, neighborhood, size):
         """The accumulator of ``localcorr(neighborhood=)`` or ``localcorr(size=)``."""
+        channels = self._metadata.channel_axis not in (None, 0)
         if size is None:
             neighborhood = validation.check_neighborhood(2 if neighborhood is None else neighborhood)
-            return LocalCorrAccumulator(self.value_shape, neighborhood)
-        if neighborhood is not None:
+            if not channels:
+                return LocalCorrAccumulator(self.value_shape, neighborhood)
+            size = 2 * neighborhood + 1
+        elif neighborhood is not None:
             raise TypeError("localcorr: pass neighborhood (half-width) or size (window width), not both")
+        if channels:  # the box spans the spatial axes only: width 1 on the channel axis
+            size = self._metadata.expand_per_axis(size, 1, "size")
         ndim = len(self.value_shape)
         if isinstance(size, (tuple, list)):
             if len(size) != ndim:
@@ -119,13 +124,17 @@ class ImageStatisticsMethods:
         reflected); give its half-width ``neighborhood`` (window ``2n + 1``) or,
         as Thunder 1.4.2, its width ``size``. ``localcorr(neighborhood=1)`` is
         ``localcorr(size=3)``; for volumes ``size=(3, 3, 1)`` averages within
-        each plane only. A positional argument is ``neighborhood``.
+        each plane only. A channel axis (``'c'`` in :attr:`metadata`) is never
+        mixed: the box has width 1 there, and a ``size`` with one entry per
+        spatial axis is spread over them. A positional argument is
+        ``neighborhood``.
 
         Parameters
         ----------
         neighborhood : int, optional
-            Half-width ``n``: the centred box of width ``2n + 1`` on every image
-            axis (z too for volumes). Default 2 when ``size`` is not given.
+            Half-width ``n``: the centred box of width ``2n + 1`` on every
+            spatial image axis (z too for volumes). Default 2 when ``size`` is
+            not given.
         size : int or tuple of int, optional
             Thunder's window width, one per image axis or one for all. An even
             width is ``scipy.ndimage.uniform_filter``'s window, one more pixel

@@ -51,13 +51,33 @@ def _check_max_shift(value, ndim, name="max_shift"):
     return tuple(np.broadcast_to(arr, (ndim,)).tolist())
 
 
+def check_one_channel(imgs, what):
+    """Refuse images with a channel axis for ``what`` (motion correction, a summary image).
+
+    Those methods treat every image axis as space, so on a ``(t, c, y, x)``
+    stack they would shift or blur across the channels; the message says how
+    to select one channel.
+
+    Raises
+    ------
+    ValueError
+        The images have a channel axis (``'c'`` in their metadata, RGB too).
+    """
+    c = imgs.metadata.channel_axis
+    if c is None or c == 0:
+        return
+    pick = ", ".join([":"] * c + ["0"])
+    kind = "RGB images' colour" if imgs.metadata.rgb else "images'"
+    raise ValueError(f"{what} works on one channel, but these {kind} channel axis is image axis {c} "
+                     f"(axes {imgs.metadata.names}); select one channel first, e.g. imgs[{pick}].squeeze()")
+
+
 def _check_frames(imgs):
+    check_one_channel(imgs, "registration")
     ndim = len(imgs.value_shape)
     if ndim not in (2, 3):
         raise ValueError(f"registration needs 2-D images or 3-D volumes, got images of shape "
                          f"{imgs.value_shape}")
-    if imgs.metadata.rgb:
-        raise ValueError("registration works on one channel; these images are RGB")
 
 
 def _check_block_size(block_size, value_shape):
@@ -338,6 +358,7 @@ def _check_neighbours(imgs, neighbours):
 
 def correlation_accumulator(imgs, neighbours=8):
     """The accumulator of :meth:`Images.correlation_image` (arguments checked)."""
+    check_one_channel(imgs, "the correlation image")
     if len(imgs.value_shape) not in (2, 3):
         raise ValueError(f"the correlation image needs 2-D or 3-D images, got {imgs.value_shape}")
     return summary.CorrelationImageAccumulator(imgs.value_shape, _check_neighbours(imgs, neighbours))
@@ -345,6 +366,7 @@ def correlation_accumulator(imgs, neighbours=8):
 
 def pnr_accumulator(imgs, sigma=0.0):
     """The accumulator of :meth:`Images.pnr_image` (arguments checked)."""
+    check_one_channel(imgs, "the peak-to-noise image")
     if isinstance(sigma, bool) or not isinstance(sigma, numbers.Real) or sigma < 0:
         raise ValueError(f"sigma must be a number >= 0, got {sigma!r}")
     return summary.PeakNoiseAccumulator(imgs.value_shape, float(sigma))

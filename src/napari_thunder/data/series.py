@@ -37,6 +37,15 @@ from napari_thunder.data.series_transforms import SeriesTransformMethods
 from napari_thunder.kernels import series_ops as ops
 
 
+def default_time_axis(metadata):
+    """``metadata`` with axis 0 (the images/time axis) at unit scale, origin 0, no unit."""
+    from dataclasses import replace
+
+    from napari_thunder.metadata import Axis
+
+    return replace(metadata, axes=(Axis(metadata.axes[0].name),) + tuple(metadata.axes[1:]))
+
+
 class Series(SeriesFunctionalMethods, SeriesIndexingMethods, SeriesStatisticsMethods, SeriesArithmeticMethods,
              SeriesTransformMethods, SeriesByIndexMethods, SparkMethods):
     """Indexed 1-D records: shape ``baseshape + (n,)``.
@@ -51,9 +60,13 @@ class Series(SeriesFunctionalMethods, SeriesIndexingMethods, SeriesStatisticsMet
         One label per value of a record (default ``arange(n)``).
     labels : array-like, optional
         One label per record, shape ``baseshape``.
+    image_metadata : napari_thunder.metadata.ImageMetadata, optional
+        The metadata of the images these records are the pixels of
+        (``Images.toseries`` sets it); :meth:`toimages` gives them back (see
+        :meth:`_new` for when they are kept).
     """
 
-    def __init__(self, frames, baseshape=None, index=None, labels=None):
+    def __init__(self, frames, baseshape=None, index=None, labels=None, image_metadata=None):
         if len(frames.shape) != 2:
             raise ValueError(f"series frames must be 2-D (records, values), got shape {frames.shape}")
         self.frames = frames
@@ -69,6 +82,9 @@ class Series(SeriesFunctionalMethods, SeriesIndexingMethods, SeriesStatisticsMet
             self.index = index
         self._labels = None
         self.labels = labels
+        self._image_metadata = None
+        if image_metadata is not None and len(image_metadata.axes) == len(baseshape) + 1:
+            self._image_metadata = image_metadata
 
     # ------------------------------------------------------------------
     # description
@@ -78,8 +94,17 @@ class Series(SeriesFunctionalMethods, SeriesIndexingMethods, SeriesStatisticsMet
         return type(self)
 
     def _new(self, frames, baseshape=None, index=None, labels=None):
-        return self._constructor(frames, self._baseshape if baseshape is None else baseshape,
-                                 index=index, labels=labels)
+        """Records on ``frames``; the image metadata are kept for the same
+        pixels (``baseshape`` unchanged), with the time axis (axis 0) reset to
+        the defaults when the record length changes (``select``,
+        ``subsample``, ``series_mean``...: its frame interval no longer holds)."""
+        baseshape = self._baseshape if baseshape is None else tuple(int(b) for b in baseshape)
+        metadata = None
+        if self._image_metadata is not None and baseshape == self._baseshape:
+            metadata = self._image_metadata
+            if int(frames.shape[1]) != self.shape[-1]:
+                metadata = default_time_axis(metadata)
+        return self._constructor(frames, baseshape, index=index, labels=labels, image_metadata=metadata)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -186,7 +211,14 @@ class Series(SeriesFunctionalMethods, SeriesIndexingMethods, SeriesStatisticsMet
         ndarray
             1-D array of shape ``(n,)`` and this dtype: the record at key
             ``(0, ..., 0)``.
+
+        Raises
+        ------
+        ValueError
+            No records.
         """
+        if self.count() == 0:
+            raise ValueError("no records: first() of an empty Series")
         return np.asarray(self.frames.first()).reshape(-1)
 
     def toarray(self) -> np.ndarray:
@@ -220,13 +252,16 @@ class Series(SeriesFunctionalMethods, SeriesIndexingMethods, SeriesStatisticsMet
         Returns
         -------
         Series
-            The same records, index and labels, of the same class, held as a
-            numpy array in this process (collected from the engine).
+            The same records, index, labels and image metadata, of the same
+            class, held as a numpy array in this process (collected from the
+            engine).
         """
         from napari_thunder import series as loaders
 
-        return loaders.fromarray(self.frames.collect().reshape(self.shape), index=self.index,
-                                 labels=self.labels, cls=self._constructor)
+        out = loaders.fromarray(self.frames.collect().reshape(self.shape), index=self.index,
+                                labels=self.labels, cls=self._constructor)
+        out._image_metadata = self._image_metadata
+        return out
 
     def tospark(self, engine=None) -> Series:
         """These records on Spark (``engine``: a SparkContext or master URL).
@@ -240,7 +275,8 @@ class Series(SeriesFunctionalMethods, SeriesIndexingMethods, SeriesStatisticsMet
         Returns
         -------
         Series
-            The same records, index and labels, of the same class, in Spark mode.
+            The same records, index, labels and image metadata, of the same
+            class, in Spark mode.
 
         Raises
         ------
@@ -251,8 +287,10 @@ class Series(SeriesFunctionalMethods, SeriesIndexingMethods, SeriesStatisticsMet
             raise ValueError("Must provide SparkContext")
         from napari_thunder import series as loaders
 
-        return loaders.fromarray(self.frames.collect().reshape(self.shape), index=self.index,
-                                 labels=self.labels, engine=engine, cls=self._constructor)
+        out = loaders.fromarray(self.frames.collect().reshape(self.shape), index=self.index,
+                                labels=self.labels, engine=engine, cls=self._constructor)
+        out._image_metadata = self._image_metadata
+        return out
 
     def tordd(self):
         """The Spark RDD of ``(key, record)`` pairs (keys: tuples of ``baseshape``).
@@ -344,11 +382,19 @@ class Series(SeriesFunctionalMethods, SeriesIndexingMethods, SeriesStatisticsMet
         Images
             ``n`` images of shape ``baseshape`` (image ``t`` holds value ``t`` of
             every record), this dtype, on the same engine.
+
+        Raises
+        ------
+        ValueError
+            No records (``count() == 0``).
         """
         from napari_thunder.data.images import Images
         from napari_thunder.engines.transpose import transpose
 
-        return Images(transpose(self.frames, self._baseshape))
+        if self.count() == 0:
+            raise ValueError("no records to turn into images (count() is 0): every image would be empty; "
+                             "check the filter that removed them")
+        return Images(transpose(self.frames, self._baseshape), self._image_metadata)
 
     def totimeseries(self) -> TimeSeries:
         """The same records as a ``TimeSeries``.
@@ -358,7 +404,8 @@ class Series(SeriesFunctionalMethods, SeriesIndexingMethods, SeriesStatisticsMet
         TimeSeries
             Sharing these frames, with the same shape, index and labels.
         """
-        return TimeSeries(self.frames, self._baseshape, index=self.index, labels=self.labels)
+        return TimeSeries(self.frames, self._baseshape, index=self.index, labels=self.labels,
+                          image_metadata=self._image_metadata)
 
     def toseries(self) -> Series:
         """The same records as a plain ``Series``.
@@ -368,7 +415,8 @@ class Series(SeriesFunctionalMethods, SeriesIndexingMethods, SeriesStatisticsMet
         Series
             Sharing these frames, with the same shape, index and labels.
         """
-        return Series(self.frames, self._baseshape, index=self.index, labels=self.labels)
+        return Series(self.frames, self._baseshape, index=self.index, labels=self.labels,
+                      image_metadata=self._image_metadata)
 
     def tobinary(self, path, prefix="series", overwrite=False, credentials=None) -> None:
         """Write Thunder 1.4.2's series binary layout into the directory ``path``.

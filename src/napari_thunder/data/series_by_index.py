@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from napari_thunder import validation
 from napari_thunder.data._shared import check_options
 from napari_thunder.kernels import series_ops as ops
 
@@ -364,9 +365,12 @@ class SeriesByIndexMethods:
         Raises
         ------
         ValueError
-            ``length`` does not divide the record length, or equals it.
+            ``length`` does not divide the record length, or equals it, or is
+            fractional or below 1.
+        TypeError
+            ``length`` is not an integer (a bool, a string).
         """
-        length = int(length)
+        length = validation.check_int(length, "length", minimum=1)
         self._check_panel(length)
         return self._kernel(ops.mean_by_panel, length, index=np.arange(length))
 
@@ -413,7 +417,10 @@ class SeriesByIndexMethods:
         Raises
         ------
         ValueError
-            A window leaves the record, or an index value is unknown.
+            A window leaves the record, an index value is unknown, or
+            ``window`` is below 1 or fractional.
+        TypeError
+            ``window`` is not an integer.
         """
-        windows = self._makewindows(indices, int(window))
+        windows = self._makewindows(indices, validation.check_int(window, "window", minimum=1))
         return self._kernel(ops.mean_by_window, windows, index=np.arange(windows.shape[1]))

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from napari_thunder import validation
 from napari_thunder.kernels import series_ops as ops
 
 if TYPE_CHECKING:
@@ -158,8 +159,11 @@ class SeriesIndexingMethods:
         Raises
         ------
         ValueError
-            ``n`` below 1.
+            ``n`` below 1 or fractional.
+        TypeError
+            ``n`` is not an integer (a bool, a string).
         """
+        n = validation.check_int(n, "n")
         if n < 1:
             raise ValueError(f"Number of samples must be larger than 0, got {n}")
         rng = np.random.default_rng(seed)

@@ -9,12 +9,12 @@ through the engine contract like every ``Series`` method. A mixin that
 
 from __future__ import annotations
 
-import numbers
 import warnings
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from napari_thunder import validation
 from napari_thunder.data._shared import check_options
 from napari_thunder.kernels import series_ops as ops
 from napari_thunder.kernels.moments import MomentAccumulator
@@ -24,9 +24,15 @@ if TYPE_CHECKING:
 
 
 def _positive_factor(value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)) or value < 1:
-        raise ValueError(f"sample_factor must be a positive integer, got {value!r}")
-    return int(value)
+    return validation.check_int(value, "sample_factor", minimum=1)
+
+
+def _record_axis(axis) -> int:
+    """``axis`` of center/standardize/zscore: 1 (within records) or 0 (across them)."""
+    axis = validation.check_int(axis, "axis")
+    if axis not in (0, 1):
+        raise ValueError(f"axis must be 0 or 1, got {axis!r}")
+    return axis
 
 
 class SeriesTransformMethods:
@@ -52,7 +58,10 @@ class SeriesTransformMethods:
         ------
         ValueError
             ``axis`` not 0 or 1.
+        TypeError
+            ``axis`` not an integer (a bool, a string).
         """
+        axis = _record_axis(axis)
         if axis == 1:
             return self._kernel(ops.center)
         if axis == 0:
@@ -81,7 +90,10 @@ class SeriesTransformMethods:
         ------
         ValueError
             ``axis`` not 0 or 1.
+        TypeError
+            ``axis`` not an integer (a bool, a string).
         """
+        axis = _record_axis(axis)
         if axis == 1:
             return self._kernel(ops.standardize)
         if axis == 0:
@@ -108,7 +120,10 @@ class SeriesTransformMethods:
         ------
         ValueError
             ``axis`` not 0 or 1.
+        TypeError
+            ``axis`` not an integer (a bool, a string).
         """
+        axis = _record_axis(axis)
         if axis == 1:
             return self._kernel(ops.zscore)
         if axis == 0:
@@ -133,7 +148,13 @@ class SeriesTransformMethods:
         -------
         Series
             Same shape, dtype, index and labels.
+
+        Raises
+        ------
+        TypeError
+            ``threshold`` is not a number.
         """
+        threshold = validation.check_real(threshold, "threshold")
         return self._kernel(ops.squelch, threshold, dtype=self.dtype)
 
     def correlate(self, signal) -> Series:
@@ -238,13 +259,19 @@ class SeriesTransformMethods:
         Raises
         ------
         ValueError
-            ``freq`` is missing or not below half the record length.
+            ``freq`` is missing, negative, fractional or not below half the
+            record length.
+        TypeError
+            ``freq`` is not a number.
         """
         half = int(np.fix(len(self.index) / 2))
-        if freq is None or not 0 <= int(freq) < half:
+        if freq is None:
+            raise ValueError("freq (the digital frequency of the coherence and phase) is required")
+        freq = validation.check_int(freq, "freq", minimum=0)
+        if freq >= half:
             raise ValueError(f"Requested frequency, {freq}, is too high, must be less than half the "
                              f"series duration ({half})")
-        return self._kernel(ops.fourier, int(freq), index=["coherence", "phase"])
+        return self._kernel(ops.fourier, freq, index=["coherence", "phase"])
 
     def convolve(self, signal, mode="full") -> Series:
         """``np.convolve(record, signal, mode)`` of every record.
@@ -298,15 +325,18 @@ class SeriesTransformMethods:
         Raises
         ------
         ValueError
-            The signal length differs from the record length.
+            The signal length differs from the record length; a negative or
+            fractional ``lag``.
+        TypeError
+            ``lag`` is not an integer.
         """
         s = np.asarray(signal, dtype=np.float64).reshape(-1)
-        s = s - s.mean()
-        s = s / np.linalg.norm(s)
         if s.size != len(self.index):
             raise ValueError(f"Size of signal to cross correlate with, {s.size}, does not match size of "
                              f"series {len(self.index)}")
-        lag = int(lag)
+        lag = validation.check_int(lag, "lag", minimum=0)
+        s = s - s.mean()
+        s = s / np.linalg.norm(s)
         if lag != 0:
             shifts = list(range(-lag, lag + 1))
             d = s.size
@@ -343,10 +373,12 @@ class SeriesTransformMethods:
         Raises
         ------
         ValueError
-            Unknown ``method``.
+            Unknown ``method``; a negative or fractional ``order``.
+        TypeError
+            A non-integer ``order`` (a bool, a string).
         """
         check_options(method, "method", ("linear", "nonlinear"))
-        order = 1 if method == "linear" else int(order)
+        order = 1 if method == "linear" else validation.check_int(order, "order", minimum=0)
         return self._kernel(ops.detrend, order)
 
     def normalize(self, method="percentile", window=None, perc=20, offset=0.1) -> Series:
@@ -377,7 +409,10 @@ class SeriesTransformMethods:
         Raises
         ------
         ValueError
-            Unknown ``method``, ``window`` below 1 or ``perc`` outside 0-100.
+            Unknown ``method``, ``window`` below 1 or fractional, or ``perc``
+            outside 0-100.
+        TypeError
+            A non-numeric ``perc``/``offset`` or non-integer ``window``.
         """
         check_options(method, "method", ("mean", "percentile", "window", "window-exact"))
         if method not in ("window", "window-exact"):
@@ -385,9 +420,7 @@ class SeriesTransformMethods:
                 warnings.warn('Setting window without using method "window" has no effect', stacklevel=2)
             window = 0
         else:
-            window = 6 if window is None else int(window)
-            if window < 1:
-                raise ValueError(f"window must be a positive int, got {window}")
-        if not 0 <= perc <= 100:
-            raise ValueError(f"perc must be within 0-100, got {perc}")
+            window = 6 if window is None else validation.check_int(window, "window", minimum=1)
+        perc = validation.check_real(perc, "perc", minimum=0, maximum=100)
+        offset = validation.check_real(offset, "offset")
         return self._kernel(ops.normalize, method, window, perc, float(offset), dtype=np.float64)
