@@ -191,6 +191,15 @@ def test_thunder_series_binary_folder_is_refused(tmp_path):
         images.frombinary(str(tmp_path))
 
 
+def test_series_binary_of_one_dimensional_records_is_refused(tmp_path):
+    from napari_thunder import images, series
+
+    series.fromarray(np.arange(30 * 60, dtype=np.float64).reshape(30, 60)).tobinary(str(tmp_path / "d"))
+    assert (tmp_path / "d" / "series-00000.bin").exists()
+    with pytest.raises(ValueError, match=r"series-00000\.bin is a Thunder Series binary file"):
+        images.frombinary(str(tmp_path / "d"))
+
+
 def test_malformed_stored_metadata_names_the_conf(tmp_path):
     from napari_thunder import images
 

@@ -138,13 +138,14 @@ def resolve_binary_args(path, shape=None, dtype=None, conf="conf.json"):
 
 
 #: file names Thunder's ``Series.tobinary`` writes (records of pixel time courses, not images)
-_SERIES_FILE = re.compile(r"^series-\d+-\d+(-\d+)*\.bin$")
+_SERIES_FILE = re.compile(r"^series-\d+(-\d+)*\.bin$")
 
 
 def check_not_series(files):
     """Raise ValueError when ``files`` are Thunder *Series* binary files.
 
-    Thunder's ``Series.tobinary`` writes ``series-00000-00000.bin`` files that
+    Thunder's ``Series.tobinary`` writes ``series-00000-00000.bin`` files (one
+    key per image axis: ``series-00000.bin`` for records of 1-D data) that
     hold records (a pixel's time course each), not images; read as images
     they would give one image of the whole pixel x time matrix.
 
@@ -156,7 +157,7 @@ def check_not_series(files):
         if _SERIES_FILE.match(os.path.basename(path)):
             raise ValueError(
                 f"{path} is a Thunder Series binary file (records of time courses, "
-                f"named series-XXXXX-XXXXX.bin), not an image: images.frombinary reads image "
+                f"named series-XXXXX[-XXXXX...].bin), not an image: images.frombinary reads image "
                 f"files only; load the folder with a Series loader"
             )
 
