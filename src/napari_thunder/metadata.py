@@ -345,6 +345,30 @@ class ImageMetadata:
         return ImageMetadata(axes, channel_names=channel_names,
                              rgb=self.rgb if rgb is None else bool(rgb))
 
+    def transposed(self, order) -> ImageMetadata:
+        """These metadata with the stack axes in ``order``.
+
+        Parameters
+        ----------
+        order : sequence of int
+            A permutation of ``range(ndim)``: new axis ``k`` is old axis ``order[k]``.
+
+        Returns
+        -------
+        ImageMetadata
+
+        Raises
+        ------
+        ValueError
+            ``order`` is not a permutation of the axes.
+        """
+        order = tuple(int(k) for k in order)
+        if sorted(order) != list(range(self.ndim)):
+            raise ValueError(f"order must be a permutation of range({self.ndim}), got {order}")
+        axes = tuple(self.axes[k] for k in order)
+        return ImageMetadata(axes, channel_names=self.channel_names,
+                             rgb=self.rgb and axes[-1].name == CHANNEL)
+
     def _axis_index(self, axis) -> int:
         if isinstance(axis, str):
             if axis not in self.names:

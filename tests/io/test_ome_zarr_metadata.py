@@ -97,3 +97,21 @@ def test_parse_multiscale_wide_transform_and_old_versions():
 def test_malformed_multiscales(attrs, word):
     with pytest.raises(ValueError, match=word):
         parse_multiscales(attrs, "the store")
+
+
+@pytest.mark.parametrize("names, order", [
+    (("t", "z", "c", "y", "x"), (0, 2, 1, 3, 4)),
+    (("t", "c", "z", "y", "x"), (0, 1, 2, 3, 4)),
+    (("t", "y", "x", "c"), (0, 3, 1, 2)),
+    (("t", "y", "x"), (0, 1, 2)),
+])
+def test_ngff_axis_order_moves_non_space_axes_before_space(names, order):
+    from napari_thunder.io.ome_zarr import ngff_axis_order
+
+    meta = ImageMetadata.from_names(names, scale=[1.0 + k for k in range(len(names))])
+    assert ngff_axis_order(meta) == order
+    moved = meta.transposed(order)
+    assert moved.names == tuple(names[k] for k in order)
+    assert moved.scale == tuple(meta.scale[k] for k in order)
+    with pytest.raises(ValueError, match="permutation"):
+        meta.transposed(order[:-1])

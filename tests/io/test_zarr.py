@@ -154,6 +154,36 @@ def test_tif_to_zarr_to_images_exact_with_metadata(tmp_path, engine):
     assert back.metadata == imgs.metadata
 
 
+def test_imagej_tzcyx_hyperstack_stored_in_ngff_order(tmp_path, engine):
+    """An ImageJ (t, z, c, y, x) movie is written as NGFF's (t, c, z, y, x):
+    the values moved with their axis names, scales, units and channel names,
+    and ome-zarr-py's reader sees the same array."""
+    import tifffile
+    from ome_zarr.io import parse_url
+    from ome_zarr.reader import Reader
+
+    data = _stack((3, 4, 2, 10, 12), np.uint16, seed=8)
+    tif = str(tmp_path / "hyper.tif")
+    tifffile.imwrite(tif, data, imagej=True, resolution=(1 / 0.4, 1 / 0.4),
+                     metadata={"axes": "TZCYX", "spacing": 2.5, "unit": "um", "finterval": 0.5,
+                               "Labels": ["gcamp", "tdtomato"]})
+    imgs = images.fromtif(tif, engine=engine)
+    assert imgs.metadata.names == ("t", "z", "c", "y", "x")
+    path = tmp_path / "hyper.zarr"
+    imgs.tozarr(path, levels=2)
+    back = images.fromzarr(path, engine=engine)
+    expected = np.swapaxes(data, 1, 2)
+    np.testing.assert_array_equal(back.frames.collect(), expected)
+    meta = back.metadata
+    assert meta.names == ("t", "c", "z", "y", "x")
+    np.testing.assert_allclose(meta.scale, (0.5, 1.0, 2.5, 0.4, 0.4))
+    assert meta.units == ("second", None, "micrometer", "micrometer", "micrometer")
+    assert meta.channel_names == imgs.metadata.channel_names
+    node = next(iter(Reader(parse_url(str(path)))()))
+    np.testing.assert_array_equal(np.asarray(node.data[0]), expected)
+    assert [a["name"] for a in node.metadata["axes"]] == ["t", "c", "z", "y", "x"]
+
+
 @pytest.mark.parametrize("chunk_frames", [1, 4, 5])
 def test_chunks_shared_between_blocks_written_exactly(tmp_path, engine, chunk_frames):
     data = _stack((23, 12, 10), np.int32, seed=7)

@@ -62,6 +62,33 @@ def axis_type(name: str) -> str | None:
     return _TYPES.get(name)
 
 
+def ngff_axis_order(metadata: ImageMetadata) -> tuple[int, ...]:
+    """The order of the stack axes OME-Zarr stores: ``[t,] [c,] [z,] y, x``.
+
+    Axis 0 (the images) stays first; of the image axes, the non-space ones
+    (channel, custom) come first, then the space axes, each group in its
+    current order. A ``(t, z, c, y, x)`` ImageJ hyperstack gives
+    ``(0, 2, 1, 3, 4)``: stored as ``(t, c, z, y, x)``. RGB stacks keep their
+    order (:func:`check_ome_axes` refuses them).
+
+    Parameters
+    ----------
+    metadata : ImageMetadata
+
+    Returns
+    -------
+    tuple of int
+        A permutation of ``range(metadata.ndim)``; the identity when the axes
+        are already in NGFF order.
+    """
+    image_axes = range(1, metadata.ndim)
+    if metadata.rgb:
+        return tuple(range(metadata.ndim))
+    kinds = [axis_type(n) for n in metadata.names]
+    return ((0,) + tuple(k for k in image_axes if kinds[k] != "space")
+            + tuple(k for k in image_axes if kinds[k] == "space"))
+
+
 def ngff_unit(unit, kind):
     """The NGFF name of ``unit`` on an axis of type ``kind``.
 
