@@ -6,6 +6,7 @@ import scipy.ndimage as ndi
 
 from napari_thunder import images
 from napari_thunder.data.registration import CrossCorr
+from napari_thunder.kernels import piecewise_registration as piecewise
 from napari_thunder.kernels import registration as reg
 from napari_thunder.kernels import summary
 from napari_thunder.sample_data.motion import calcium_movie
@@ -68,9 +69,9 @@ def test_piecewise_on_images():
     ref = m.still.mean(0)
     out, patch = imgs.register(reference=ref, method="piecewise", block_size=48, max_deviation=3,
                                return_shifts=True)
-    starts, size = reg.piecewise_grid(ref.shape, 48)
+    starts, size = piecewise.piecewise_grid(ref.shape, 48)
     assert patch.shape == (12, len(starts[0]), len(starts[1]), 2)
-    fields = reg.shift_fields(patch, starts, size, ref.shape)
+    fields = piecewise.shift_fields(patch, starts, size, ref.shape)
     assert np.abs(fields - m.fields).mean() <= 0.25
     lazy = imgs.register(reference=ref, method="piecewise", block_size=48, max_deviation=3).toarray()
     np.testing.assert_allclose(lazy, out.toarray(), rtol=1e-5, atol=1e-2)

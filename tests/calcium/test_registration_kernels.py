@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import scipy.ndimage as ndi
 
+from napari_thunder.kernels import piecewise_registration as piecewise
 from napari_thunder.kernels import registration as reg
 from napari_thunder.sample_data.motion import calcium_movie
 
@@ -116,11 +117,11 @@ def test_register_block_equals_estimate_then_apply(movie):
 def test_piecewise_recovers_a_smooth_field():
     m = calcium_movie(n=20, shape=(128, 128), nonrigid=2.0, seed=8)
     ref = m.still.mean(0)
-    starts, size = reg.piecewise_grid(ref.shape, 48)
-    specs = reg.patch_spectra(ref, 48)
-    out, patch = reg.piecewise_register_block(m.movie, reg.reference_spectrum(ref), specs, starts, size,
+    starts, size = piecewise.piecewise_grid(ref.shape, 48)
+    specs = piecewise.patch_spectra(ref, 48)
+    out, patch = piecewise.piecewise_register_block(m.movie, reg.reference_spectrum(ref), specs, starts, size,
                                               max_deviation=3, return_shifts=True)
-    fields = reg.shift_fields(patch, starts, size, ref.shape)
+    fields = piecewise.shift_fields(patch, starts, size, ref.shape)
     err = np.abs(fields - m.fields)
     assert err.mean() <= 0.25
     assert err[..., 16:-16, 16:-16].max() <= 0.8

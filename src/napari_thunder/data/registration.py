@@ -14,6 +14,7 @@ import numbers
 
 import numpy as np
 
+from napari_thunder.kernels import piecewise_registration as piecewise
 from napari_thunder.kernels import registration as reg
 from napari_thunder.kernels import summary, traces
 
@@ -190,7 +191,7 @@ class _Piecewise:
 
     def __call__(self, block, start):
         spec, specs, starts, size, upsample, max_shift, max_dev, border, cval = self.args
-        out = reg.piecewise_register_block(block, spec, specs, starts, size, upsample, max_shift,
+        out = piecewise.piecewise_register_block(block, spec, specs, starts, size, upsample, max_shift,
                                            max_dev, border, cval, return_shifts=self.want_shifts)
         return out[1] if self.want_shifts else out
 
@@ -202,8 +203,8 @@ class _PiecewiseApply:
 
     def __call__(self, block, start):
         patch = self.patch_shifts[start:start + len(block)]
-        fields = reg.shift_fields(patch, self.starts, self.size, block.shape[1:])
-        return reg.warp_block(block, fields, order=1, border=self.border, cval=self.cval)
+        fields = piecewise.shift_fields(patch, self.starts, self.size, block.shape[1:])
+        return piecewise.warp_block(block, fields, order=1, border=self.border, cval=self.cval)
 
 
 class _Traces:
@@ -282,9 +283,9 @@ def plan(imgs, reference=None, method="rigid", max_shift=None, nreference=50, ni
         if max_deviation is None:
             max_deviation = tuple(max(1.0, b / 8.0) for b in block_size)
         p.max_deviation = max_deviation
-        p.starts, p.size = reg.piecewise_grid(p.shape, block_size, overlap)
+        p.starts, p.size = piecewise.piecewise_grid(p.shape, block_size, overlap)
         p.grid = tuple(len(s) for s in p.starts)
-        p.specs = reg.patch_spectra(p.reference, p.size, overlap, reg.work_dtype(imgs.dtype),
+        p.specs = piecewise.patch_spectra(p.reference, p.size, overlap, reg.work_dtype(imgs.dtype),
                                     normalization=normalization, smooth=float(smooth))
     return p
 
@@ -325,7 +326,7 @@ class _StreamOp:
             return reg.register_block(block, p.spec, p.upsample, p.max_shift, p.interpolation,
                                       p.border, p.cval, return_shifts=True)
         args = self.piecewise.args
-        return reg.piecewise_register_block(block, *args, return_shifts=True)
+        return piecewise.piecewise_register_block(block, *args, return_shifts=True)
 
 
 def stream_register(imgs, **kwargs):
