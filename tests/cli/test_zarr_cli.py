@@ -46,6 +46,27 @@ def test_zarr_level_input_and_info(tmp_path, run_cli):
     np.testing.assert_array_equal(back, low)
 
 
+def test_run_writes_a_pyramid_with_levels(tmp_path, run_cli, assert_bad_input):
+    from napari_thunder import images
+
+    out = tmp_path / "pyr.zarr"
+    code, stdout, _ = run_cli("run", "example:mouse", "-o", out, "--levels", "3")
+    assert code == 0, stdout
+    assert "(zarr, one store, 3 levels)" in stdout
+    full = images.fromexample("mouse").frames.collect().astype(np.float64)
+    group = zarr.open_group(str(out), mode="r")
+    assert [d["path"] for d in group.attrs["ome"]["multiscales"][0]["datasets"]] == ["0", "1", "2"]
+    np.testing.assert_array_equal(group["0"][:], full.astype(np.int16))
+    # level 2: means of 4x4 boxes of y and x (the level shapes and the rounding as the writer states)
+    assert group["2"].shape == (20, 16, 16)
+    box = full.reshape(20, 16, 4, 16, 4).mean(axis=(2, 4))
+    np.testing.assert_allclose(group["2"][:], box, atol=1)
+    code, _, err = run_cli("run", "example:mouse", "-o", tmp_path / "t", "--levels", "2")
+    assert_bad_input(code, err, "--levels", "Zarr")
+    code, _, err = run_cli("run", "example:mouse", "-o", tmp_path / "z.zarr", "--levels", "0")
+    assert_bad_input(code, err, "--levels", "at least 1")
+
+
 def test_zarr_errors(tmp_path, run_cli, assert_bad_input):
     from napari_thunder import images
 

@@ -97,6 +97,13 @@ def cmd_run(args):
     fmt = output_format(kind, args.to, args.output)
     if args.npartitions is not None and args.npartitions < 1:
         raise CLIError(f"--npartitions must be at least 1, got {args.npartitions}")
+    writer_options = {}
+    if args.levels is not None:
+        if fmt != "zarr" or kind == "series":
+            raise CLIError(f"--levels applies to a Zarr output (--to zarr or OUTPUT.zarr), not {fmt}")
+        if args.levels < 1:
+            raise CLIError(f"--levels must be at least 1, got {args.levels}")
+        writer_options["levels"] = args.levels
     if kind == "series" and fmt != "binary":
         check_series_output(args.output, fmt, args.overwrite)
     else:
@@ -111,7 +118,8 @@ def cmd_run(args):
         if kind == "series":
             write_series(result, fmt, args.output, overwrite=args.overwrite)
         else:
-            write_result(result, fmt, args.output, overwrite=args.overwrite, progress=args.progress)
+            write_result(result, fmt, args.output, overwrite=args.overwrite, progress=args.progress,
+                         **writer_options)
         elapsed = time.perf_counter() - t0
         print(f"steps   {describe_steps(steps)}")
         if kind == "series":
@@ -121,7 +129,8 @@ def cmd_run(args):
         else:
             print(f"result  shape {tuple(result.shape)}, dtype {result.dtype}")
         if fmt == "zarr":
-            what = "one store"
+            nlevels = writer_options.get("levels", 1)
+            what = "one store" if nlevels == 1 else f"one store, {nlevels} levels"
         elif os.path.isdir(args.output):
             nfiles = len(os.listdir(args.output))
             what = f"{nfiles} file{'s' if nfiles != 1 else ''}"

@@ -80,6 +80,9 @@ def build_parser():
                      help="output format (default: the one OUTPUT's extension .zarr, .csv or .npy "
                           "names, else tif; csv for traces). Traces (after extract_traces) "
                           "go to csv (one row per ROI), npy or binary (Thunder's series layout)")
+    run.add_argument("--levels", type=int, default=None, metavar="N",
+                     help="resolution levels of a Zarr output (default 1: no pyramid; each further "
+                          "level halves y and x, as napari's multiscale layers browse them)")
     run.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
     run.add_argument("--npartitions", type=int, default=None, help="partitions of the input")
     run.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")

@@ -156,7 +156,7 @@ def run_pipeline(imgs, steps, engine=None, progress=False):
     return imgs
 
 
-def write_result(imgs, fmt, path, overwrite=False, progress=False):
+def write_result(imgs, fmt, path, overwrite=False, progress=False, **options):
     """Write ``imgs`` with the ``fmt`` writer, a bar advancing per written block.
 
     Parameters
@@ -168,18 +168,20 @@ def write_result(imgs, fmt, path, overwrite=False, progress=False):
     overwrite : bool
     progress : bool
         Show a tqdm bar on stderr (only for more than one image).
+    **options
+        More keywords of the writer (``levels`` of ``tozarr``).
     """
     writer = getattr(imgs, WRITERS[fmt])
     count = imgs.count()
     if not progress or count <= 1:
-        writer(path, overwrite=overwrite)
+        writer(path, overwrite=overwrite, **options)
         return
     with progress_bar(count, "writing", progress) as bar:
         def advance(done, total):
             bar.total = total
             bar.update(done - bar.n)
 
-        writer(path, overwrite=overwrite, progress=advance)
+        writer(path, overwrite=overwrite, progress=advance, **options)
 
 
 def check_series_output(path, fmt, overwrite):
