@@ -25,15 +25,3 @@ class WithStart(BlockOp):
     def __call__(self, block, start):
         return self.kernel(block, start, **self.kwargs)
 
-
-class TransposeImages:
-    """Each image of a block with its axes in ``order`` (image axes, 0 =
-    the first image axis), as a C-contiguous block."""
-
-    def __init__(self, order):
-        self.order = tuple(order)
-
-    def __call__(self, block, start):
-        import numpy as np
-
-        return np.ascontiguousarray(np.transpose(block, (0,) + tuple(k + 1 for k in self.order)))

@@ -24,7 +24,8 @@ class ImageOutputMethods:
         OME-Zarr stores the axes in the order ``[t,] [c,] [z,] y, x``: image
         axes in another order are written in that one (an ImageJ ``(t, z, c,
         y, x)`` hyperstack is stored, and read back, as ``(t, c, z, y, x)``,
-        each axis with its name, scale and unit).
+        each axis with its name, scale and unit; per-axis ``chunks`` are
+        then given in the stored order).
 
         Parameters
         ----------
@@ -68,18 +69,7 @@ class ImageOutputMethods:
         """
         from napari_thunder.io.zarr_write import write_zarr
 
-        frames, metadata = self.frames, self._metadata
-        if ome is True:
-            from napari_thunder.data._block_functions import TransposeImages
-            from napari_thunder.io.ome_zarr import ngff_axis_order
-
-            order = ngff_axis_order(metadata)
-            if order != tuple(range(metadata.ndim)):
-                image_order = tuple(k - 1 for k in order[1:])
-                value_shape = tuple(self.value_shape[k] for k in image_order)
-                frames = frames.map(TransposeImages(image_order), value_shape, self.dtype)
-                metadata = metadata.transposed(order)
-        return write_zarr(frames, metadata, path, chunks=chunks, levels=levels,
+        return write_zarr(self.frames, self._metadata, path, chunks=chunks, levels=levels,
                           method=method, ome=ome, version=version, compressors=compressors,
                           name=name, overwrite=overwrite, progress=progress)
 

@@ -34,7 +34,7 @@ import os
 import numpy as np
 
 from napari_thunder import validation
-from napari_thunder.io.ome_zarr import OME_VERSIONS, check_ome_axes, multiscales_attrs
+from napari_thunder.io.ome_zarr import OME_VERSIONS, check_ome_axes, multiscales_attrs, ngff_axis_order
 from napari_thunder.io.zarr import THUNDER_KEY, UNFINISHED, is_url
 from napari_thunder.kernels.pyramid import METHODS, level_shape, pyramid_blocks
 
@@ -228,8 +228,31 @@ class _SharedChunks:
                                "by the blocks the engine returned")
 
 
+class _TransposeImages:
+    """Each image of a block with its axes in ``order`` (image axes, 0 =
+    the first image axis), as a C-contiguous block: a picklable
+    ``func(block, start)`` of ``Frames.map``."""
+
+    def __init__(self, order):
+        self.order = tuple(order)
+
+    def __call__(self, block, start):
+        return np.ascontiguousarray(np.transpose(block, (0,) + tuple(k + 1 for k in self.order)))
+
+
+def _in_ngff_order(frames, metadata):
+    """``frames`` and ``metadata`` with the image axes in NGFF order
+    (:func:`~napari_thunder.io.ome_zarr.ngff_axis_order`), lazily; unchanged
+    when they already are."""
+    order = ngff_axis_order(metadata)
+    if order == tuple(range(metadata.ndim)):
+        return frames, metadata
+    image_order = tuple(k - 1 for k in order[1:])
+    value_shape = tuple(int(frames.shape[1:][k]) for k in image_order)
+    return frames.map(_TransposeImages(image_order), value_shape, frames.dtype), metadata.transposed(order)
+
+
 def _check_args(metadata, ome, version, levels, method, name):
-    ome = validation.check_bool(ome, "ome")
     levels = validation.check_int(levels, "levels", minimum=1)
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
@@ -242,7 +265,7 @@ def _check_args(metadata, ome, version, levels, method, name):
         raise ValueError("levels > 1 needs ome=True: a pyramid is an OME-Zarr multiscale image")
     if name is not None and not isinstance(name, str):
         raise TypeError(f"name must be a string, got {name!r}")
-    return ome, version, levels
+    return version, levels
 
 
 def write_zarr(frames, metadata, path, *, chunks=None, levels=1, method="mean", ome=True,
@@ -267,8 +290,9 @@ def write_zarr(frames, metadata, path, *, chunks=None, levels=1, method="mean", 
     method : {'mean', 'nearest'}
         How pyramid levels are downsampled.
     ome : bool
-        OME-Zarr image (a group with arrays ``0``, ``1``, ...) or, when
-        false, one plain Zarr v3 array at ``path``.
+        OME-Zarr image (a group with arrays ``0``, ``1``, ...; image axes
+        stored in NGFF order ``[t,] [c,] [z,] y, x``) or, when false, one
+        plain Zarr v3 array at ``path``.
     version : {'0.5', '0.4'}
         NGFF version: 0.5 writes Zarr v3, 0.4 Zarr v2.
     compressors : optional
@@ -301,7 +325,10 @@ def write_zarr(frames, metadata, path, *, chunks=None, levels=1, method="mean", 
     overwrite = validation.check_bool(overwrite, "overwrite")
     if is_url(path):
         raise ValueError(f"path must be a local folder (an atomic write renames it), got {path!r}")
-    ome, version, levels = _check_args(metadata, ome, version, levels, method, name)
+    ome = validation.check_bool(ome, "ome")
+    if ome:  # OME-Zarr stores [t,] [c,] [z,] y, x: other image-axis orders are written in that one
+        frames, metadata = _in_ngff_order(frames, metadata)
+    version, levels = _check_args(metadata, ome, version, levels, method, name)
     shape = tuple(int(s) for s in frames.shape)
     dtype = np.dtype(frames.dtype)
     if dtype == np.bool_:
