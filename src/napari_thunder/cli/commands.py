@@ -99,7 +99,7 @@ def cmd_run(args):
         raise CLIError(f"--npartitions must be at least 1, got {args.npartitions}")
     writer_options = {}
     if args.levels is not None:
-        if fmt != "zarr" or kind == "series":
+        if fmt != "zarr":
             raise CLIError(f"--levels applies to a Zarr output (--to zarr or OUTPUT.zarr), not {fmt}")
         if args.levels < 1:
             raise CLIError(f"--levels must be at least 1, got {args.levels}")
