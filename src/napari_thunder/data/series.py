@@ -256,12 +256,7 @@ class Series(SeriesFunctionalMethods, SeriesIndexingMethods, SeriesStatisticsMet
             class, held as a numpy array in this process (collected from the
             engine).
         """
-        from napari_thunder import series as loaders
-
-        out = loaders.fromarray(self.frames.collect().reshape(self.shape), index=self.index,
-                                labels=self.labels, cls=self._constructor)
-        out._image_metadata = self._image_metadata
-        return out
+        return self._collected_on(None)
 
     def tospark(self, engine=None) -> Series:
         """These records on Spark (``engine``: a SparkContext or master URL).
@@ -285,6 +280,11 @@ class Series(SeriesFunctionalMethods, SeriesIndexingMethods, SeriesStatisticsMet
         """
         if engine is None:
             raise ValueError("Must provide SparkContext")
+        return self._collected_on(engine)
+
+    def _collected_on(self, engine) -> Series:
+        """These records collected to this process and loaded again on
+        ``engine`` (None: local), with index, labels, class and image metadata."""
         from napari_thunder import series as loaders
 
         out = loaders.fromarray(self.frames.collect().reshape(self.shape), index=self.index,
