@@ -7,9 +7,14 @@ many moderate byte arrays much faster than one huge one), or, with a
 left in a per-action directory (much faster than through the JVM). Those
 directories are removed when the action ends, when its context stops, at
 interpreter exit, and, for a driver that was killed, by the next driver.
-:func:`_deliver` (executor) and :func:`_join_result` (driver) are the two ends;
-:class:`_ApplyToPartition` and :func:`_parse_chunks` frame the per-block
-results of a streamed partition.
+:func:`_deliver` (executor) and :func:`_join_result` (driver) are the two ends.
+
+:class:`_ApplyToPartition` computes the per-block results of a streamed
+partition. With a local master it leaves each one in the directory as soon as
+it is computed, in a file named by partition, frames and task attempt, and
+:func:`_ready_blocks` reads those files on the driver while the job still
+runs; otherwise the task returns them, framed by headers that
+:func:`_parse_chunks` reads.
 """
 
 from __future__ import annotations
