@@ -600,7 +600,7 @@ def test_a_retried_tasks_blocks_are_delivered_once_in_order(tmp_path):
         next(chain)
 
 
-class _Unpicklable:
+class _NoPickle:
     def __reduce__(self):
         raise TypeError("not picklable")
 
@@ -609,7 +609,7 @@ def test_block_files_appear_whole_or_not_at_all(tmp_path):
     results._write_block_file({"n": 3}, str(tmp_path), 2, 10, 12, 0)
     assert os.listdir(tmp_path) == ["2-10-12-0.pickle"]
     with pytest.raises(TypeError, match="not picklable"):
-        results._write_block_file(_Unpicklable(), str(tmp_path), 2, 12, 14, 0)
+        results._write_block_file(_NoPickle(), str(tmp_path), 2, 12, 14, 0)
     assert os.listdir(tmp_path) == ["2-10-12-0.pickle"]
     assert list(results._ready_blocks(str(tmp_path), 2, 10)) == [(10, 12, {"n": 3})]
     assert os.listdir(tmp_path) == []
