@@ -141,10 +141,10 @@ def _first_use() -> None:
 
 @contextmanager
 def _result_dir(sc, wanted: bool = True) -> Iterator[str | None]:
-    """A temporary directory where tasks leave big results for the driver,
-    removed (with any result left unread) on exit; None when results go
-    through Spark (not ``wanted``, a non-local master, or
-    ``settings.FILE_RESULT_BYTES`` is None).
+    """A temporary directory where tasks leave results for the driver (big
+    ones, and every block of a stream), removed (with any result left unread)
+    on exit; None when results go through Spark (not ``wanted``, a non-local
+    master, or ``settings.FILE_RESULT_BYTES`` is None).
 
     Its name holds the driver's pid: one left by a killed driver is removed
     by the next process that makes one; one still in use when the context
@@ -342,9 +342,10 @@ def _ready_blocks(result_dir: str, part: int, start: int) -> Iterator[tuple]:
     that :class:`_ApplyToPartition` has left in ``result_dir`` so far, as
     ``(start, stop, value)``, each file read then removed.
 
-    A retried task writes its blocks again under its new attempt number; of
-    several files starting at the same frame, the latest attempt's is read and
-    the others removed, so every frame range is delivered once.
+    A retried task writes its blocks again under its new attempt number (a
+    task's attempts run one after the other); of several files starting at the
+    same frame, the latest attempt's is read and the others removed, so every
+    frame range is delivered once and each block whole from one attempt.
     """
     files: dict[int, list] = {}
     for name in os.listdir(result_dir):
