@@ -1,7 +1,9 @@
 """Engine-level tests of SparkFrames / SparkBlockStore against numpy and the
 local engine (session SparkContext local[2] from tests/conftest.py)."""
 
+import glob
 import os
+import tempfile
 import threading
 import time
 
@@ -10,12 +12,16 @@ import pytest
 
 pytest.importorskip("pyspark")
 
+from napari_thunder import images  # noqa: E402
 from napari_thunder.engines.local import LocalFrames  # noqa: E402
 from napari_thunder.engines.spark import (  # noqa: E402
     SparkBlockStore,
     SparkFrames,
     SparkTaskError,
     resolve_context,
+    results,
+    settings,
+    streams,
 )
 from napari_thunder.io.source import ArraySource, CallableSource, FrameSource  # noqa: E402
 from napari_thunder.kernels.moments import MomentAccumulator, ReduceAccumulator  # noqa: E402
@@ -450,6 +456,163 @@ def test_cancel_streams_from_another_thread_is_immediate(sc, stack):
     assert _wait_no_active_jobs(sc)
     assert frames.cancel_streams() == 0
     assert sc.parallelize(range(4), 2).count() == 4
+
+
+# -- block by block with a local master: every block's result in a file ----------------------
+def _wait_for(marker, timeout=10.0):
+    """Whether the file ``marker`` appeared within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(marker) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return os.path.exists(marker)
+
+
+class _WaitAtStarts:
+    """Block function: the blocks starting at a frame of ``starts`` first
+    wait for the file ``marker``; returns ``(start, whether it was there)``."""
+
+    def __init__(self, marker, starts):
+        self.marker = marker
+        self.starts = starts
+
+    def __call__(self, block, start):
+        return start, start not in self.starts or _wait_for(self.marker)
+
+
+class _WaitOnFrames:
+    """Per-frame map: frames whose first value is in ``values`` first wait for
+    the file ``marker``; one that waited in vain comes back as -1s."""
+
+    def __init__(self, marker, values):
+        self.marker = marker
+        self.values = values
+
+    def __call__(self, frame):
+        if frame.flat[0] in self.values and not _wait_for(self.marker):
+            return np.full_like(frame, -1)
+        return frame
+
+
+def _slow_after_first_frame(block, start):
+    if start > 0:
+        time.sleep(0.5)
+    return block
+
+
+def _our_result_dirs():
+    return set(glob.glob(os.path.join(tempfile.gettempdir(), f"{results.RESULT_DIR_PREFIX}{os.getpid()}-*")))
+
+
+def test_blocks_arrive_while_their_partitions_job_runs(sc, stack, tmp_path, monkeypatch):
+    monkeypatch.setattr(settings, "BLOCK_BYTES", 2 * stack[0].nbytes)
+    frames = SparkFrames.from_array(stack, sc, 2)  # blocks (0, 2) (2, 4) (4, 5) | (5, 7) (7, 9) (9, 11)
+    marker = tmp_path / "first-block-received"
+    gen = frames.iter_chunks(_WaitAtStarts(str(marker), {4, 9}))
+    chunks = [next(gen)]
+    marker.touch()  # only now can the last block of each partition be computed
+    chunks += list(gen)
+    assert [(a, b) for a, b, _ in chunks] == [(0, 2), (2, 4), (4, 5), (5, 7), (7, 9), (9, 11)]
+    assert [result for _, _, result in chunks] == [(0, True), (2, True), (4, True), (5, True), (7, True),
+                                                   (9, True)]
+
+
+@pytest.mark.parametrize("file_bytes", [settings.FILE_RESULT_BYTES, None], ids=["files", "through-spark"])
+def test_streamed_blocks_equal_the_collected_result(sc, stack, monkeypatch, file_bytes):
+    monkeypatch.setattr(settings, "BLOCK_BYTES", 2 * stack[0].size * 8)  # 2 frames of the int64 results
+    monkeypatch.setattr(settings, "FILE_RESULT_BYTES", file_bytes)
+    frames = SparkFrames.from_array(stack, sc, 3).map(_plus_index, stack.shape[1:], np.int64)
+    expected = stack.astype(np.int64) * 3 + np.arange(11)[:, None, None]
+    chunks = list(frames.iter_chunks(_identity_block))
+    assert [(a, b) for a, b, _ in chunks] == [(0, 2), (2, 3), (3, 5), (5, 7), (7, 9), (9, 11)]
+    assert len(chunks) == frames.nchunks
+    np.testing.assert_array_equal(np.concatenate([block for _, _, block in chunks]), expected)
+    np.testing.assert_array_equal(frames.collect(), expected)
+    sums = list(frames.iter_chunks(_block_sum))  # not ndarrays: pickles
+    assert [(a, b, total) for a, b, total in sums] == [(a, b, int(expected[a:b].sum())) for a, b, _ in chunks]
+
+
+@pytest.mark.parametrize("how", ["close", "cancel_streams"])
+def test_cancel_in_the_middle_of_a_partition_leaves_no_files(sc, stack, monkeypatch, how):
+    monkeypatch.setattr(settings, "BLOCK_BYTES", stack[0].nbytes)  # one frame per block
+    frames = SparkFrames.from_array(stack, sc, 2)
+    before = _our_result_dirs()
+    gen = frames.iter_chunks(_slow_after_first_frame)
+    assert next(gen)[:2] == (0, 1)  # the job of partition 0 (frames 0..4) still runs
+    assert len(_our_result_dirs() - before) == 1
+    if how == "close":
+        gen.close()
+    else:
+        assert frames.cancel_streams() == 1
+        assert list(gen) == []  # ends quietly
+    assert _wait_no_active_jobs(sc)
+    deadline = time.monotonic() + 10
+    while _our_result_dirs() - before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _our_result_dirs() - before
+
+
+def test_gui_progress_moves_block_by_block(sc, tmp_path, monkeypatch):
+    """The plugin's statistic jobs show one step per ``stream_statistic``
+    item: a 200-frame job on 2 partitions moves once per block, the first
+    step while both partitions' jobs still run."""
+    data = np.broadcast_to(np.arange(200.0)[:, None, None], (200, 4, 4)).copy()
+    monkeypatch.setattr(settings, "BLOCK_BYTES", 10 * data[0].nbytes)
+    marker = tmp_path / "first-step-shown"
+    imgs = images.fromarray(data, engine=sc, npartitions=2).map(
+        _WaitOnFrames(str(marker), {99.0, 199.0}), value_shape=(4, 4), dtype=np.float64)
+    steps = []
+    for done, total, estimate in imgs.stream_statistic("mean"):
+        steps.append((done, total))
+        last = estimate
+        marker.touch()
+    assert steps == [(done, 200) for done in range(10, 201, 10)]  # 20 steps, not 2
+    assert len(steps) == imgs.frames.nchunks
+    np.testing.assert_array_equal(last, data.mean(axis=0))  # frames 99 and 199 saw the marker
+
+
+def test_a_retried_tasks_blocks_are_delivered_once_in_order(tmp_path):
+    """Spark re-runs a failed task under a new attempt number (the session's
+    local[2] master allows no retries, so the files are written here as the
+    task would): every frame range is read once, the newest attempt's."""
+    folder = str(tmp_path)
+
+    def write(attempt, start, stop, part=0):
+        results._write_block_file(np.full(stop - start, attempt), folder, part, start, stop, attempt)
+
+    def taken(start):
+        return [(a, b, value.tolist()) for a, b, value in results._ready_blocks(folder, 0, start)]
+
+    write(0, 0, 2)
+    assert taken(0) == [(0, 2, [0, 0])]
+    write(0, 2, 4)  # attempt 0 fails after its second block; attempt 1 starts again
+    write(1, 0, 2)
+    write(1, 2, 4)
+    write(1, 4, 5)
+    write(0, 5, 7, part=1)
+    open(os.path.join(folder, ".unfinished.tmp"), "wb").close()
+    assert taken(2) == [(2, 4, [1, 1]), (4, 5, [1])]
+    assert taken(5) == []  # partition 1's files are not partition 0's
+    assert sorted(os.listdir(folder)) == [".unfinished.tmp", "0-0-2-1.npy", "1-5-7-0.npy"]
+    # the driver's check: blocks must continue where the last one stopped, within the partition
+    chain = streams._checked([(0, 2, None), (3, 5, None)], 0, [0, 5], 0)
+    assert next(chain)[:2] == (0, 2)
+    with pytest.raises(RuntimeError, match=r"partition 0 does not hold frames 0\.\.4"):
+        next(chain)
+
+
+class _NoPickle:
+    def __reduce__(self):
+        raise TypeError("not picklable")
+
+
+def test_block_files_appear_whole_or_not_at_all(tmp_path):
+    results._write_block_file({"n": 3}, str(tmp_path), 2, 10, 12, 0)
+    assert os.listdir(tmp_path) == ["2-10-12-0.pickle"]
+    with pytest.raises(TypeError, match="not picklable"):
+        results._write_block_file(_NoPickle(), str(tmp_path), 2, 12, 14, 0)
+    assert os.listdir(tmp_path) == ["2-10-12-0.pickle"]
+    assert list(results._ready_blocks(str(tmp_path), 2, 10)) == [(10, 12, {"n": 3})]
+    assert os.listdir(tmp_path) == []
 
 
 # -- aggregate ---------------------------------------------------------------------------

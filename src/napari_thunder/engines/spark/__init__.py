@@ -23,10 +23,12 @@ Modules, one job each
     block upstream), reading, mapping, re-keying; the range partitioners.
 ``streams``
     ``iter_chunks``: one Spark job per partition (a few at a time, in one job
-    group), results yielded in frame order, cancellable.
+    group), results yielded in frame order (with a local master block by
+    block while the jobs run), cancellable.
 ``results``
     Results to the driver: 4 MiB pieces, or temporary ``.npy``/pickle files
-    with a ``local[...]`` master (much faster than through the JVM).
+    with a ``local[...]`` master (much faster than through the JVM; a
+    streamed block's file as soon as the block is computed).
 ``merge``
     ``aggregate``: fold each partition into an accumulator, merge the partials
     in frame order (a tree for many partitions).

@@ -364,7 +364,8 @@ class SparkFrames(Frames):
         of at most ``settings.BLOCK_BYTES``, so a big partition is several
         chunks; one Spark job per partition, up to ``max_inflight`` jobs at once, default
         ``sc.defaultParallelism``) and yield ``(start, stop, result)`` in frame
-        order as the partitions finish.
+        order: with a ``local[...]`` master as the blocks are computed, with
+        other masters as the partitions finish.
 
         The jobs run in one Spark job group; closing the generator (or losing
         it) cancels the group, interrupting running tasks. From another

@@ -7,9 +7,14 @@ many moderate byte arrays much faster than one huge one), or, with a
 left in a per-action directory (much faster than through the JVM). Those
 directories are removed when the action ends, when its context stops, at
 interpreter exit, and, for a driver that was killed, by the next driver.
-:func:`_deliver` (executor) and :func:`_join_result` (driver) are the two ends;
-:class:`_ApplyToPartition` and :func:`_parse_chunks` frame the per-block
-results of a streamed partition.
+:func:`_deliver` (executor) and :func:`_join_result` (driver) are the two ends.
+
+:class:`_ApplyToPartition` computes the per-block results of a streamed
+partition. With a local master it leaves each one in the directory as soon as
+it is computed, in a file named by partition, frames and task attempt, and
+:func:`_ready_blocks` reads those files on the driver while the job still
+runs; otherwise the task returns them, framed by headers that
+:func:`_parse_chunks` reads.
 """
 
 from __future__ import annotations
@@ -136,10 +141,10 @@ def _first_use() -> None:
 
 @contextmanager
 def _result_dir(sc, wanted: bool = True) -> Iterator[str | None]:
-    """A temporary directory where tasks leave big results for the driver,
-    removed (with any result left unread) on exit; None when results go
-    through Spark (not ``wanted``, a non-local master, or
-    ``settings.FILE_RESULT_BYTES`` is None).
+    """A temporary directory where tasks leave results for the driver (big
+    ones, and every block of a stream), removed (with any result left unread)
+    on exit; None when results go through Spark (not ``wanted``, a non-local
+    master, or ``settings.FILE_RESULT_BYTES`` is None).
 
     Its name holds the driver's pid: one left by a killed driver is removed
     by the next process that makes one; one still in use when the context
@@ -257,25 +262,63 @@ class _ChunkHeader:
         self.count = count
 
 
+#: a streamed block's file: ``{partition}-{start}-{stop}-{task attempt}.{npy|pickle}``
+_BLOCK_FILE_RE = re.compile(r"^(\d+)-(\d+)-(\d+)-(\d+)\.(npy|pickle)$")
+
+
+def _write_block_file(result, result_dir: str, part: int, start: int, stop: int, attempt: int) -> None:
+    """Leave one block's result in ``result_dir`` (``.npy`` for an ndarray,
+    else a pickle), named by :data:`_BLOCK_FILE_RE`; atomically: written under
+    a temporary name in the same directory, then renamed."""
+    kind = "npy" if isinstance(result, np.ndarray) and not result.dtype.hasobject else "pickle"
+    temporary = os.path.join(result_dir, f".{uuid.uuid4().hex}.tmp")
+    try:
+        with open(temporary, "wb") as handle:
+            if kind == "npy":
+                np.save(handle, result, allow_pickle=False)
+            else:
+                handle.write(_dumps(result))
+        os.replace(temporary, os.path.join(result_dir, f"{part}-{start}-{stop}-{attempt}.{kind}"))
+    except BaseException:
+        try:
+            os.remove(temporary)
+        except OSError:
+            pass
+        raise
+
+
 class _ApplyToPartition:
     """runJob function: ``func(block, start)`` on every block (at most
-    ``block_bytes``) of the partition; yields, per block, a
-    :class:`_ChunkHeader` then the result (a file, pieces or the value)."""
+    ``block_bytes``) of the partition.
 
-    def __init__(self, func, block_bytes: int, piece_bytes: int, result_dir=None, file_bytes=None):
+    With a ``result_dir`` (local masters) each block's result is left there
+    as soon as it is computed (:func:`_write_block_file`, named by partition,
+    frames and task attempt) and the task returns nothing; else the task
+    yields, per block, a :class:`_ChunkHeader` then the result (pieces or the
+    value).
+    """
+
+    def __init__(self, func, block_bytes: int, piece_bytes: int, result_dir=None):
         self.func = func
         self.block_bytes = block_bytes
         self.piece_bytes = piece_bytes
         self.result_dir = result_dir
-        self.file_bytes = file_bytes
 
     def __call__(self, records):
+        if self.result_dir is not None:
+            from pyspark import TaskContext
+
+            task = TaskContext.get()
+            part, attempt = task.partitionId(), task.attemptNumber()
         for start, block in _iter_blocks(records, self.block_bytes):
             count = block.shape[0]
             result = self.func(block, start)
             del block
-            yield _ChunkHeader(start, count)
-            yield from _deliver(result, self.result_dir, self.file_bytes, self.piece_bytes)
+            if self.result_dir is not None:
+                _write_block_file(result, self.result_dir, part, start, start + count, attempt)
+            else:
+                yield _ChunkHeader(start, count)
+                yield from _split_result(result, self.piece_bytes)
             del result
 
 
@@ -293,3 +336,28 @@ def _parse_chunks(items: list) -> list:
         k += 1 + size
     return chunks
 
+
+def _ready_blocks(result_dir: str, part: int, start: int) -> Iterator[tuple]:
+    """The consecutive blocks of partition ``part`` from frame ``start`` on
+    that :class:`_ApplyToPartition` has left in ``result_dir`` so far, as
+    ``(start, stop, value)``, each file read then removed.
+
+    A retried task writes its blocks again under its new attempt number (a
+    task's attempts run one after the other); of several files starting at the
+    same frame, the latest attempt's is read and the others removed, so every
+    frame range is delivered once and each block whole from one attempt.
+    """
+    files: dict[int, list] = {}
+    for name in os.listdir(result_dir):
+        match = _BLOCK_FILE_RE.match(name)
+        if match and int(match[1]) == part:
+            files.setdefault(int(match[2]), []).append((int(match[4]), int(match[3]), name, match[5]))
+    while start in files:
+        *older, (_, stop, name, kind) = sorted(files.pop(start))
+        for _, _, old, _ in older:
+            try:
+                os.remove(os.path.join(result_dir, old))
+            except OSError:
+                pass
+        yield start, stop, _FileResult(os.path.join(result_dir, name), kind).load()
+        start = stop

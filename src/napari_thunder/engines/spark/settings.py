@@ -20,6 +20,8 @@ RESULT_PIECE_BYTES = 4 * 2**20
 
 #: With a ``local[...]`` master (executors on the driver's machine), ndarray
 #: results larger than this are handed over through a temporary ``.npy`` file
-#: instead of the JVM (several times faster for big blocks). Set to None to
-#: always go through Spark.
+#: instead of the JVM (several times faster for big blocks); streamed blocks
+#: (``iter_chunks``) go through files whatever their size, so the driver gets
+#: each one while its partition's job still runs. Set to None to always go
+#: through Spark (streams then move one partition at a time).
 FILE_RESULT_BYTES: int | None = 1 * 2**20

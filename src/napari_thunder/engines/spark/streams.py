@@ -1,9 +1,12 @@
 """Streaming an RDD of frames partition by partition, in frame order.
 
 :func:`stream_partitions` runs one Spark job per partition (a few at a time,
-in one job group) and yields the per-block results in frame order as the
-partitions finish; closing the generator, or :func:`cancel_streams` from any
-thread, cancels the jobs.
+in one job group) and yields the per-block results in frame order: with a
+``local[...]`` master as the blocks are computed (each task leaves every
+block's result in a file of the stream's result directory, which the driver
+polls while the job runs), with other masters as the partitions finish (the
+results come back through Spark). Closing the generator, or
+:func:`cancel_streams` from any thread, cancels the jobs.
 """
 
 from __future__ import annotations
@@ -17,10 +20,29 @@ from typing import Any
 
 from napari_thunder.engines.spark import settings
 from napari_thunder.engines.spark.errors import _Guard, _spark_call
-from napari_thunder.engines.spark.results import _ApplyToPartition, _parse_chunks, _result_dir
+from napari_thunder.engines.spark.results import _ApplyToPartition, _parse_chunks, _ready_blocks, _result_dir
 
 #: guards every registry of running streams (``{job group: state}``)
 _STREAMS_LOCK = threading.Lock()
+
+#: seconds between two looks for new block files while a partition's job runs
+POLL_SECONDS = 0.05
+
+
+def _not_covered(p, bounds) -> RuntimeError:
+    return RuntimeError(f"partition {p} does not hold frames {bounds[p]}..{bounds[p + 1] - 1}")
+
+
+def _checked(blocks, p, bounds, start):
+    """Yield ``blocks`` of partition ``p``, checking that each begins where
+    the previous one ended (the first at frame ``start``) and none goes past
+    the partition; return the frame where the last one ended."""
+    for block in blocks:
+        if block[0] != start or not start <= block[1] <= bounds[p + 1]:
+            raise _not_covered(p, bounds)
+        start = block[1]
+        yield block
+    return start
 
 
 def stream_partitions(rdd, bounds, func, max_inflight, streams: dict) -> Iterator[tuple[int, int, Any]]:
@@ -45,7 +67,9 @@ def stream_partitions(rdd, bounds, func, max_inflight, streams: dict) -> Iterato
     Yields
     ------
     tuple
-        ``(start, stop, result)`` for every block, in frame order.
+        ``(start, stop, result)`` for every block, in frame order; with a
+        local master as soon as the block and all before it are computed,
+        else once its partition's job has ended.
 
     Raises
     ------
@@ -60,8 +84,7 @@ def stream_partitions(rdd, bounds, func, max_inflight, streams: dict) -> Iterato
     group = "napari-thunder-" + uuid.uuid4().hex
     state = {"cancelled": False}
     with _result_dir(sc) as result_dir:
-        apply = _Guard(_ApplyToPartition(func, settings.BLOCK_BYTES, settings.RESULT_PIECE_BYTES,
-                                         result_dir, settings.FILE_RESULT_BYTES))
+        apply = _Guard(_ApplyToPartition(func, settings.BLOCK_BYTES, settings.RESULT_PIECE_BYTES, result_dir))
 
         def run(p):
             if state["cancelled"]:
@@ -86,19 +109,31 @@ def stream_partitions(rdd, bounds, func, max_inflight, streams: dict) -> Iterato
             for _ in range(inflight):
                 submit_next()
             while pending and not state["cancelled"]:
-                p, future = pending.popleft()
+                p, future = pending[0]  # stays pending (cancelled on close) until its job ended
+                start = bounds[p]
+                if result_dir is not None:  # local master: the blocks computed so far, while the job runs
+                    while not wait([future], timeout=POLL_SECONDS).done:
+                        if state["cancelled"]:
+                            return
+                        start = yield from _checked(_ready_blocks(result_dir, p, start), p, bounds, start)
                 try:
                     result = future.result()
                 except Exception:
                     if state["cancelled"]:
                         return
                     raise
+                pending.popleft()
                 submit_next()
+                if result_dir is not None:
+                    start = yield from _checked(_ready_blocks(result_dir, p, start), p, bounds, start)
+                    if start != bounds[p + 1]:
+                        raise _not_covered(p, bounds)
+                    continue
                 chunks = _parse_chunks(result)
                 del result
                 covered = [bounds[p]] + [stop for _, stop, _ in chunks]
                 if [start for start, _, _ in chunks] != covered[:-1] or covered[-1] != bounds[p + 1]:
-                    raise RuntimeError(f"partition {p} does not hold frames {bounds[p]}..{bounds[p + 1] - 1}")
+                    raise _not_covered(p, bounds)
                 while chunks:
                     yield chunks.pop(0)
             finished = not state["cancelled"]
