@@ -111,11 +111,12 @@ def _widget_job(viewer, qtbot, widget_class, layer, **values):
 @pytest.mark.spark
 def test_spark_widget_jobs_move_in_small_steps(make_napari_viewer_proxy, qtbot, spark_context):
     """On Spark (the session ``local[2]``, one partition per core) a widget
-    job on 200 frames moves in about 50 steps, not one per partition, and
+    job on 200 frames moves in 25 steps (blocks of 256 KiB at least), not
+    one per partition, and
     gives the local engine's result."""
     from napari_thunder.plugin import settings
 
-    movie = np.random.default_rng(12).normal(100, 20, size=(200, 64, 128))  # 64 KiB frames
+    movie = np.random.default_rng(12).normal(100, 20, size=(200, 64, 128)).astype(np.float32)  # 32 KiB
     viewer = make_napari_viewer_proxy()
     layer = viewer.add_image(movie, name="movie")
     local_filter, _ = _widget_job(viewer, qtbot, W.GaussianFilterWidget, layer, sigma="1")
@@ -124,11 +125,11 @@ def test_spark_widget_jobs_move_in_small_steps(make_napari_viewer_proxy, qtbot, 
     spark_filter, filter_steps = _widget_job(viewer, qtbot, W.GaussianFilterWidget, layer, sigma="1")
     spark_mean, mean_steps = _widget_job(viewer, qtbot, W.MeanWidget, layer)
     for steps in (filter_steps, mean_steps):
-        assert len(steps) > 10 and steps == sorted(steps) and steps[-1] == 200, steps
+        assert len(steps) > 10 and steps == sorted(steps) and steps[-1] == 200, steps  # 25
         assert max(np.diff([0] + steps)) <= 8, steps
     np.testing.assert_array_equal(spark_filter.layer.data, local_filter.layer.data)
     np.testing.assert_allclose(spark_mean.layer.data, local_mean.layer.data, rtol=1e-12)
-    np.testing.assert_allclose(spark_mean.layer.data, movie.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(spark_mean.layer.data, movie.mean(axis=0, dtype=np.float64), rtol=1e-6)
 
 
 def test_the_api_keeps_its_chunking(movie):
