@@ -13,6 +13,7 @@ import pytest
 pytest.importorskip("pyspark")
 
 from napari_thunder import images  # noqa: E402
+from napari_thunder.engines.factory import min_chunks  # noqa: E402
 from napari_thunder.engines.local import LocalFrames  # noqa: E402
 from napari_thunder.engines.spark import (  # noqa: E402
     SparkBlockStore,
@@ -568,6 +569,88 @@ def test_gui_progress_moves_block_by_block(sc, tmp_path, monkeypatch):
     assert steps == [(done, 200) for done in range(10, 201, 10)]  # 20 steps, not 2
     assert len(steps) == imgs.frames.nchunks
     np.testing.assert_array_equal(last, data.mean(axis=0))  # frames 99 and 199 saw the marker
+
+
+def _block_length(block, start):
+    """Per-frame map whose frames tell the length of the map's block."""
+    return np.full(block.shape, float(block.shape[0]))
+
+
+@pytest.fixture(scope="module")
+def movie():
+    return np.random.default_rng(12).normal(100, 20, size=(200, 16, 16))  # 2 KiB frames
+
+
+def test_min_chunks_cuts_spark_streams_into_about_count_blocks(sc, movie):
+    """Inside ``min_chunks(50, small)`` (what GUI jobs run in) a 200-frame
+    stack on 2 partitions streams in 50 blocks, not 2; same values; outside,
+    the default blocks again."""
+    imgs = images.fromarray(movie, engine=sc, npartitions=2)
+    plain = list(imgs.gaussian_filter(1.0).iter_chunks())
+    plain_steps = list(imgs.stream_statistic("mean"))
+    assert len(plain) == len(plain_steps) == imgs.gaussian_filter(1.0).frames.nchunks == 2
+    with min_chunks(50, 1024):
+        filtered = imgs.gaussian_filter(1.0)
+        assert filtered.frames.nchunks == 50
+        chunks = list(filtered.iter_chunks())
+        steps = list(imgs.stream_statistic("mean"))
+    assert len(chunks) >= 40 and len(steps) >= 40
+    assert [(a, b) for a, b, _ in chunks] == [(a, a + 4) for a in range(0, 200, 4)]
+    assert [done for done, _, _ in steps] == list(range(4, 201, 4))
+    np.testing.assert_array_equal(np.concatenate([c for _, _, c in chunks]),
+                                  np.concatenate([c for _, _, c in plain]))
+    np.testing.assert_allclose(steps[-1][2], plain_steps[-1][2], rtol=1e-12)
+    np.testing.assert_allclose(steps[-1][2], movie.mean(axis=0), rtol=1e-12)
+    assert imgs.gaussian_filter(1.0).frames.nchunks == 2  # the default again
+
+
+def test_spark_blocks_are_decided_where_the_stream_or_map_is_made(sc, movie):
+    """A stream made inside ``min_chunks`` keeps its blocks when consumed
+    outside it, on another thread (the GUI's worker); one made outside keeps
+    the default inside; a ``map`` made inside computes small blocks."""
+    frames = SparkFrames.from_array(movie, sc, 2)
+    acc = MomentAccumulator(movie.shape[1:], movie.dtype, ("mean",))
+    with min_chunks(50, 1024):
+        made_inside = frames.iter_chunks(_identity_block)
+        folds_inside = frames.stream_aggregate(acc)
+        mapped = frames.map(_block_length, movie.shape[1:], np.float64)
+    made_outside = frames.iter_chunks(_identity_block)
+    seen = {}
+
+    def consume():
+        seen["inside"] = [(a, b) for a, b, _ in made_inside]
+        seen["folds"] = [done for done, _, _ in folds_inside]
+
+    worker = threading.Thread(target=consume)
+    worker.start()
+    worker.join(60)
+    assert seen["inside"] == [(a, a + 4) for a in range(0, 200, 4)]
+    assert seen["folds"] == list(range(4, 201, 4))
+    with min_chunks(50, 1024):
+        assert [(a, b) for a, b, _ in made_outside] == [(0, 100), (100, 200)]
+    lengths = list(mapped.iter_chunks(_identity_block))  # streamed in default blocks
+    assert [(a, b) for a, b, _ in lengths] == [(0, 100), (100, 200)]
+    np.testing.assert_array_equal(np.concatenate([c for _, _, c in lengths]), 4.0)  # mapped 4 at a time
+
+
+def test_block_bytes_of_min_chunks(monkeypatch):
+    """``streams.block_bytes``: ``settings.BLOCK_BYTES`` outside
+    ``min_chunks``; inside, whole frames of about total / count, at least
+    ``min_bytes``, at most ``BLOCK_BYTES`` (and one frame)."""
+    frame = 2048
+    assert streams.block_bytes(200, frame) == settings.BLOCK_BYTES
+    with min_chunks(50, 1024):
+        assert streams.block_bytes(200, frame) == 4 * frame
+        assert streams.block_bytes(201, frame) == 5 * frame
+    with min_chunks(50, 256 * 2**10):  # 128 frames of 2 KiB at least
+        assert streams.block_bytes(200, frame) == 128 * frame
+    with min_chunks(0):
+        assert streams.block_bytes(200, frame) == settings.BLOCK_BYTES
+    monkeypatch.setattr(settings, "BLOCK_BYTES", 3 * frame)
+    with min_chunks(50, 1024):
+        assert streams.block_bytes(10_000, frame) == 3 * frame
+        assert streams.block_bytes(10, 10 * frame) == 10 * frame  # one frame bigger than a block
+        assert streams.block_bytes(10, 0) == 3 * frame
 
 
 def test_a_retried_tasks_blocks_are_delivered_once_in_order(tmp_path):

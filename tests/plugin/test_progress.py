@@ -96,6 +96,42 @@ def test_widget_progress_bar_moves_in_small_steps(make_napari_viewer_proxy, qtbo
     np.testing.assert_array_equal(out, ref)
 
 
+def _widget_job(viewer, qtbot, widget_class, layer, **values):
+    widget = widget_class(viewer)
+    widget.image.value = layer
+    for name, value in values.items():
+        getattr(widget, name).value = value
+    job = widget.run()
+    seen = _steps(job)
+    qtbot.waitUntil(lambda: not job.running, timeout=120000)
+    assert job.status == "done", job.error
+    return job, seen
+
+
+@pytest.mark.spark
+def test_spark_widget_jobs_move_in_small_steps(make_napari_viewer_proxy, qtbot, spark_context):
+    """On Spark (the session ``local[2]``, one partition per core) a widget
+    job on 200 frames moves in 25 steps (blocks of 256 KiB at least), not
+    one per partition, and
+    gives the local engine's result."""
+    from napari_thunder.plugin import settings
+
+    movie = np.random.default_rng(12).normal(100, 20, size=(200, 64, 128)).astype(np.float32)  # 32 KiB
+    viewer = make_napari_viewer_proxy()
+    layer = viewer.add_image(movie, name="movie")
+    local_filter, _ = _widget_job(viewer, qtbot, W.GaussianFilterWidget, layer, sigma="1")
+    local_mean, _ = _widget_job(viewer, qtbot, W.MeanWidget, layer)
+    settings.set_engine("spark", spark_master=spark_context.master)
+    spark_filter, filter_steps = _widget_job(viewer, qtbot, W.GaussianFilterWidget, layer, sigma="1")
+    spark_mean, mean_steps = _widget_job(viewer, qtbot, W.MeanWidget, layer)
+    for steps in (filter_steps, mean_steps):
+        assert len(steps) > 10 and steps == sorted(steps) and steps[-1] == 200, steps  # 25
+        assert max(np.diff([0] + steps)) <= 8, steps
+    np.testing.assert_array_equal(spark_filter.layer.data, local_filter.layer.data)
+    np.testing.assert_allclose(spark_mean.layer.data, local_mean.layer.data, rtol=1e-12)
+    np.testing.assert_allclose(spark_mean.layer.data, movie.mean(axis=0, dtype=np.float64), rtol=1e-6)
+
+
 def test_the_api_keeps_its_chunking(movie):
     default = [(a, b) for a, b, _ in images.fromarray(movie).iter_chunks()]
     assert len(default) == min(200, 2 * local.worker_count())

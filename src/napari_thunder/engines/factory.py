@@ -495,15 +495,28 @@ def _distributed_engine(engine) -> Engine:
     return DistributedEngine.from_spec(engine)
 
 
-def local_min_chunks(count: int, min_bytes: int = 256 * 2**10):
-    """Context in which local-engine frames made on this thread get at least
-    ``count`` chunks of at least ``min_bytes`` each (for progress someone
-    watches, e.g. the GUI); other engines keep their partitions.
+def min_chunks(count: int, min_bytes: int = 256 * 2**10):
+    """Context asking for finer chunks, for progress someone watches (the GUI).
+
+    Applies to local and Spark streams. Inside it, on the thread that entered
+    it: local-engine frames made there get at least ``count`` chunks of at
+    least ``min_bytes`` each; Spark streams (``iter_chunks``,
+    ``stream_aggregate``) and ``map``/reads made there cut each partition
+    into blocks of about ``total bytes / count``, at least ``min_bytes`` and
+    at most ``settings.BLOCK_BYTES`` (one frame at least), so a job moves in
+    about ``count`` steps. The size is fixed when the frames, the map or the
+    engine stream are made: one made inside and consumed later, or on another
+    thread, keeps it. A generator such as ``Images.stream_statistic`` makes
+    its engine stream on its first step, so that step must run inside too
+    (the GUI enters the context in its worker thread, around the whole
+    stream). Values are the same; only the block boundaries change.
+    dask.distributed keeps its chunks; outside the context nothing changes.
 
     Parameters
     ----------
     count : int
-        Smallest number of chunks; 0 restores the default (two per worker).
+        Smallest number of chunks; 0 restores the default (two per worker
+        locally, blocks of ``settings.BLOCK_BYTES`` on Spark).
     min_bytes : int
         Smallest chunk size in bytes.
 
@@ -511,6 +524,10 @@ def local_min_chunks(count: int, min_bytes: int = 256 * 2**10):
     -------
     contextlib.AbstractContextManager
     """
-    from napari_thunder.engines.local import min_chunks
+    from napari_thunder.engines import progress
 
-    return min_chunks(count, min_bytes)
+    return progress.min_chunks(count, min_bytes)
+
+
+#: the former, local-only name of :func:`min_chunks` (same context)
+local_min_chunks = min_chunks

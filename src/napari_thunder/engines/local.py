@@ -8,8 +8,6 @@ than memory work: only the chunks being processed are ever held.
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import math
 import os
 import uuid
@@ -20,6 +18,7 @@ import dask
 import dask.array as da
 import numpy as np
 
+from napari_thunder.engines import progress
 from napari_thunder.engines.base import BlockStore, Frames, _AddTo
 from napari_thunder.engines.dask_frames import (
     DaskFramesDescription,
@@ -27,6 +26,10 @@ from napari_thunder.engines.dask_frames import (
     check_frames_agree,
     take_frames,
 )
+
+#: the context asking for finer chunks (:func:`napari_thunder.engines.progress.min_chunks`),
+#: also reachable here
+min_chunks = progress.min_chunks
 
 #: upper bound for the bytes of one chunk of input frames
 MAX_CHUNK_BYTES = 64 * 2**20
@@ -59,46 +62,15 @@ def chunk_bytes_target() -> int:
     return int(min(MAX_CHUNK_BYTES, max(MIN_CHUNK_BYTES, budget)))
 
 
-_MIN_CHUNKS = contextvars.ContextVar("napari_thunder_min_chunks", default=(0, 0))
-
-
-@contextlib.contextmanager
-def min_chunks(count: int, min_bytes: int = 256 * 2**10):
-    """Within the block, frames made on this thread are cut into at least
-    ``count`` chunks, each of at least ``min_bytes`` (and one frame): for
-    streams whose progress someone watches (the GUI). Small stacks, done in a
-    moment anyway, keep bigger chunks (each chunk costs the watcher a little).
-
-    Parameters
-    ----------
-    count : int
-        Smallest number of chunks; 0 restores the default (two per worker).
-    min_bytes : int
-        Smallest chunk size in bytes.
-    """
-    token = _MIN_CHUNKS.set((max(0, int(count)), max(0, int(min_bytes))))
-    try:
-        yield
-    finally:
-        try:
-            _MIN_CHUNKS.reset(token)
-        except ValueError:  # closed from another context: nothing to restore there
-            pass
-
-
 def frames_per_chunk(frame_bytes: int, nframes: int) -> int:
     """How many frames one chunk holds: bounded by :func:`chunk_bytes_target`,
     and small enough that every worker gets work (and the GUI sees progress,
-    see :func:`min_chunks`)."""
+    see :func:`napari_thunder.engines.progress.min_chunks`)."""
     frame_bytes = max(1, int(frame_bytes))
     by_memory = max(1, chunk_bytes_target() // frame_bytes)
     # at least two chunks per worker when there are enough frames
     by_parallelism = max(1, math.ceil(nframes / (2 * worker_count())))
-    per = min(by_memory, by_parallelism)
-    count, min_bytes = _MIN_CHUNKS.get()
-    if count:
-        per = min(per, max(math.ceil(nframes / count), math.ceil(min_bytes / frame_bytes)))
-    return int(max(1, per))
+    return progress.frames_per_chunk(nframes, frame_bytes, min(by_memory, by_parallelism))
 
 
 def _frame_chunks(nframes: int, per_chunk: int) -> tuple[int, ...]:

@@ -45,22 +45,30 @@ MEMMAP_FRACTION = 0.25
 #: than small chunks
 REFRESH_INTERVAL = 0.2
 
-#: local-engine inputs made by a job are cut into this many chunks, so
-#: progress moves in steps of about 2% (the engine's default, two chunks per
-#: core, gives 4 steps on 2 cores)...
+#: a job's local-engine inputs and Spark streams are cut into this many
+#: chunks (blocks), so progress moves in steps of about 2% (the local
+#: engine's default, two chunks per core, gives 4 steps on 2 cores; Spark's,
+#: blocks of up to 64 MiB per partition, one step per partition)...
 GUI_MIN_CHUNKS = 50
 #: ...unless chunks would be smaller than this: each costs the GUI a few ms
-#: (contrast, signals), and small stacks are done in a moment anyway
+#: (contrast, signals) and Spark a block file, and small stacks are done in a
+#: moment anyway
 GUI_MIN_CHUNK_BYTES = 256 * 2**10
 
 
 def _finer_chunks():
-    """Context in which the job's input frames get :data:`GUI_MIN_CHUNKS`
-    chunks of at least :data:`GUI_MIN_CHUNK_BYTES` (local engine; other
-    engines keep their partitions)."""
-    from napari_thunder.engines.factory import local_min_chunks
+    """Context in which the job's input frames (local engine) and streams
+    (Spark: blocks of each partition, decided when the stream or ``map`` is
+    made) get :data:`GUI_MIN_CHUNKS` chunks of at least
+    :data:`GUI_MIN_CHUNK_BYTES`; dask.distributed keeps its chunks.
 
-    return local_min_chunks(GUI_MIN_CHUNKS, GUI_MIN_CHUNK_BYTES)
+    Entered in the worker thread around everything that makes the job's
+    frames and streams, including a stream's first step (a generator makes
+    its inputs and engine streams then): the request holds only on the
+    thread that entered it."""
+    from napari_thunder.engines.factory import min_chunks
+
+    return min_chunks(GUI_MIN_CHUNKS, GUI_MIN_CHUNK_BYTES)
 
 
 def allocate_output(shape, dtype, fraction=MEMMAP_FRACTION):
@@ -132,14 +140,16 @@ def _frames_stream(result, prepare=None) -> Iterator:
     start, e.g. Spark, happens off the GUI thread), announce its shape and
     placement, then stream its chunks."""
     yield from status_items(prepare)
-    if callable(result) and not hasattr(result, "iter_chunks"):
-        with _finer_chunks():
+    # the result, its stream and the stream's first step (which may make the
+    # engine stream, e.g. registration) are made here, in the worker thread
+    with _finer_chunks():
+        if callable(result) and not hasattr(result, "iter_chunks"):
             result = result()
-    n = int(result.shape[0]) if len(result.shape) else 0
-    single = len(result.shape) > 2 and n == 1
-    yield Begin(result.shape, result.dtype,
-                result_layer_kwargs(getattr(result, "metadata", None), single))
-    yield from relay_closing(result.iter_chunks())
+        n = int(result.shape[0]) if len(result.shape) else 0
+        single = len(result.shape) > 2 and n == 1
+        yield Begin(result.shape, result.dtype,
+                    result_layer_kwargs(getattr(result, "metadata", None), single))
+        yield from relay_closing(result.iter_chunks())
 
 
 def start_frames_job(viewer, result, name: str, desc: str | None = None,

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from napari_thunder.engines.base import Frames
+from napari_thunder.engines.base import Frames, _AddTo
 from napari_thunder.engines.spark import merge, settings, streams
 from napari_thunder.engines.spark.errors import _Guard, _spark_call
 from napari_thunder.engines.spark.records import (
@@ -88,8 +88,9 @@ class SparkFrames(Frames):
         bounds = _aligned_bounds(_even_bounds(n, parts), getattr(source, "chunk_frames", 1))
         parts = len(bounds) - 1
         ranges = [(bounds[p], bounds[p + 1]) for p in range(parts)]
+        block = streams.block_bytes(n, source.frame_bytes())  # finer inside progress.min_chunks
         rdd = sc.parallelize(ranges, parts).mapPartitions(
-            _Guard(_ReadRanges(source, settings.BLOCK_BYTES)), preservesPartitioning=True
+            _Guard(_ReadRanges(source, block)), preservesPartitioning=True
         )
         return cls(rdd, source.shape, source.dtype, bounds)
 
@@ -264,13 +265,23 @@ class SparkFrames(Frames):
     def npartitions(self) -> int:
         return self._rdd.getNumPartitions()
 
+    def _frame_bytes(self) -> int:
+        return int(np.prod(self.value_shape, dtype=np.int64)) * self._dtype.itemsize
+
+    def _block_bytes(self) -> int:
+        """Block size of a stream or ``map`` made now: ``settings.BLOCK_BYTES``,
+        finer inside :func:`napari_thunder.engines.progress.min_chunks`
+        (:func:`streams.block_bytes`)."""
+        return streams.block_bytes(self._shape[0], self._frame_bytes())
+
     @property
     def nchunks(self) -> int:
-        """Chunks streamed by :meth:`iter_chunks`: every partition cut in
-        blocks of at most ``settings.BLOCK_BYTES`` (at least one frame each)."""
+        """Chunks streamed by :meth:`iter_chunks` called now: every partition
+        cut in blocks of at most ``settings.BLOCK_BYTES`` (at least one frame
+        each; finer inside :func:`napari_thunder.engines.progress.min_chunks`)."""
         bounds = self._get_bounds()
-        frame_bytes = int(np.prod(self.value_shape, dtype=np.int64)) * self._dtype.itemsize
-        per = max(1, settings.BLOCK_BYTES // frame_bytes) if frame_bytes else max(1, self._shape[0])
+        frame_bytes = self._frame_bytes()
+        per = max(1, self._block_bytes() // frame_bytes) if frame_bytes else max(1, self._shape[0])
         return sum(-(-(b - a) // per) for a, b in zip(bounds[:-1], bounds[1:]))
 
     def count(self) -> int:
@@ -282,8 +293,10 @@ class SparkFrames(Frames):
     # -- lazy transformations ------------------------------------------------------
     def map(self, func, value_shape, dtype) -> SparkFrames:
         value_shape = tuple(int(s) for s in value_shape)
+        # blocks decided now: a map made inside progress.min_chunks (a GUI job)
+        # hands its stream small blocks as they are computed, not one per partition
         rdd = self._rdd.mapPartitions(
-            _Guard(_MapBlocks(func, value_shape, dtype, settings.BLOCK_BYTES)), preservesPartitioning=True
+            _Guard(_MapBlocks(func, value_shape, dtype, self._block_bytes())), preservesPartitioning=True
         )
         return SparkFrames(rdd, (self._shape[0],) + value_shape, dtype, self._bounds)
 
@@ -367,13 +380,27 @@ class SparkFrames(Frames):
         order: with a ``local[...]`` master as the blocks are computed, with
         other masters as the partitions finish.
 
+        The block size is decided by this call, not when the stream starts:
+        called inside :func:`napari_thunder.engines.progress.min_chunks`, the
+        stream moves in about ``count`` blocks wherever and whenever it is
+        consumed. Nothing runs before the first step.
+
         The jobs run in one Spark job group; closing the generator (or losing
         it) cancels the group, interrupting running tasks. From another
         thread, :meth:`cancel_streams` cancels at once: the generator then
         ends quietly, without waiting for the partition in progress.
         """
+        return self._stream(func, max_inflight, self._block_bytes())
+
+    def _stream(self, func, max_inflight, block_bytes) -> Iterator[tuple[int, int, Any]]:
         bounds = self._get_bounds()  # may sort a user RDD: self._rdd after it
-        yield from streams.stream_partitions(self._rdd, bounds, func, max_inflight, self._streams)
+        yield from streams.stream_partitions(self._rdd, bounds, func, max_inflight, self._streams,
+                                             block_bytes)
+
+    def stream_aggregate(self, acc) -> Iterator[tuple[int, int, Any]]:
+        """As :meth:`Frames.stream_aggregate`; the blocks are decided by this
+        call, as for :meth:`iter_chunks`."""
+        return _running_totals(self.iter_chunks(_AddTo(acc)), acc, self.count())
 
     def cancel_streams(self) -> int:
         """Cancel, from any thread, the Spark jobs of every running
@@ -410,3 +437,16 @@ class SparkFrames(Frames):
 def _identity_block(block, start):
     return block
 
+
+def _running_totals(chunks, acc, n) -> Iterator[tuple[int, int, Any]]:
+    """``(done, n, running_acc)`` after every partial of ``chunks`` merged
+    into ``acc.empty()`` in order (:meth:`Frames.stream_aggregate`)."""
+    total = acc.empty()
+    done = 0
+    try:
+        for start, stop, part in chunks:
+            total = total.merge(part)
+            done += stop - start
+            yield done, n, total
+    finally:
+        chunks.close()

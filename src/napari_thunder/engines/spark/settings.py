@@ -11,7 +11,9 @@ from __future__ import annotations
 DRIVER_COPY_BYTES = 16 * 2**20
 
 #: Upper bound (bytes) of the blocks of consecutive frames handed to block
-#: functions inside a partition (at least one frame per block).
+#: functions inside a partition (at least one frame per block). Inside
+#: ``napari_thunder.engines.progress.min_chunks`` (GUI jobs) streams, maps and
+#: reads use smaller blocks, about ``total / count`` (``streams.block_bytes``).
 BLOCK_BYTES = 64 * 2**20
 
 #: ndarray results of a partition larger than this travel in pieces (Spark

@@ -7,6 +7,10 @@ block's result in a file of the stream's result directory, which the driver
 polls while the job runs), with other masters as the partitions finish (the
 results come back through Spark). Closing the generator, or
 :func:`cancel_streams` from any thread, cancels the jobs.
+
+Blocks hold at most ``settings.BLOCK_BYTES``; inside
+:func:`napari_thunder.engines.progress.min_chunks` (GUI jobs) they are cut
+finer, so the stream moves in about ``count`` steps (:func:`block_bytes`).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
+from napari_thunder.engines import progress
 from napari_thunder.engines.spark import settings
 from napari_thunder.engines.spark.errors import _Guard, _spark_call
 from napari_thunder.engines.spark.results import _ApplyToPartition, _parse_chunks, _ready_blocks, _result_dir
@@ -27,6 +32,37 @@ _STREAMS_LOCK = threading.Lock()
 
 #: seconds between two looks for new block files while a partition's job runs
 POLL_SECONDS = 0.05
+
+
+def block_bytes(nframes: int, frame_bytes: int) -> int:
+    """Bytes of the blocks a partition of a stack of ``nframes`` frames of
+    ``frame_bytes`` each is cut into, decided now.
+
+    ``settings.BLOCK_BYTES``, unless the caller is inside
+    :func:`napari_thunder.engines.progress.min_chunks` (``count``,
+    ``min_bytes``), e.g. a GUI job: then whole frames adding up to about
+    ``nframes * frame_bytes / count`` bytes, at least ``min_bytes`` (each
+    block costs a task a file and the driver a poll) and at most
+    ``settings.BLOCK_BYTES``, so the whole stack streams in about ``count``
+    blocks (plus at most one per partition).
+
+    Parameters
+    ----------
+    nframes : int
+    frame_bytes : int
+
+    Returns
+    -------
+    int
+        A byte budget for ``records._iter_blocks`` (which takes at least one
+        frame per block).
+    """
+    largest = settings.BLOCK_BYTES
+    frame_bytes = int(frame_bytes)
+    if frame_bytes <= 0 or progress.requested()[0] == 0:
+        return largest
+    per = progress.frames_per_chunk(nframes, frame_bytes, max(1, largest // frame_bytes))
+    return per * frame_bytes
 
 
 def _not_covered(p, bounds) -> RuntimeError:
@@ -45,7 +81,8 @@ def _checked(blocks, p, bounds, start):
     return start
 
 
-def stream_partitions(rdd, bounds, func, max_inflight, streams: dict) -> Iterator[tuple[int, int, Any]]:
+def stream_partitions(rdd, bounds, func, max_inflight, streams: dict,
+                      block_bytes: int | None = None) -> Iterator[tuple[int, int, Any]]:
     """Run ``func(block, start)`` on the blocks of each partition and yield
     ``(start, stop, result)`` in frame order.
 
@@ -57,12 +94,16 @@ def stream_partitions(rdd, bounds, func, max_inflight, streams: dict) -> Iterato
     bounds : list of int
     func : callable
         ``func(block, start)``, run on the executors on blocks of at most
-        ``settings.BLOCK_BYTES`` (at least one frame).
+        ``block_bytes`` (at least one frame).
     max_inflight : int or None
         Jobs running at once; default ``sc.defaultParallelism``.
     streams : dict
         Registry of the caller's running streams: ``{job group: state}``
         while this generator runs, for :func:`cancel_streams`.
+    block_bytes : int, optional
+        Block size; default ``settings.BLOCK_BYTES`` when the stream starts
+        (:func:`block_bytes` gives the size for a stack, decided by the caller
+        when it makes the stream).
 
     Yields
     ------
@@ -84,7 +125,8 @@ def stream_partitions(rdd, bounds, func, max_inflight, streams: dict) -> Iterato
     group = "napari-thunder-" + uuid.uuid4().hex
     state = {"cancelled": False}
     with _result_dir(sc) as result_dir:
-        apply = _Guard(_ApplyToPartition(func, settings.BLOCK_BYTES, settings.RESULT_PIECE_BYTES, result_dir))
+        block = settings.BLOCK_BYTES if block_bytes is None else int(block_bytes)
+        apply = _Guard(_ApplyToPartition(func, block, settings.RESULT_PIECE_BYTES, result_dir))
 
         def run(p):
             if state["cancelled"]:
