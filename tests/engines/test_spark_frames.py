@@ -156,10 +156,11 @@ def _identity_block(block, start):
 
 
 def _result_dirs():
+    """This process's result directories (other processes' tests may make theirs meanwhile)."""
     import glob
     import tempfile
 
-    return set(glob.glob(os.path.join(tempfile.gettempdir(), "napari-thunder-results-*")))
+    return set(glob.glob(os.path.join(tempfile.gettempdir(), f"napari-thunder-results-{os.getpid()}-*")))
 
 
 def test_large_results_through_files_in_local_mode(sc, stack, monkeypatch):
