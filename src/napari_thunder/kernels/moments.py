@@ -130,6 +130,9 @@ class MomentAccumulator:
         #: :meth:`_settle`, which runs before anything reads the state)
         self.p1 = None
         self.pframes = 0
+        #: the ``vpmaddwd`` loop's state of those frames (16-bit data, AVX2;
+        #: cleared, not dropped, when settled: reused by the next frames)
+        self.packed = None
         #: earlier groups (only past ``block_moments.exact_group_limit`` frames): their
         #: int64 sums and float64 ``(count, mean, m2)``
         self.base_s1 = None
@@ -256,32 +259,58 @@ class MomentAccumulator:
     def _add_compiled(self, flat: np.ndarray, jit) -> None:
         """The compiled loop on ``flat``: plain sums into the int32 ``p1``
         (settled into ``g1`` first whenever they could overflow), squares
-        straight into ``g2``."""
+        straight into ``g2``; or, for the sums and squares of 16-bit frames
+        on a processor with AVX2, both into the ``vpmaddwd`` state
+        ``packed`` (:mod:`._simd_moments`), settled the same way."""
         limit = block_moments.partial_frame_limit(flat.dtype)  # bools come as uint8
         squares = self.g2 is not None
-        k = flat.shape[0]
+        simd = block_moments.simd_squares(flat) if squares else None
+        k, p = flat.shape
+        if simd is not None:
+            limit = min(limit, simd.MAX_FRAMES)
+            if self.packed is None:
+                lanes = simd.state_size(p)
+                self.packed = tuple(np.zeros(lanes, dtype=t) for t in (np.int32, np.uint32, np.uint32))
+            offset = simd.offset(flat.dtype)
         i = 0
         while i < k:
             if self.pframes >= limit:
                 self._settle()
-            if self.p1 is None:
-                self.p1 = np.zeros(flat.shape[1], dtype=np.int32)
             take = min(k - i, limit - self.pframes)
-            s2 = self.g2 if squares else block_moments.NO_SQUARES
-            jit.integer_moments(flat[i:i + take], self.p1, s2, squares)
+            if simd is not None:
+                simd.square_moments(flat[i:i + take], offset, simd.neutral_row(offset), *self.packed)
+            else:
+                if self.p1 is None:
+                    self.p1 = np.zeros(p, dtype=np.int32)
+                s2 = self.g2 if squares else block_moments.NO_SQUARES
+                jit.integer_moments(flat[i:i + take], self.p1, s2, squares)
             self.pframes += take
             i += take
 
     def _settle(self) -> None:
-        """Add the int32 sums ``p1`` into the group's int64 ``g1`` (which they
-        become if the group has none yet) and drop them."""
+        """Add the int32 sums ``p1`` (and the ``vpmaddwd`` state, if any)
+        into the group's int64 ``g1`` (which they become if the group has
+        none yet) and ``g2``, and drop them."""
         if self.pframes:
-            if self.g1 is None:
+            if self.packed is not None:  # sums and squares of every pixel
+                if self.g1 is None:
+                    self.g1 = np.zeros(self.g2.size, dtype=np.int64)
+                simd = block_moments.simd_module()
+                simd.unpack_into(*self.packed, simd.shift(self.dtype), self.pframes, self.g1, self.g2)
+            elif self.g1 is None:
                 self.g1 = self.p1.astype(np.int64)
             else:
                 self.g1 += self.p1
         self.p1 = None
         self.pframes = 0
+
+    def __getstate__(self) -> dict:
+        """Pickled settled (no compiled-path partial state: the receiving
+        process may not have it)."""
+        self._settle()
+        state = self.__dict__.copy()
+        state["packed"] = None
+        return state
 
     def _spill(self) -> None:
         """Move the current integer group into the float64 base moments."""
