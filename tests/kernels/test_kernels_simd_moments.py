@@ -24,8 +24,9 @@ def _extreme_stack(dtype, shape, seed=0):
 
 
 @pytest.mark.parametrize("dtype", [np.uint16, np.int16])
-@pytest.mark.parametrize("shape", [(1, 16), (2, 33), (3, 48), (5, 1000), (6, 31), (131, 40000)])
+@pytest.mark.parametrize("shape", [(1, 16), (2, 33), (3, 48), (5, 1000), (6, 31), (37, 1000), (48, 4096), (131, 40000)])
 def test_state_unpacks_to_the_exact_sums(dtype, shape):
+    # short rows go 16 frames a pass (then 4 at a time, missing rows blank), long ones 4
     flat = _extreme_stack(dtype, shape)
     offset = simd.offset(dtype)
     lanes = simd.state_size(shape[1])
@@ -106,3 +107,39 @@ def test_only_16_bit_blocks_with_contiguous_rows_take_it():
     assert block_moments.simd_squares(np.zeros((4, 32), np.uint8)) is None
     assert block_moments.simd_squares(np.zeros((4, 15), np.int16)) is None
     assert block_moments.simd_squares(np.zeros((4, 64), np.uint16)[:, ::2]) is None
+
+
+@pytest.mark.parametrize("simd_on", [True, False])
+@pytest.mark.parametrize("stats", [("mean",), ("sum",), ("std",), ("var", "min", "max")])
+def test_partials_merge_and_finalize_like_settled_sums(monkeypatch, simd_on, stats):
+    # one accumulator per thread, merged while both hold only partials (and
+    # finalized from them): the same bits as settling into int64 sums first
+    monkeypatch.setattr(block_moments, "JIT_MIN_VALUES", 1)
+    if not simd_on:
+        monkeypatch.setitem(block_moments.JIT_STATE, "simd", None)
+    stack = _extreme_stack(np.uint16, (700, 1000), seed=5)
+    first = moments.MomentAccumulator((1000,), np.uint16, stats).add(stack[:300])
+    second = moments.MomentAccumulator((1000,), np.uint16, stats).add(stack[300:])
+    assert first._only_partials() and second._only_partials()
+    merged = first.merge(second)
+    assert merged._only_partials() and merged.g1 is None  # no int64 sums formed
+    fast = {stat: merged.finalize(stat) for stat in stats}
+    merged._settle()
+    assert not merged._only_partials()
+    wide = stack.astype(np.float64)
+    for stat in stats:
+        np.testing.assert_array_equal(fast[stat], merged.finalize(stat), err_msg=stat)
+        reference = getattr(stack, stat)(axis=0) if stat in ("sum", "min", "max") else getattr(wide, stat)(axis=0)
+        np.testing.assert_allclose(fast[stat], reference, rtol=1e-12, err_msg=stat)
+
+
+def test_partials_past_the_frame_limit_are_settled_before_merging(monkeypatch):
+    monkeypatch.setattr(block_moments, "JIT_MIN_VALUES", 1)
+    stack = np.full((2 * simd.MAX_FRAMES - 10, 16), 65535, dtype=np.uint16)
+    half = simd.MAX_FRAMES - 5
+    parts = [moments.MomentAccumulator((16,), np.uint16, ("mean", "std")).add(stack[a:a + half])
+             for a in (0, half)]
+    assert not parts[0]._merge_partials(parts[1])  # 2 * (32768 - 5) frames: sum(y) could overflow int32
+    merged = parts[0].merge(parts[1])
+    np.testing.assert_array_equal(merged.finalize("mean"), np.full(16, 65535.0))
+    np.testing.assert_array_equal(merged.finalize("std"), np.zeros(16))

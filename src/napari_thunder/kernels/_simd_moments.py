@@ -44,6 +44,8 @@ MAX_FRAMES = 32768
 #: pixels per tile: the tile's state (12 bytes a pixel) stays in the L2 cache
 #: while four frames at a time stream through it
 TILE = 16384
+#: rows up to this long (bytes) are folded 16 at a time, longer ones 8 at a time
+SHORT_ROW_BYTES = 8192
 
 _I16, _I32, _I64 = ir.IntType(16), ir.IntType(32), ir.IntType(64)
 _V16 = ir.VectorType(_I16, 16)
@@ -91,6 +93,46 @@ def _vector_at(builder, address, offset, vector_type):
     return builder.inttoptr(address, vector_type.as_pointer())
 
 
+def _fold(context, builder, rows, sums, low, high):
+    """IR folding the 16-value vectors ``rows`` (an even number of frames,
+    already shifted) into the state at addresses ``sums``/``low``/``high``:
+    per half of the pixels, one ``vpunpck`` and two ``vpmaddwd`` per pair of
+    frames, then one load and store of each state vector."""
+    module = builder.module
+    name = "llvm.x86.avx2.pmadd.wd"
+    pmadd = module.globals.get(name) or ir.Function(module, ir.FunctionType(_V8, [_V16, _V16]), name=name)
+    lanes = ir.VectorType(_I32, 16)
+    ones = ir.Constant(_V16, [1] * 16)
+    for half, order in ((0, _LOW), (1, _HIGH)):
+        mask = ir.Constant(lanes, order)
+        squares = []
+        pair_sums = None
+        for r in range(0, len(rows), 2):
+            pair = builder.shuffle_vector(rows[r], rows[r + 1], mask)
+            squares.append(builder.call(pmadd, [pair, pair]))  # y0*y0 + y1*y1 per pixel
+            total = builder.call(pmadd, [pair, ones])  # y0 + y1
+            pair_sums = total if pair_sums is None else builder.add(pair_sums, total)
+        at_sums = _vector_at(builder, sums, 32 * half, _V8)
+        builder.store(builder.add(builder.load(at_sums, align=4), pair_sums), at_sums, align=4)
+        at_low = _vector_at(builder, low, 32 * half, _V8)
+        at_high = _vector_at(builder, high, 32 * half, _V8)
+        lo, hi = builder.load(at_low, align=4), builder.load(at_high, align=4)
+        for q in squares:  # lo += q, carry into hi (sext(true) = -1)
+            lo = builder.add(lo, q)
+            hi = builder.sub(hi, builder.sext(builder.icmp_unsigned("<", lo, q), _V8))
+        builder.store(lo, at_low, align=4)
+        builder.store(hi, at_high, align=4)
+    return context.get_dummy_value()
+
+
+def _load_shifted(builder, address, offset):
+    """The 16 values at ``address``, xor-ed with the int16 ``offset``."""
+    lanes = ir.VectorType(_I32, 16)
+    shift = builder.insert_element(ir.Constant(_V16, None), offset, ir.Constant(_I32, 0))
+    shift = builder.shuffle_vector(shift, ir.Constant(_V16, None), ir.Constant(lanes, [0] * 16))
+    return builder.xor(builder.load(_vector_at(builder, address, 0, _V16), align=2), shift)
+
+
 @intrinsic
 def _four_rows(typingctx, r0, r1, r2, r3, sums, low, high, offset):
     """Fold 16 pixels of four rows (addresses of int16/uint16 values) into
@@ -100,34 +142,35 @@ def _four_rows(typingctx, r0, r1, r2, r3, sums, low, high, offset):
                      types.intp, types.intp, types.intp, types.int16)
 
     def codegen(context, builder, signature, args):
-        module = builder.module
-        name = "llvm.x86.avx2.pmadd.wd"
-        pmadd = module.globals.get(name) or ir.Function(module, ir.FunctionType(_V8, [_V16, _V16]), name=name)
-        lanes = ir.VectorType(_I32, 16)
-        shift = builder.insert_element(ir.Constant(_V16, None), args[7], ir.Constant(_I32, 0))
-        shift = builder.shuffle_vector(shift, ir.Constant(_V16, None), ir.Constant(lanes, [0] * 16))
-        ones = ir.Constant(_V16, [1] * 16)
-        rows = [builder.xor(builder.load(_vector_at(builder, a, 0, _V16), align=2), shift) for a in args[:4]]
-        for half, order in ((0, _LOW), (1, _HIGH)):
-            mask = ir.Constant(lanes, order)
-            u01 = builder.shuffle_vector(rows[0], rows[1], mask)
-            u23 = builder.shuffle_vector(rows[2], rows[3], mask)
-            q01 = builder.call(pmadd, [u01, u01])  # y0*y0 + y1*y1 per pixel
-            q23 = builder.call(pmadd, [u23, u23])
-            pair_sums = builder.add(builder.call(pmadd, [u01, ones]), builder.call(pmadd, [u23, ones]))
-            at_sums = _vector_at(builder, args[4], 32 * half, _V8)
-            builder.store(builder.add(builder.load(at_sums, align=4), pair_sums), at_sums, align=4)
-            at_low = _vector_at(builder, args[5], 32 * half, _V8)
-            at_high = _vector_at(builder, args[6], 32 * half, _V8)
-            lo, hi = builder.load(at_low, align=4), builder.load(at_high, align=4)
-            for q in (q01, q23):  # lo += q, carry into hi (sext(true) = -1)
-                lo = builder.add(lo, q)
-                hi = builder.sub(hi, builder.sext(builder.icmp_unsigned("<", lo, q), _V8))
-            builder.store(lo, at_low, align=4)
-            builder.store(hi, at_high, align=4)
-        return context.get_dummy_value()
+        rows = [_load_shifted(builder, a, args[7]) for a in args[:4]]
+        return _fold(context, builder, rows, *args[4:7])
 
     return sig, codegen
+
+
+def _strided_rows(count):
+    """An intrinsic like :func:`_four_rows` for the ``count`` rows
+    ``r0 + i * stride`` (bytes): ``(r0, stride, sums, low, high, offset)``."""
+
+    @intrinsic
+    def fold_rows(typingctx, r0, stride, sums, low, high, offset):
+        sig = types.void(types.intp, types.intp, types.intp, types.intp, types.intp, types.int16)
+
+        def codegen(context, builder, signature, args):
+            rows = []
+            address = args[0]
+            for _ in range(count):
+                rows.append(_load_shifted(builder, address, args[5]))
+                address = builder.add(address, args[1])
+            return _fold(context, builder, rows, *args[2:5])
+
+        return sig, codegen
+
+    return fold_rows
+
+
+_eight_rows = _strided_rows(8)
+_sixteen_rows = _strided_rows(16)
 
 
 def state_size(pixels: int) -> int:
@@ -160,10 +203,31 @@ def square_moments(flat, offset, neutral, sums, low, high):  # pragma: no cover 
     at_sums = sums.ctypes.data
     at_low = low.ctypes.data
     at_high = high.ctypes.data
+    # 8 rows a pass (one load and store of the state per 8 frames; more
+    # streams of far-apart rows read slower), 16 for short rows (records of
+    # a Series, small frames: the 16 rows are one contiguous run)
+    short = row <= SHORT_ROW_BYTES
+    many = k - k % (16 if short else 8)
     for j0 in range(0, p16, TILE):
         w = min(TILE, p16 - j0)
         tail = j0 + w == p16 and p16 < p  # the last tile also takes the last 16 pixels
-        for i in range(0, k, 4):
+        if short:
+            for i in range(0, many, 16):
+                r0 = base + i * row
+                for g in range(j0, j0 + w, 16):
+                    _sixteen_rows(r0 + 2 * g, row, at_sums + 4 * g, at_low + 4 * g, at_high + 4 * g, shift)
+                if tail:
+                    _sixteen_rows(r0 + 2 * (p - 16), row, at_sums + 4 * p16, at_low + 4 * p16,
+                                  at_high + 4 * p16, shift)
+        else:
+            for i in range(0, many, 8):
+                r0 = base + i * row
+                for g in range(j0, j0 + w, 16):
+                    _eight_rows(r0 + 2 * g, row, at_sums + 4 * g, at_low + 4 * g, at_high + 4 * g, shift)
+                if tail:
+                    _eight_rows(r0 + 2 * (p - 16), row, at_sums + 4 * p16, at_low + 4 * p16,
+                                at_high + 4 * p16, shift)
+        for i in range(many, k, 4):
             r0 = base + i * row
             r1 = r0 + row if i + 1 < k else blank - 2 * j0
             r2 = r0 + 2 * row if i + 2 < k else blank - 2 * j0
@@ -180,11 +244,23 @@ def square_moments(flat, offset, neutral, sums, low, high):  # pragma: no cover 
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _unpack_lane(sums, low, high, src, shift, base1, base2, s1, s2, dst):  # pragma: no cover - compiled
-    y1 = np.int64(sums[src])
-    y2 = (np.int64(high[src]) << 32) + np.int64(low[src])
-    s1[dst] += y1 + base1
-    s2[dst] += y2 + 2 * shift * y1 + base2
+def _pixel_of(lane, p, p16):  # pragma: no cover - compiled
+    """The pixel a state lane holds (-1: a tail lane whose pixel a whole
+    group holds): per 16 lanes, pixels 0-3, 8-11, 4-7, 12-15."""
+    t = lane % 16
+    within = (t % 8) // 4 * 8 + t // 8 * 4 + t % 4
+    if lane < p16:
+        return lane - t + within
+    pixel = p - 16 + within
+    return pixel if pixel >= p16 else -1
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _lane_sums(sums, low, high, lane, shift, nframes):  # pragma: no cover - compiled
+    """Exact int64 ``(S1, S2)`` of a lane's pixel."""
+    y1 = np.int64(sums[lane])
+    y2 = (np.int64(high[lane]) << 32) + np.int64(low[lane])
+    return y1 + shift * nframes, y2 + 2 * shift * y1 + shift * shift * nframes
 
 
 @numba.njit(cache=True, nogil=True)
@@ -195,20 +271,42 @@ def unpack_into(sums, low, high, shift, nframes, s1, s2):  # pragma: no cover - 
     state."""
     p = s1.size
     p16 = p // 16 * 16
-    base1 = shift * nframes
-    base2 = shift * shift * nframes
-    for g in range(0, p16, 16):
-        for half in range(2):
-            for q in range(2):
-                src = g + 8 * half + 4 * q
-                dst = g + 8 * q + 4 * half
-                for m in range(4):
-                    _unpack_lane(sums, low, high, src + m, shift, base1, base2, s1, s2, dst + m)
-    if p16 < p:  # the last 16 pixels: only those past the whole groups
-        for t in range(16):
-            pixel = p - 16 + (t % 8) // 4 * 8 + t // 8 * 4 + t % 4
-            if pixel >= p16:
-                _unpack_lane(sums, low, high, p16 + t, shift, base1, base2, s1, s2, pixel)
+    for lane in range(sums.size):
+        pixel = _pixel_of(lane, p, p16)
+        if pixel >= 0:
+            a, b = _lane_sums(sums, low, high, lane, shift, nframes)
+            s1[pixel] += a
+            s2[pixel] += b
     sums[:] = 0
     low[:] = 0
     high[:] = 0
+
+
+@numba.njit(cache=True, nogil=True)
+def variance_into(sums, low, high, shift, nframes, out, root):  # pragma: no cover - compiled
+    """``out`` (float64, pixel order) = the variance of each pixel over the
+    ``nframes`` frames of the state (its square root if ``root``), formed as
+    :func:`._jit.exact_variance` does: ``((n*S2 - S1**2) / n) / n`` from the
+    exact int64 sums, clipped at 0. The state is left as it is."""
+    p = out.size
+    p16 = p // 16 * 16
+    for lane in range(sums.size):
+        pixel = _pixel_of(lane, p, p16)
+        if pixel >= 0:
+            a, b = _lane_sums(sums, low, high, lane, shift, nframes)
+            v = np.float64(b * nframes - a * a) / nframes / nframes
+            if v < 0.0:
+                v = 0.0
+            out[pixel] = np.sqrt(v) if root else v
+
+
+@numba.njit(cache=True, nogil=True)
+def merge_states(sums, low, high, other_sums, other_low, other_high):  # pragma: no cover - compiled
+    """Add the state ``other_*`` (frames disjoint from ours) into ours: int32
+    sums, and the 64-bit sums of squares with the carry out of the low halves."""
+    for lane in range(sums.size):
+        sums[lane] = np.int32(sums[lane] + other_sums[lane])
+        lo = np.uint32(low[lane] + other_low[lane])
+        carry = np.uint32(1) if lo < other_low[lane] else np.uint32(0)
+        low[lane] = lo
+        high[lane] = np.uint32(high[lane] + other_high[lane] + carry)
