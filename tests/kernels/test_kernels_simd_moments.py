@@ -24,7 +24,8 @@ def _extreme_stack(dtype, shape, seed=0):
 
 
 @pytest.mark.parametrize("dtype", [np.uint16, np.int16])
-@pytest.mark.parametrize("shape", [(1, 16), (2, 33), (3, 48), (5, 1000), (6, 31), (37, 1000), (48, 4096), (131, 40000)])
+@pytest.mark.parametrize("shape", [(1, 16), (2, 33), (3, 48), (5, 1000), (6, 31), (37, 1000), (48, 4096),
+                                   (131, 40000)])
 def test_state_unpacks_to_the_exact_sums(dtype, shape):
     # short rows go 16 frames a pass (then 4 at a time, missing rows blank), long ones 4
     flat = _extreme_stack(dtype, shape)
@@ -129,7 +130,8 @@ def test_partials_merge_and_finalize_like_settled_sums(monkeypatch, simd_on, sta
     wide = stack.astype(np.float64)
     for stat in stats:
         np.testing.assert_array_equal(fast[stat], merged.finalize(stat), err_msg=stat)
-        reference = getattr(stack, stat)(axis=0) if stat in ("sum", "min", "max") else getattr(wide, stat)(axis=0)
+        source = stack if stat in ("sum", "min", "max") else wide
+        reference = getattr(source, stat)(axis=0)
         np.testing.assert_allclose(fast[stat], reference, rtol=1e-12, err_msg=stat)
 
 

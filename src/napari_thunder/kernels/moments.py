@@ -434,7 +434,8 @@ class MomentAccumulator:
             return False
         if (self.packed is None) != (other.packed is None) or (self.p1 is None) != (other.p1 is None):
             return False
-        limit = block_moments.partial_frame_limit(self.dtype if self.dtype != np.bool_ else np.dtype(np.uint8))
+        counted = np.dtype(np.uint8) if self.dtype == np.bool_ else self.dtype  # bools are added as uint8
+        limit = block_moments.partial_frame_limit(counted)
         if self.packed is not None:
             limit = min(limit, block_moments.simd_module().MAX_FRAMES)
         if self._need_m2:
