@@ -31,6 +31,8 @@ _EXACT_GROUP = 1024
 JIT_MIN_VALUES = 2**20
 #: integer dtypes the compiled loops handle (exact int64 sums of x and x**2)
 _JIT_DTYPES = frozenset(np.dtype(t) for t in (np.int8, np.uint8, np.int16, np.uint16))
+#: dtypes whose sums of squares :mod:`._simd_moments` takes
+_SIMD_DTYPES = frozenset(np.dtype(t) for t in (np.int16, np.uint16))
 JIT_STATE = {}
 
 
@@ -58,6 +60,31 @@ def jit_module():
                 module = None
         JIT_STATE["module"] = module
     return JIT_STATE["module"]
+
+
+def simd_module():
+    """:mod:`._simd_moments` when it runs here (numba, an x86-64 processor
+    with AVX2, ``NAPARI_THUNDER_NO_SIMD`` unset), else None."""
+    if "simd" not in JIT_STATE:
+        module = None
+        if jit_module() is not None and not os.environ.get("NAPARI_THUNDER_NO_SIMD"):
+            try:
+                from napari_thunder.kernels import _simd_moments as module
+
+                if not module.available():
+                    module = None
+            except Exception:  # llvmlite without the pieces used: the _jit loop
+                module = None
+        JIT_STATE["simd"] = module
+    return JIT_STATE["simd"]
+
+
+def simd_squares(flat: np.ndarray):
+    """:func:`simd_module` for a block whose sums of squares it can take
+    (16-bit integers, at least 16 pixels, rows of contiguous values)."""
+    if flat.dtype not in _SIMD_DTYPES or flat.shape[1] < 16 or flat.strides[1] != flat.itemsize:
+        return None
+    return simd_module()
 
 
 def _small_integer_sums(flat: np.ndarray) -> np.ndarray:

@@ -130,6 +130,9 @@ class MomentAccumulator:
         #: :meth:`_settle`, which runs before anything reads the state)
         self.p1 = None
         self.pframes = 0
+        #: the ``vpmaddwd`` loop's state of those frames (16-bit data, AVX2;
+        #: cleared, not dropped, when settled: reused by the next frames)
+        self.packed = None
         #: earlier groups (only past ``block_moments.exact_group_limit`` frames): their
         #: int64 sums and float64 ``(count, mean, m2)``
         self.base_s1 = None
@@ -240,13 +243,13 @@ class MomentAccumulator:
                 if self.gcount >= limit:
                     self._spill()
                 take = min(k - i, limit - self.gcount)
-            if self._need_m2 and self.g2 is None:
-                self.g2 = np.zeros(p, dtype=np.int64)
             piece = flat[i:i + take]
             jit = block_moments.jit_loops(piece)
             if jit is None:
                 if self.g1 is None:
                     self.g1 = np.zeros(p, dtype=np.int64)
+                if self._need_m2 and self.g2 is None:
+                    self.g2 = np.zeros(p, dtype=np.int64)
                 block_moments.integer_block_sums(piece, self.g1, self.g2)
             else:
                 self._add_compiled(piece, jit)
@@ -256,32 +259,63 @@ class MomentAccumulator:
     def _add_compiled(self, flat: np.ndarray, jit) -> None:
         """The compiled loop on ``flat``: plain sums into the int32 ``p1``
         (settled into ``g1`` first whenever they could overflow), squares
-        straight into ``g2``."""
+        straight into ``g2``; or, for the sums and squares of 16-bit frames
+        on a processor with AVX2, both into the ``vpmaddwd`` state
+        ``packed`` (:mod:`._simd_moments`), settled the same way."""
         limit = block_moments.partial_frame_limit(flat.dtype)  # bools come as uint8
-        squares = self.g2 is not None
-        k = flat.shape[0]
+        squares = self._need_m2
+        simd = block_moments.simd_squares(flat) if squares else None
+        k, p = flat.shape
+        if simd is not None:
+            limit = min(limit, simd.MAX_FRAMES)
+            if self.packed is None:
+                lanes = simd.state_size(p)
+                self.packed = tuple(np.zeros(lanes, dtype=t) for t in (np.int32, np.uint32, np.uint32))
+            offset = simd.offset(flat.dtype)
         i = 0
         while i < k:
             if self.pframes >= limit:
                 self._settle()
-            if self.p1 is None:
-                self.p1 = np.zeros(flat.shape[1], dtype=np.int32)
             take = min(k - i, limit - self.pframes)
-            s2 = self.g2 if squares else block_moments.NO_SQUARES
-            jit.integer_moments(flat[i:i + take], self.p1, s2, squares)
+            if simd is not None:
+                simd.square_moments(flat[i:i + take], offset, simd.neutral_row(offset), *self.packed)
+            else:
+                if self.p1 is None:
+                    self.p1 = np.zeros(p, dtype=np.int32)
+                if squares and self.g2 is None:
+                    self.g2 = np.zeros(p, dtype=np.int64)
+                s2 = self.g2 if squares else block_moments.NO_SQUARES
+                jit.integer_moments(flat[i:i + take], self.p1, s2, squares)
             self.pframes += take
             i += take
 
     def _settle(self) -> None:
-        """Add the int32 sums ``p1`` into the group's int64 ``g1`` (which they
-        become if the group has none yet) and drop them."""
+        """Add the int32 sums ``p1`` (and the ``vpmaddwd`` state, if any)
+        into the group's int64 ``g1`` (which they become if the group has
+        none yet) and ``g2``, and drop them."""
         if self.pframes:
-            if self.g1 is None:
+            if self.packed is not None:  # sums and squares of every pixel
+                p = int(np.prod(self.value_shape, dtype=np.int64))
+                if self.g1 is None:
+                    self.g1 = np.zeros(p, dtype=np.int64)
+                if self.g2 is None:
+                    self.g2 = np.zeros(p, dtype=np.int64)
+                simd = block_moments.simd_module()
+                simd.unpack_into(*self.packed, simd.shift(self.dtype), self.pframes, self.g1, self.g2)
+            elif self.g1 is None:
                 self.g1 = self.p1.astype(np.int64)
             else:
                 self.g1 += self.p1
         self.p1 = None
         self.pframes = 0
+
+    def __getstate__(self) -> dict:
+        """Pickled settled (no compiled-path partial state: the receiving
+        process may not have it)."""
+        self._settle()
+        state = self.__dict__.copy()
+        state["packed"] = None
+        return state
 
     def _spill(self) -> None:
         """Move the current integer group into the float64 base moments."""
@@ -358,6 +392,8 @@ class MomentAccumulator:
             raise ValueError("cannot merge accumulators of different value_shape, dtype or stats")
         if other.count == 0:
             return self
+        if self._merge_partials(other):
+            return self
         self._settle()
         other._settle()
         if self.count == 0:
@@ -384,6 +420,64 @@ class MomentAccumulator:
         self.count += other.count
         return self
 
+    def _only_partials(self) -> bool:
+        """Whether every frame folded in is still in the compiled path's
+        partial state (nothing settled into int64 sums or spilled)."""
+        return (self._exact and self.count > 0 and self.pframes == self.count and self.g1 is None
+                and self.base is None)
+
+    def _merge_partials(self, other: MomentAccumulator) -> bool:
+        """Merge by adding the partial states when both hold only partials of
+        the same kind and their frames fit one partial (the usual case: one
+        accumulator per thread): no int64 sums formed. False if not done."""
+        if not (self._only_partials() and other._only_partials()):
+            return False
+        if (self.packed is None) != (other.packed is None) or (self.p1 is None) != (other.p1 is None):
+            return False
+        counted = np.dtype(np.uint8) if self.dtype == np.bool_ else self.dtype  # bools are added as uint8
+        limit = block_moments.partial_frame_limit(counted)
+        if self.packed is not None:
+            limit = min(limit, block_moments.simd_module().MAX_FRAMES)
+        if self._need_m2:
+            limit = min(limit, block_moments.exact_group_limit(self.dtype))
+        if self.pframes + other.pframes > limit:
+            return False
+        if self.packed is not None:
+            block_moments.simd_module().merge_states(*self.packed, *other.packed)
+        if self.p1 is not None:
+            self.p1 += other.p1
+        if self.g2 is not None:
+            self.g2 += other.g2
+        if self.low is not None:
+            np.minimum(self.low, other.low, out=self.low)
+        if self.high is not None:
+            np.maximum(self.high, other.high, out=self.high)
+        self.pframes += other.pframes
+        self.gcount += other.gcount
+        self.count += other.count
+        return True
+
+    def _finalize_partials(self, stat: str, out_dtype) -> np.ndarray | None:
+        """``stat`` straight from the partial state when that is all there is
+        (see :meth:`_only_partials`), else None: the int64 sums it would
+        settle into are never formed. Same bits as from the settled sums."""
+        if not self._only_partials() or stat not in ("mean", "var", "std", "sum"):
+            return None
+        if stat in ("var", "std") and self.packed is not None:
+            simd = block_moments.simd_module()
+            result = np.empty(int(np.prod(self.value_shape, dtype=np.int64)), dtype=np.float64)
+            simd.variance_into(*self.packed, simd.shift(self.dtype), self.count, result, stat == "std")
+        elif self.p1 is None:
+            return None
+        elif stat == "sum":
+            result = self.p1.astype(out_dtype)
+        elif stat == "mean":
+            result = self.p1 / self.count
+        else:
+            result = np.empty(self.p1.size, dtype=np.float64)
+            block_moments.jit_module().exact_variance(self.count, self.p1, self.g2, result, stat == "std")
+        return np.asarray(result, dtype=out_dtype).reshape(self.value_shape)
+
     # -- results ---------------------------------------------------------------
     def finalize(self, stat: str) -> np.ndarray:
         """The statistic over the frames folded in so far.
@@ -407,6 +501,9 @@ class MomentAccumulator:
         if self.count == 0:
             raise ValueError(f"cannot compute {stat} of zero frames (empty accumulator)")
         out_dtype = block_moments.numpy_result_dtype(self.dtype, stat)
+        result = self._finalize_partials(stat, out_dtype)
+        if result is not None:
+            return result
         self._settle()
         if self._exact and stat in ("mean", "var", "std", "sum"):
             large = self.g1 is not None and self.g1.size >= block_moments.JIT_MIN_VALUES // 4

@@ -1,0 +1,312 @@
+"""Sums and sums of squares of 16-bit integer frames with AVX2 ``vpmaddwd``.
+
+The compiled loop of :mod:`._jit` widens every 16-bit value to int64 before
+squaring it: its vector units do four pixels per instruction and the loop
+is slower than the memory feeding it. Here the squares stay 16-bit x 16-bit
+-> 32-bit products: the values of two frames are interleaved (one
+``vpunpck`` per 16 values) and ``vpmaddwd`` gives, per pixel, ``a*a + b*b``
+of the two frames as one int32 lane (and, against a vector of ones,
+``a + b``), eight pixels per instruction.
+
+``vpmaddwd`` multiplies *signed* 16-bit values, so unsigned frames are
+shifted first: ``y = x - 32768`` (an xor of the top bit). Then
+``y0*y0 + y1*y1 <= 2**31`` fits a uint32 lane, and the squares are added
+into a 64-bit sum kept as two uint32 halves (the carry out of the low half,
+an unsigned compare, goes into the high half). ``S1 = sum(y) + n*c`` and
+``S2 = sum(y**2) + 2*c*sum(y) + n*c*c`` (``c`` = 32768 for uint16, 0 for
+int16) give the exact int64 sums of the frames: integer arithmetic
+throughout, the same bits as every other path.
+
+The running state of :func:`square_moments` is three arrays of lanes, one
+per pixel in the order ``vpunpck`` leaves them in (per 16 pixels: 0-3,
+8-11, 4-7, 12-15), plus 16 lanes for the last 16 pixels when the frame
+width is not a multiple of 16 (:func:`state_size`); :func:`unpack_into`
+adds it to int64 sums in pixel order. At most :data:`MAX_FRAMES` frames may
+go into one state (``sum(y)`` must fit int32).
+
+Only x86-64 processors with AVX2 run this (:func:`available`); everything
+else uses :mod:`._jit`'s loop, with the same results.
+"""
+
+from __future__ import annotations
+
+import functools
+import platform
+
+import numba
+import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic
+
+#: frames one state may hold: ``|sum(y)| <= 32768 * frames`` stays below 2**31
+MAX_FRAMES = 32768
+#: pixels per tile: the tile's state (12 bytes a pixel) stays in the L2 cache
+#: while four frames at a time stream through it
+TILE = 16384
+#: rows up to this long (bytes) are folded 16 at a time, longer ones 8 at a time
+SHORT_ROW_BYTES = 8192
+
+_I16, _I32, _I64 = ir.IntType(16), ir.IntType(32), ir.IntType(64)
+_V16 = ir.VectorType(_I16, 16)
+_V8 = ir.VectorType(_I32, 8)
+# vpunpcklwd / vpunpckhwd of two 16-value vectors (each 128-bit lane apart)
+_LOW = [0, 16, 1, 17, 2, 18, 3, 19, 8, 24, 9, 25, 10, 26, 11, 27]
+_HIGH = [4, 20, 5, 21, 6, 22, 7, 23, 12, 28, 13, 29, 14, 30, 15, 31]
+
+
+def available() -> bool:
+    """Whether numba compiles for this machine's own x86-64 processor and it
+    has AVX2 (``vpmaddwd`` on 256-bit vectors)."""
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return False
+    if numba.config.CPU_NAME not in (None, "host") or numba.config.CPU_FEATURES:
+        return False  # compiling for another processor: AVX2 not known
+    try:
+        from llvmlite import binding
+
+        return bool(binding.get_host_cpu_features().get("avx2", False))
+    except Exception:  # pragma: no cover - llvmlite without host features
+        return False
+
+
+def offset(dtype) -> int:
+    """The int16 xor-ed into each value: -32768 (bits 0x8000) for uint16, 0 for int16."""
+    return -32768 if np.dtype(dtype) == np.uint16 else 0
+
+
+def shift(dtype) -> int:
+    """``x - y`` for that offset: 32768 for uint16, 0 for int16."""
+    return 32768 if np.dtype(dtype) == np.uint16 else 0
+
+
+@functools.lru_cache(maxsize=2)
+def neutral_row(offset: int) -> np.ndarray:
+    """:data:`TILE` values whose bits are ``offset``'s (``y = 0``)."""
+    return np.full(TILE, offset & 0xFFFF, dtype=np.uint16)
+
+
+def _vector_at(builder, address, offset, vector_type):
+    """Pointer to a vector at the integer ``address + offset`` (bytes)."""
+    if offset:
+        address = builder.add(address, ir.Constant(_I64, offset))
+    return builder.inttoptr(address, vector_type.as_pointer())
+
+
+def _fold(context, builder, rows, sums, low, high):
+    """IR folding the 16-value vectors ``rows`` (an even number of frames,
+    already shifted) into the state at addresses ``sums``/``low``/``high``:
+    per half of the pixels, one ``vpunpck`` and two ``vpmaddwd`` per pair of
+    frames, then one load and store of each state vector."""
+    module = builder.module
+    name = "llvm.x86.avx2.pmadd.wd"
+    pmadd = module.globals.get(name) or ir.Function(module, ir.FunctionType(_V8, [_V16, _V16]), name=name)
+    lanes = ir.VectorType(_I32, 16)
+    ones = ir.Constant(_V16, [1] * 16)
+    for half, order in ((0, _LOW), (1, _HIGH)):
+        mask = ir.Constant(lanes, order)
+        squares = []
+        pair_sums = None
+        for r in range(0, len(rows), 2):
+            pair = builder.shuffle_vector(rows[r], rows[r + 1], mask)
+            squares.append(builder.call(pmadd, [pair, pair]))  # y0*y0 + y1*y1 per pixel
+            total = builder.call(pmadd, [pair, ones])  # y0 + y1
+            pair_sums = total if pair_sums is None else builder.add(pair_sums, total)
+        at_sums = _vector_at(builder, sums, 32 * half, _V8)
+        builder.store(builder.add(builder.load(at_sums, align=4), pair_sums), at_sums, align=4)
+        at_low = _vector_at(builder, low, 32 * half, _V8)
+        at_high = _vector_at(builder, high, 32 * half, _V8)
+        lo, hi = builder.load(at_low, align=4), builder.load(at_high, align=4)
+        for q in squares:  # lo += q, carry into hi (sext(true) = -1)
+            lo = builder.add(lo, q)
+            hi = builder.sub(hi, builder.sext(builder.icmp_unsigned("<", lo, q), _V8))
+        builder.store(lo, at_low, align=4)
+        builder.store(hi, at_high, align=4)
+    return context.get_dummy_value()
+
+
+def _load_shifted(builder, address, offset):
+    """The 16 values at ``address``, xor-ed with the int16 ``offset``."""
+    lanes = ir.VectorType(_I32, 16)
+    shift = builder.insert_element(ir.Constant(_V16, None), offset, ir.Constant(_I32, 0))
+    shift = builder.shuffle_vector(shift, ir.Constant(_V16, None), ir.Constant(lanes, [0] * 16))
+    return builder.xor(builder.load(_vector_at(builder, address, 0, _V16), align=2), shift)
+
+
+@intrinsic
+def _four_rows(typingctx, r0, r1, r2, r3, sums, low, high, offset):
+    """Fold 16 pixels of four rows (addresses of int16/uint16 values) into
+    the state at ``sums`` (int32), ``low`` and ``high`` (uint32): 16 lanes
+    each, in unpack order. ``offset`` is xor-ed into every value first."""
+    sig = types.void(types.intp, types.intp, types.intp, types.intp,
+                     types.intp, types.intp, types.intp, types.int16)
+
+    def codegen(context, builder, signature, args):
+        rows = [_load_shifted(builder, a, args[7]) for a in args[:4]]
+        return _fold(context, builder, rows, *args[4:7])
+
+    return sig, codegen
+
+
+def _strided_rows(count):
+    """An intrinsic like :func:`_four_rows` for the ``count`` rows
+    ``r0 + i * stride`` (bytes): ``(r0, stride, sums, low, high, offset)``."""
+
+    @intrinsic
+    def fold_rows(typingctx, r0, stride, sums, low, high, offset):
+        sig = types.void(types.intp, types.intp, types.intp, types.intp, types.intp, types.int16)
+
+        def codegen(context, builder, signature, args):
+            rows = []
+            address = args[0]
+            for _ in range(count):
+                rows.append(_load_shifted(builder, address, args[5]))
+                address = builder.add(address, args[1])
+            return _fold(context, builder, rows, *args[2:5])
+
+        return sig, codegen
+
+    return fold_rows
+
+
+_eight_rows = _strided_rows(8)
+_sixteen_rows = _strided_rows(16)
+
+
+def state_size(pixels: int) -> int:
+    """Lanes of the state for frames of ``pixels`` (at least 16) pixels: one
+    per pixel of the leading multiple of 16, plus 16 for the last 16 pixels
+    when a partial group is left."""
+    p16 = pixels // 16 * 16
+    return p16 + (16 if p16 < pixels else 0)
+
+
+@numba.njit(cache=True, nogil=True)
+def square_moments(flat, offset, neutral, sums, low, high):  # pragma: no cover - compiled
+    """Fold the frames ``flat`` (k, p) of 16-bit integers (``p >= 16``, rows
+    of contiguous values) into the state ``sums``/``low``/``high``
+    (:func:`state_size` lanes each, unpack order).
+
+    Pixels are taken 16 at a time, tile by tile; when ``p`` is not a multiple
+    of 16 the last 16 pixels (overlapping the last whole group) go into the
+    state's last 16 lanes. ``offset`` is -32768 for uint16 (``y = x ^
+    0x8000``), 0 for int16; ``neutral`` is a row of at least :data:`TILE`
+    values whose bits are ``offset``'s (``y = 0``: 32768 as uint16, or 0),
+    standing in for the missing rows of the last group of four.
+    """
+    k, p = flat.shape
+    p16 = p // 16 * 16
+    shift = np.int16(offset)
+    base = flat.ctypes.data
+    row = flat.strides[0]
+    blank = neutral.ctypes.data
+    at_sums = sums.ctypes.data
+    at_low = low.ctypes.data
+    at_high = high.ctypes.data
+    # 8 rows a pass (one load and store of the state per 8 frames; more
+    # streams of far-apart rows read slower), 16 for short rows (records of
+    # a Series, small frames: the 16 rows are one contiguous run)
+    short = row <= SHORT_ROW_BYTES
+    many = k - k % (16 if short else 8)
+    for j0 in range(0, p16, TILE):
+        w = min(TILE, p16 - j0)
+        tail = j0 + w == p16 and p16 < p  # the last tile also takes the last 16 pixels
+        if short:
+            for i in range(0, many, 16):
+                r0 = base + i * row
+                for g in range(j0, j0 + w, 16):
+                    _sixteen_rows(r0 + 2 * g, row, at_sums + 4 * g, at_low + 4 * g, at_high + 4 * g, shift)
+                if tail:
+                    _sixteen_rows(r0 + 2 * (p - 16), row, at_sums + 4 * p16, at_low + 4 * p16,
+                                  at_high + 4 * p16, shift)
+        else:
+            for i in range(0, many, 8):
+                r0 = base + i * row
+                for g in range(j0, j0 + w, 16):
+                    _eight_rows(r0 + 2 * g, row, at_sums + 4 * g, at_low + 4 * g, at_high + 4 * g, shift)
+                if tail:
+                    _eight_rows(r0 + 2 * (p - 16), row, at_sums + 4 * p16, at_low + 4 * p16,
+                                at_high + 4 * p16, shift)
+        for i in range(many, k, 4):
+            r0 = base + i * row
+            r1 = r0 + row if i + 1 < k else blank - 2 * j0
+            r2 = r0 + 2 * row if i + 2 < k else blank - 2 * j0
+            r3 = r0 + 3 * row if i + 3 < k else blank - 2 * j0
+            for g in range(j0, j0 + w, 16):
+                _four_rows(r0 + 2 * g, r1 + 2 * g, r2 + 2 * g, r3 + 2 * g,
+                           at_sums + 4 * g, at_low + 4 * g, at_high + 4 * g, shift)
+            if tail:
+                g = p - 16
+                blank_at = blank - 2 * g  # reads blank[0:16]
+                _four_rows(r0 + 2 * g, (r1 if i + 1 < k else blank_at) + 2 * g,
+                           (r2 if i + 2 < k else blank_at) + 2 * g, (r3 if i + 3 < k else blank_at) + 2 * g,
+                           at_sums + 4 * p16, at_low + 4 * p16, at_high + 4 * p16, shift)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _pixel_of(lane, p, p16):  # pragma: no cover - compiled
+    """The pixel a state lane holds (-1: a tail lane whose pixel a whole
+    group holds): per 16 lanes, pixels 0-3, 8-11, 4-7, 12-15."""
+    t = lane % 16
+    within = (t % 8) // 4 * 8 + t // 8 * 4 + t % 4
+    if lane < p16:
+        return lane - t + within
+    pixel = p - 16 + within
+    return pixel if pixel >= p16 else -1
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _lane_sums(sums, low, high, lane, shift, nframes):  # pragma: no cover - compiled
+    """Exact int64 ``(S1, S2)`` of a lane's pixel."""
+    y1 = np.int64(sums[lane])
+    y2 = (np.int64(high[lane]) << 32) + np.int64(low[lane])
+    return y1 + shift * nframes, y2 + 2 * shift * y1 + shift * shift * nframes
+
+
+@numba.njit(cache=True, nogil=True)
+def unpack_into(sums, low, high, shift, nframes, s1, s2):  # pragma: no cover - compiled
+    """``s1 += S1`` and ``s2 += S2`` (int64, pixel order, ``p`` pixels) of
+    the state (:func:`state_size` lanes, unpack order) of ``nframes`` frames
+    shifted by ``shift`` (32768 for uint16, 0 for int16); then clears the
+    state."""
+    p = s1.size
+    p16 = p // 16 * 16
+    for lane in range(sums.size):
+        pixel = _pixel_of(lane, p, p16)
+        if pixel >= 0:
+            a, b = _lane_sums(sums, low, high, lane, shift, nframes)
+            s1[pixel] += a
+            s2[pixel] += b
+    sums[:] = 0
+    low[:] = 0
+    high[:] = 0
+
+
+@numba.njit(cache=True, nogil=True)
+def variance_into(sums, low, high, shift, nframes, out, root):  # pragma: no cover - compiled
+    """``out`` (float64, pixel order) = the variance of each pixel over the
+    ``nframes`` frames of the state (its square root if ``root``), formed as
+    :func:`._jit.exact_variance` does: ``((n*S2 - S1**2) / n) / n`` from the
+    exact int64 sums, clipped at 0. The state is left as it is."""
+    p = out.size
+    p16 = p // 16 * 16
+    for lane in range(sums.size):
+        pixel = _pixel_of(lane, p, p16)
+        if pixel >= 0:
+            a, b = _lane_sums(sums, low, high, lane, shift, nframes)
+            v = np.float64(b * nframes - a * a) / nframes / nframes
+            if v < 0.0:
+                v = 0.0
+            out[pixel] = np.sqrt(v) if root else v
+
+
+@numba.njit(cache=True, nogil=True)
+def merge_states(sums, low, high, other_sums, other_low, other_high):  # pragma: no cover - compiled
+    """Add the state ``other_*`` (frames disjoint from ours) into ours: int32
+    sums, and the 64-bit sums of squares with the carry out of the low halves."""
+    for lane in range(sums.size):
+        sums[lane] = np.int32(sums[lane] + other_sums[lane])
+        lo = np.uint32(low[lane] + other_low[lane])
+        carry = np.uint32(1) if lo < other_low[lane] else np.uint32(0)
+        low[lane] = lo
+        high[lane] = np.uint32(high[lane] + other_high[lane] + carry)
