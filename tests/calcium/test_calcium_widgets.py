@@ -185,7 +185,9 @@ def test_motion_and_traces_widgets_on_spark(make_napari_viewer_proxy, qtbot, spa
     widget.reference.value = viewer.layers["still mean"]
     job = widget.run()
     _wait(qtbot, job)
-    assert job.partial_updates == 3  # one chunk per partition, shifts plotted after each
+    # GUI jobs on Spark cut the 3 partitions into finer blocks (progress in small steps),
+    # the shifts plotted after each
+    assert job.partial_updates > 3
     assert np.abs(widget.shifts - movie.shifts).max() <= 0.1
     local = images.fromarray(movie.movie).register(reference=movie.still.mean(0)).toarray()
     np.testing.assert_allclose(viewer.layers["moving registered(rigid)"].data, local, rtol=1e-5, atol=1e-2)
