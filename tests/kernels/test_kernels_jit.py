@@ -111,6 +111,32 @@ def test_compiled_chan_merge_equals_numpy_bits(monkeypatch):
     np.testing.assert_array_equal(compiled[1], plain[1])
 
 
+def test_compiled_comoments_merge_equals_numpy_bits(monkeypatch):
+    from napari_thunder.kernels import correlation
+
+    rng = np.random.default_rng(10)
+    p = correlation._JIT_MERGE_PIXELS + 3
+    spread = ((3, 1e4), (2, -7), (50, 900), (40, 300), (9, 1))  # means x, y; cxx, cyy, cxy
+    sets = [tuple(rng.standard_normal(p) * s + o for s, o in spread) for _ in range(2)]
+
+    def merged():
+        acc = correlation.LocalCorrAccumulator((p,), 2)
+        acc._merge_moments(7, *(a.copy() for a in sets[0]))
+        acc._merge_moments(13, *sets[1])
+        return acc.mean_x, acc.mean_y, acc.cxx, acc.cyy, acc.cxy
+
+    assert block_moments.jit_module() is not None
+    compiled = merged()
+    monkeypatch.setitem(block_moments.JIT_STATE, "module", None)
+    plain = merged()
+    for got, expected in zip(compiled, plain):
+        np.testing.assert_array_equal(got, expected)
+    # an independent reference: the co-moments of the union of 7 + 13 equal-weight sets
+    n_a, n_b = 7, 13
+    dx = sets[1][0] - sets[0][0]
+    np.testing.assert_allclose(compiled[2], sets[0][2] + sets[1][2] + dx * dx * n_a * n_b / 20, rtol=1e-14)
+
+
 @pytest.mark.parametrize("dtype, work", [(np.uint16, np.float32), (np.int16, np.float32),
                                          (np.float64, np.float64), (np.float32, np.float64)])
 @pytest.mark.parametrize("shape", [(4, 17, 23), (3, 2, 3), (2, 1, 6), (2, 9, 1)])

@@ -97,6 +97,26 @@ def chan_merge(n_a, mean_a, m2_a, n_b, mean_b, m2_b):  # pragma: no cover - comp
 
 
 @numba.njit(cache=True, nogil=True)
+def comoments_chan_merge(n_a, n_b, mean_x, mean_y, cxx, cyy, cxy,
+                         mx_b, my_b, cxx_b, cyy_b, cxy_b):  # pragma: no cover - compiled
+    """Chan's merge of the co-moments of ``n_b`` frames into those of ``n_a``
+    in place, in one pass; the same operations in the same order as
+    ``correlation.LocalCorrAccumulator._merge_moments``'s numpy path (no
+    fastmath), hence the same bits."""
+    n = n_a + n_b
+    weight = n_a * n_b / n
+    fraction = n_b / n
+    for j in range(mean_x.size):
+        dx = mx_b[j] - mean_x[j]
+        dy = my_b[j] - mean_y[j]
+        cxx[j] = (cxx[j] + cxx_b[j]) + dx * dx * weight
+        cyy[j] = (cyy[j] + cyy_b[j]) + dy * dy * weight
+        cxy[j] = (cxy[j] + cxy_b[j]) + dx * dy * weight
+        mean_x[j] = mean_x[j] + dx * fraction
+        mean_y[j] = mean_y[j] + dy * fraction
+
+
+@numba.njit(cache=True, nogil=True)
 def _reflect(i, length):  # pragma: no cover - compiled
     """scipy 'reflect' index (``d c b a | a b c d | d c b a``)."""
     i %= 2 * length

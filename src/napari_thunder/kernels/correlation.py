@@ -27,6 +27,8 @@ _JIT_MIN_VALUES = 2**18
 # box sums of one sub-block on the compiled 2-D path: each sub-block costs a
 # merge pass over the running co-moments, so not too small
 _JIT_SUBBLOCK_BYTES = 16 * 2**20
+# co-moments of at least this many pixels merge in a compiled pass
+_JIT_MERGE_PIXELS = 4096
 # budget for the two box-sum buffers of one sub-block
 _SUBBLOCK_BYTES = 16 * 2**20
 # bytes of the frames of one box_sum call
@@ -213,6 +215,14 @@ class LocalCorrAccumulator:
             self.count = n_b
             return
         n_a = self.count
+        # the compiled merge when the compiled loops are loaded already (never
+        # loads numba for a merge alone): one pass, no temporaries, same bits
+        jit = block_moments.JIT_STATE.get("module") if self.mean_x.size >= _JIT_MERGE_PIXELS else None
+        if jit is not None:
+            jit.comoments_chan_merge(n_a, n_b, self.mean_x, self.mean_y, self.cxx, self.cyy, self.cxy,
+                                     mx_b, my_b, cxx_b, cyy_b, cxy_b)
+            self.count = n_a + n_b
+            return
         n = n_a + n_b
         dx = mx_b - self.mean_x
         dy = my_b - self.mean_y
