@@ -173,6 +173,15 @@ _eight_rows = _strided_rows(8)
 _sixteen_rows = _strided_rows(16)
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _strided_pass(short, r0, stride, sums, low, high, shift):  # pragma: no cover - compiled
+    """16 pixels of the 16 (``short``) or 8 rows ``r0 + i * stride``."""
+    if short:
+        _sixteen_rows(r0, stride, sums, low, high, shift)
+    else:
+        _eight_rows(r0, stride, sums, low, high, shift)
+
+
 def state_size(pixels: int) -> int:
     """Lanes of the state for frames of ``pixels`` (at least 16) pixels: one
     per pixel of the leading multiple of 16, plus 16 for the last 16 pixels
@@ -211,22 +220,13 @@ def square_moments(flat, offset, neutral, sums, low, high):  # pragma: no cover 
     for j0 in range(0, p16, TILE):
         w = min(TILE, p16 - j0)
         tail = j0 + w == p16 and p16 < p  # the last tile also takes the last 16 pixels
-        if short:
-            for i in range(0, many, 16):
-                r0 = base + i * row
-                for g in range(j0, j0 + w, 16):
-                    _sixteen_rows(r0 + 2 * g, row, at_sums + 4 * g, at_low + 4 * g, at_high + 4 * g, shift)
-                if tail:
-                    _sixteen_rows(r0 + 2 * (p - 16), row, at_sums + 4 * p16, at_low + 4 * p16,
-                                  at_high + 4 * p16, shift)
-        else:
-            for i in range(0, many, 8):
-                r0 = base + i * row
-                for g in range(j0, j0 + w, 16):
-                    _eight_rows(r0 + 2 * g, row, at_sums + 4 * g, at_low + 4 * g, at_high + 4 * g, shift)
-                if tail:
-                    _eight_rows(r0 + 2 * (p - 16), row, at_sums + 4 * p16, at_low + 4 * p16,
-                                at_high + 4 * p16, shift)
+        for i in range(0, many, 16 if short else 8):
+            r0 = base + i * row
+            for g in range(j0, j0 + w, 16):
+                _strided_pass(short, r0 + 2 * g, row, at_sums + 4 * g, at_low + 4 * g, at_high + 4 * g, shift)
+            if tail:
+                _strided_pass(short, r0 + 2 * (p - 16), row, at_sums + 4 * p16, at_low + 4 * p16,
+                              at_high + 4 * p16, shift)
         for i in range(many, k, 4):
             r0 = base + i * row
             r1 = r0 + row if i + 1 < k else blank - 2 * j0

@@ -262,16 +262,15 @@ class MomentAccumulator:
         straight into ``g2``; or, for the sums and squares of 16-bit frames
         on a processor with AVX2, both into the ``vpmaddwd`` state
         ``packed`` (:mod:`._simd_moments`), settled the same way."""
-        limit = block_moments.partial_frame_limit(flat.dtype)  # bools come as uint8
         squares = self._need_m2
         simd = block_moments.simd_squares(flat) if squares else None
         k, p = flat.shape
         if simd is not None:
-            limit = min(limit, simd.MAX_FRAMES)
             if self.packed is None:
                 lanes = simd.state_size(p)
                 self.packed = tuple(np.zeros(lanes, dtype=t) for t in (np.int32, np.uint32, np.uint32))
             offset = simd.offset(flat.dtype)
+        limit = self._partial_frame_limit()
         i = 0
         while i < k:
             if self.pframes >= limit:
@@ -288,6 +287,16 @@ class MomentAccumulator:
                 jit.integer_moments(flat[i:i + take], self.p1, s2, squares)
             self.pframes += take
             i += take
+
+    def _partial_frame_limit(self) -> int:
+        """Frames the partial state may hold before it must be settled: its
+        int32 sums cannot overflow (bools are added as uint8), nor, with the
+        ``vpmaddwd`` state, its ``sum(y)``."""
+        counted = np.dtype(np.uint8) if self.dtype == np.bool_ else self.dtype
+        limit = block_moments.partial_frame_limit(counted)
+        if self.packed is not None:
+            limit = min(limit, block_moments.simd_module().MAX_FRAMES)
+        return limit
 
     def _settle(self) -> None:
         """Add the int32 sums ``p1`` (and the ``vpmaddwd`` state, if any)
@@ -434,10 +443,7 @@ class MomentAccumulator:
             return False
         if (self.packed is None) != (other.packed is None) or (self.p1 is None) != (other.p1 is None):
             return False
-        counted = np.dtype(np.uint8) if self.dtype == np.bool_ else self.dtype  # bools are added as uint8
-        limit = block_moments.partial_frame_limit(counted)
-        if self.packed is not None:
-            limit = min(limit, block_moments.simd_module().MAX_FRAMES)
+        limit = self._partial_frame_limit()
         if self._need_m2:
             limit = min(limit, block_moments.exact_group_limit(self.dtype))
         if self.pframes + other.pframes > limit:
