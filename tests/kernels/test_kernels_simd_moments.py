@@ -145,3 +145,44 @@ def test_partials_past_the_frame_limit_are_settled_before_merging(monkeypatch):
     merged = parts[0].merge(parts[1])
     np.testing.assert_array_equal(merged.finalize("mean"), np.full(16, 65535.0))
     np.testing.assert_array_equal(merged.finalize("std"), np.zeros(16))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.uint16, np.int16])
+@pytest.mark.parametrize("shape", [(1, 32), (3, 33), (17, 1000), (16, 4096), (37, 4100), (9, 70000),
+                                   (6, 65536 + 31)])
+def test_plain_sums_add_the_exact_sums(dtype, shape):
+    # short rows go 16 frames a pass, long ones 4 (several tiles for 70000),
+    # leftover frames one at a time; a last partial group overlaps the one before
+    flat = _extreme_stack(dtype, shape, seed=shape[1])
+    sums = np.arange(shape[1], dtype=np.int32) - 500  # plain_sums adds
+    simd.plain_sums(flat, sums, simd.tail_mask(shape[1]))
+    expected = np.arange(shape[1], dtype=np.int64) - 500 + flat.sum(axis=0, dtype=np.int64)
+    np.testing.assert_array_equal(sums, expected)
+
+
+def test_tail_mask_keeps_only_the_pixels_past_the_last_whole_group():
+    assert simd.tail_mask(1000).tolist() == [0] * 24 + [-1] * 8  # 1000 = 31 * 32 + 8
+    assert not simd.tail_mask(64).any()
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.uint16, np.int16])
+@pytest.mark.parametrize("pixels", [1000, 1024, 40])
+def test_mean_and_sum_bits_equal_the_jit_loop(monkeypatch, dtype, pixels):
+    monkeypatch.setattr(block_moments, "JIT_MIN_VALUES", 1)
+    stack = _extreme_stack(dtype, (803, pixels), seed=pixels)
+    blocks = [stack[:128], stack[128:701], stack[701:]]
+    assert block_moments.simd_sums(stack) is simd
+    with_simd, _ = _stats(blocks, dtype, ("mean", "sum"))
+    monkeypatch.setitem(block_moments.JIT_STATE, "simd", None)
+    plain, _ = _stats(blocks, dtype, ("mean", "sum"))
+    for stat in ("mean", "sum"):
+        np.testing.assert_array_equal(with_simd[stat], plain[stat], err_msg=stat)
+    np.testing.assert_array_equal(with_simd["sum"], stack.sum(axis=0))
+    np.testing.assert_array_equal(with_simd["mean"], stack.astype(np.float64).sum(axis=0) / 803)
+
+
+def test_only_8_and_16_bit_blocks_of_32_contiguous_pixels_take_the_plain_sums():
+    assert block_moments.simd_sums(np.zeros((4, 32), np.uint8)) is simd
+    assert block_moments.simd_sums(np.zeros((4, 31), np.int16)) is None
+    assert block_moments.simd_sums(np.zeros((4, 64), np.int32)) is None
+    assert block_moments.simd_sums(np.zeros((4, 128), np.uint16)[:, ::2]) is None

@@ -41,11 +41,17 @@ from numba.extending import intrinsic
 
 #: frames one state may hold: ``|sum(y)| <= 32768 * frames`` stays below 2**31
 MAX_FRAMES = 32768
-#: pixels per tile: the tile's state (12 bytes a pixel) stays in the L2 cache
-#: while four frames at a time stream through it
-TILE = 16384
-#: rows up to this long (bytes) are folded 16 at a time, longer ones 8 at a time
+#: pixels per tile: the tile's state (12 bytes a pixel for the squares, 4
+#: for the plain sums) stays in the L2 cache while the frames stream through it
+TILE = 65536
+#: rows up to this long (bytes) are folded 16 at a time, longer ones 8 at a
+#: time (4 for the plain sums)
 SHORT_ROW_BYTES = 8192
+#: how far ahead (bytes) in each of a pass's long rows the loops ask for the
+#: data (software prefetch): the hardware prefetchers, following 4-8 streams
+#: of far-apart rows, start too late at each 4 KiB page. Short rows (one
+#: contiguous run per pass) fetch the next pass's rows instead.
+PREFETCH_AHEAD = 1024
 
 _I16, _I32, _I64 = ir.IntType(16), ir.IntType(32), ir.IntType(64)
 _V16 = ir.VectorType(_I16, 16)
@@ -84,6 +90,30 @@ def shift(dtype) -> int:
 def neutral_row(offset: int) -> np.ndarray:
     """:data:`TILE` values whose bits are ``offset``'s (``y = 0``)."""
     return np.full(TILE, offset & 0xFFFF, dtype=np.uint16)
+
+
+def _prefetch(builder, address):
+    """IR asking for the cache line at the integer ``address`` (a read, kept
+    in every cache level; a hint, never a fault)."""
+    pointer = ir.IntType(8).as_pointer()
+    name = "llvm.prefetch.p0i8"
+    function = builder.module.globals.get(name) or ir.Function(
+        builder.module, ir.FunctionType(ir.VoidType(), [pointer, _I32, _I32, _I32]), name=name)
+    builder.call(function, [builder.inttoptr(address, pointer), ir.Constant(_I32, 0), ir.Constant(_I32, 3),
+                            ir.Constant(_I32, 1)])
+
+
+def _prefetch_rows(builder, address, stride, count, short):
+    """IR prefetching, for the ``count`` rows ``address + i * stride``, the
+    data a later pass reads: :data:`PREFETCH_AHEAD` bytes further in each
+    row, or for ``short`` rows the same place in the next pass's rows."""
+    if short:
+        address = builder.add(address, builder.mul(stride, ir.Constant(_I64, count)))
+    else:
+        address = builder.add(address, ir.Constant(_I64, PREFETCH_AHEAD))
+    for _ in range(count):
+        _prefetch(builder, address)
+        address = builder.add(address, stride)
 
 
 def _vector_at(builder, address, offset, vector_type):
@@ -148,15 +178,17 @@ def _four_rows(typingctx, r0, r1, r2, r3, sums, low, high, offset):
     return sig, codegen
 
 
-def _strided_rows(count):
+def _strided_rows(count, short):
     """An intrinsic like :func:`_four_rows` for the ``count`` rows
-    ``r0 + i * stride`` (bytes): ``(r0, stride, sums, low, high, offset)``."""
+    ``r0 + i * stride`` (bytes): ``(r0, stride, sums, low, high, offset)``;
+    it prefetches what a later pass reads (:func:`_prefetch_rows`)."""
 
     @intrinsic
     def fold_rows(typingctx, r0, stride, sums, low, high, offset):
         sig = types.void(types.intp, types.intp, types.intp, types.intp, types.intp, types.int16)
 
         def codegen(context, builder, signature, args):
+            _prefetch_rows(builder, args[0], args[1], count, short)
             rows = []
             address = args[0]
             for _ in range(count):
@@ -169,8 +201,8 @@ def _strided_rows(count):
     return fold_rows
 
 
-_eight_rows = _strided_rows(8)
-_sixteen_rows = _strided_rows(16)
+_eight_rows = _strided_rows(8, short=False)
+_sixteen_rows = _strided_rows(16, short=True)
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -241,6 +273,119 @@ def square_moments(flat, offset, neutral, sums, low, high):  # pragma: no cover 
                 _four_rows(r0 + 2 * g, (r1 if i + 1 < k else blank_at) + 2 * g,
                            (r2 if i + 2 < k else blank_at) + 2 * g, (r3 if i + 3 < k else blank_at) + 2 * g,
                            at_sums + 4 * p16, at_low + 4 * p16, at_high + 4 * p16, shift)
+
+
+#: values of one vector of the plain sums (:func:`plain_sums`)
+SUM_GROUP = 32
+
+
+def _summing_rows(count, prefetch, masked):
+    """An intrinsic ``(values, r0, stride, sums, mask)`` adding, for the
+    ``count`` rows ``r0 + i * stride`` (bytes), :data:`SUM_GROUP` values of
+    each (the element type of the array ``values``: 8 or 16 bits, sign- or
+    zero-extended) into the int32 lanes at ``sums``; with ``masked``, the
+    total is and-ed with the 32 int32 lanes at ``mask`` first. ``prefetch``:
+    None, or whether the rows are short (:func:`_prefetch_rows`)."""
+
+    @intrinsic
+    def sum_rows(typingctx, values, r0, stride, sums, mask):
+        element = values.dtype
+        sig = types.void(values, types.intp, types.intp, types.intp, types.intp)
+
+        def codegen(context, builder, signature, args):
+            wide = ir.VectorType(_I32, SUM_GROUP)
+            narrow = ir.VectorType(ir.IntType(element.bitwidth), SUM_GROUP)
+            extend = builder.sext if element.signed else builder.zext
+            address, stride = args[1], args[2]
+            if prefetch is not None:
+                _prefetch_rows(builder, address, stride, count, prefetch)
+            total = None
+            for _ in range(count):
+                row = extend(builder.load(_vector_at(builder, address, 0, narrow), align=1), wide)
+                total = row if total is None else builder.add(total, row)
+                address = builder.add(address, stride)
+            if masked:
+                total = builder.and_(total, builder.load(_vector_at(builder, args[4], 0, wide), align=4))
+            at = _vector_at(builder, args[3], 0, wide)
+            builder.store(builder.add(builder.load(at, align=4), total), at, align=4)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return sum_rows
+
+
+_sum_four_long = _summing_rows(4, False, False)
+_sum_four_long_tail = _summing_rows(4, None, True)
+_sum_sixteen_short = _summing_rows(16, True, False)
+_sum_sixteen_short_tail = _summing_rows(16, None, True)
+_sum_one = _summing_rows(1, None, False)
+_sum_one_tail = _summing_rows(1, None, True)
+
+
+@functools.lru_cache(maxsize=16)
+def tail_mask(pixels: int) -> np.ndarray:
+    """The int32 mask of :func:`plain_sums` for frames of ``pixels`` values:
+    of the last :data:`SUM_GROUP` pixels, all bits set for those past the
+    last whole group, 0 for the others (already summed)."""
+    rest = pixels % SUM_GROUP
+    return np.where(np.arange(SUM_GROUP) >= SUM_GROUP - rest, -1, 0).astype(np.int32)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _sum_pass(flat, short, r0, stride, at, mask, tail):  # pragma: no cover - compiled
+    """One vector of the 16 (``short``) or 4 rows ``r0 + i * stride``; the
+    masked overlapping last group if ``tail``."""
+    if short:
+        if tail:
+            _sum_sixteen_short_tail(flat, r0, stride, at, mask)
+        else:
+            _sum_sixteen_short(flat, r0, stride, at, mask)
+    elif tail:
+        _sum_four_long_tail(flat, r0, stride, at, mask)
+    else:
+        _sum_four_long(flat, r0, stride, at, mask)
+
+
+@numba.njit(cache=True, nogil=True)
+def plain_sums(flat, sums, mask):  # pragma: no cover - compiled
+    """``sums += flat.sum(0)`` in int32 for 8/16-bit integer frames ``flat``
+    (k, p), ``p >= 32``, rows of contiguous values; ``mask`` is
+    :func:`tail_mask` of ``p``. The caller bounds the frames so the int32
+    sums cannot overflow; integer adds in any order give the same bits.
+
+    Per tile of :data:`TILE` pixels, passes of 4 frames (16 for short rows,
+    :data:`SHORT_ROW_BYTES`), :data:`SUM_GROUP` pixels at a time, each
+    pass prefetching what a later one reads. When ``p`` is not a multiple
+    of 32 the last group overlaps the one before it, its already-summed
+    pixels masked to 0; the rows left over after the passes go one at a time.
+    """
+    k, p = flat.shape
+    p32 = p // SUM_GROUP * SUM_GROUP
+    base = flat.ctypes.data
+    row = flat.strides[0]
+    size = flat.itemsize
+    at = sums.ctypes.data
+    at_mask = mask.ctypes.data
+    short = row <= SHORT_ROW_BYTES
+    step = 16 if short else 4
+    many = k - k % step
+    last = p - SUM_GROUP
+    for j0 in range(0, p32, TILE):
+        w = min(TILE, p32 - j0)
+        tail = j0 + w == p32 and p32 < p
+        for i in range(0, many, step):
+            r0 = base + i * row
+            for g in range(j0, j0 + w, SUM_GROUP):
+                _sum_pass(flat, short, r0 + size * g, row, at + 4 * g, at_mask, False)
+            if tail:
+                _sum_pass(flat, short, r0 + size * last, row, at + 4 * last, at_mask, True)
+    for i in range(many, k):
+        r0 = base + i * row
+        for g in range(0, p32, SUM_GROUP):
+            _sum_one(flat, r0 + size * g, row, at + 4 * g, at_mask)
+        if p32 < p:
+            _sum_one_tail(flat, r0 + size * last, row, at + 4 * last, at_mask)
 
 
 @numba.njit(cache=True, nogil=True, inline="always")

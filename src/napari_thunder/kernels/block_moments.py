@@ -87,6 +87,14 @@ def simd_squares(flat: np.ndarray):
     return simd_module()
 
 
+def simd_sums(flat: np.ndarray):
+    """:func:`simd_module` for a block whose plain sums it can take (8/16-bit
+    integers, at least 32 pixels, rows of contiguous values)."""
+    if flat.dtype not in _JIT_DTYPES or flat.shape[1] < 32 or flat.strides[1] != flat.itemsize:
+        return None
+    return simd_module()
+
+
 def _small_integer_sums(flat: np.ndarray) -> np.ndarray:
     """Exact int64 ``flat.sum(axis=0)`` of <=16-bit integers or bools, numpy only.
 

@@ -261,9 +261,12 @@ class MomentAccumulator:
         (settled into ``g1`` first whenever they could overflow), squares
         straight into ``g2``; or, for the sums and squares of 16-bit frames
         on a processor with AVX2, both into the ``vpmaddwd`` state
-        ``packed`` (:mod:`._simd_moments`), settled the same way."""
+        ``packed`` (:mod:`._simd_moments`), settled the same way. On such a
+        processor the plain sums come from :func:`._simd_moments.plain_sums`
+        (the same int32 ``p1``, prefetching ahead)."""
         squares = self._need_m2
         simd = block_moments.simd_squares(flat) if squares else None
+        vector_sums = None if squares else block_moments.simd_sums(flat)
         k, p = flat.shape
         if simd is not None:
             if self.packed is None:
@@ -283,8 +286,11 @@ class MomentAccumulator:
                     self.p1 = np.zeros(p, dtype=np.int32)
                 if squares and self.g2 is None:
                     self.g2 = np.zeros(p, dtype=np.int64)
-                s2 = self.g2 if squares else block_moments.NO_SQUARES
-                jit.integer_moments(flat[i:i + take], self.p1, s2, squares)
+                if vector_sums is not None:
+                    vector_sums.plain_sums(flat[i:i + take], self.p1, vector_sums.tail_mask(p))
+                else:
+                    s2 = self.g2 if squares else block_moments.NO_SQUARES
+                    jit.integer_moments(flat[i:i + take], self.p1, s2, squares)
             self.pframes += take
             i += take
 
