@@ -110,7 +110,8 @@ def test_order_free_aggregate_over_equal_shares_is_exact(small_chunks, monkeypat
 
 def test_order_free_accumulators_only_take_the_per_worker_path():
     assert MomentAccumulator((2,), np.uint16, ("var",)).order_free(1000)
-    assert not MomentAccumulator((2,), np.uint16, ("var",)).order_free(10**6)  # past one exact group
+    assert MomentAccumulator((2,), np.uint16, ("var",)).order_free(10**6)  # one exact group: 2**31 - 1
+    assert not MomentAccumulator((2,), np.uint16, ("var",)).order_free(2**31)  # past it
     assert MomentAccumulator((2,), np.uint16, ("mean", "sum")).order_free(10**6)
     assert MomentAccumulator((2,), np.int32, ("sum", "max")).order_free(10)
     assert not MomentAccumulator((2,), np.int32, ("mean",)).order_free(10)

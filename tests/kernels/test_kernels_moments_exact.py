@@ -1,5 +1,6 @@
 """Exact integer moments (int64 sums, cache-blocked compiled loops) vs numpy."""
 
+import math
 import pickle
 from fractions import Fraction
 
@@ -84,11 +85,41 @@ def test_groups_spill_into_float_moments(path, monkeypatch, dtype):
     np.testing.assert_allclose(left.merge(right).finalize("var"), wide.var(axis=0), rtol=1e-12)
 
 
-def test_group_limit_keeps_int64_exact():
+def test_group_limits_keep_int64_exact():
     for dtype in (np.uint16, np.int16, np.uint8, np.int8, np.bool_):
         n = block_moments.exact_group_limit(np.dtype(dtype))
         largest = 1 if dtype == np.bool_ else max(abs(int(np.iinfo(dtype).min)), int(np.iinfo(dtype).max))
-        assert n * n * largest * largest < 2**62
+        assert n * largest * largest < 2**63 and n < 2**31  # S2 in int64; the limbs' bound
+        narrow = block_moments.narrow_group_limit(np.dtype(dtype))
+        assert narrow * narrow * largest * largest < 2**62  # n * S2 in int64
+    assert block_moments.exact_group_limit(np.dtype(np.uint16)) == 2**31 - 1
+    assert block_moments.narrow_group_limit(np.dtype(np.uint16)) == 32768
+
+
+@pytest.mark.parametrize("n", [32769, 262144, 10**8, 2**31 - 1])
+def test_m2_numerator_past_the_narrow_limit_is_the_exact_integer_rounded(n):
+    # sums of n uint16 frames up to the int64 bound of S2: n * S2 - S1**2
+    # reaches 2**94; compared with Python's integers
+    rng = np.random.default_rng(n % 1000)
+    top = min(n * 65535, math.isqrt((2**63 - 1) * n))  # S1**2 / n <= S2 < 2**63
+    s1 = np.concatenate([rng.integers(0, top, 200), [0, 1, top, n * 65535 // 2]]).astype(np.int64)
+    s1 = np.minimum(s1, top)
+    floor_s2 = -(-(s1.astype(object) ** 2) // n)  # Cauchy-Schwarz: S2 >= S1**2 / n
+    room = [min(2**63 - 1, n * 65535**2) - int(f) for f in floor_s2]
+    s2 = np.array([int(f) + int(rng.integers(0, max(r, 1))) if i % 3 else int(f)
+                   for i, (f, r) in enumerate(zip(floor_s2, room))], dtype=np.int64)
+    got = block_moments.m2_numerator(n, s1, s2, np.dtype(np.uint16))
+    for a, b, value in zip(s1.tolist(), s2.tolist(), got.tolist()):
+        exact = n * b - a * a
+        assert exact >= 0
+        assert abs(Fraction(value) - exact) <= 2 * np.spacing(float(exact)), (a, b)
+
+
+def test_m2_numerator_within_the_narrow_limit_is_the_int64_result():
+    s1 = np.array([5, -7, 123456], np.int64)
+    s2 = np.array([30, 60, 10**10], np.int64)
+    got = block_moments.m2_numerator(20, s1, s2, np.dtype(np.int16))
+    np.testing.assert_array_equal(got, (s2 * 20 - s1 * s1).astype(np.float64))
 
 
 def test_extreme_values(path):
@@ -185,14 +216,14 @@ def test_extreme_frames_past_the_int32_partial_limit(path, dtype, value, frames)
     np.testing.assert_array_equal(acc.finalize("sum"), expected_sum)
     np.testing.assert_array_equal(plain.finalize("sum"), expected_sum)
     np.testing.assert_array_equal(acc.finalize("mean"), stack.mean(axis=0))
-    # the exact variance, from Python integers, rounded once (numpy's two-pass
-    # float64 result is itself ~1e-12 off here: ours past one exact group is
-    # a Chan merge of exact groups)
+    # the exact variance, from Python integers (numpy's two-pass float64
+    # result is itself ~1e-12 off here): ours is n * S2 - S1**2 formed
+    # exactly past the int64 bound of n * S2, then divided twice
     column = [int(v) for v in stack[:, 1, 2]]
     n, s1, s2 = len(column), sum(column), sum(v * v for v in column)
     exact = float(Fraction(n * s2 - s1 * s1, n * n))
     var = acc.finalize("var")
-    assert abs(var[1, 2] - exact) <= 1e-13 * exact
+    assert abs(var[1, 2] - exact) <= 4 * np.spacing(exact)
     np.testing.assert_allclose(var, wide.var(axis=0), rtol=2e-12, atol=0)
     assert var[0, 0] == 0.0
 

@@ -364,8 +364,11 @@ class LocalFrames(DaskFramesDescription, Frames):
 
         if len(runs) == 1:
             return fold(runs[0])
-        with ThreadPoolExecutor(max_workers=len(runs), thread_name_prefix="napari-thunder") as pool:
-            parts = list(pool.map(fold, runs))
+        # the calling thread folds the first run itself: one thread fewer to
+        # start, and it works instead of waiting
+        with ThreadPoolExecutor(max_workers=len(runs) - 1, thread_name_prefix="napari-thunder") as pool:
+            others = [pool.submit(fold, run) for run in runs[1:]]
+            parts = [fold(runs[0])] + [future.result() for future in others]
         total = parts[0]
         for part in parts[1:]:
             total = total.merge(part)

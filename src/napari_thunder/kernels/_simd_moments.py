@@ -408,15 +408,30 @@ def _lane_sums(sums, low, high, lane, shift, nframes):  # pragma: no cover - com
     return y1 + shift * nframes, y2 + 2 * shift * y1 + shift * shift * nframes
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _run_pixel(group, quarter):  # pragma: no cover - compiled
+    """The first pixel of lanes ``group + 4 * quarter ...`` (+3) of a whole
+    group of 16 (unpack order: pixels 0-3, 8-11, 4-7, 12-15)."""
+    return group + (quarter % 2) * 8 + (quarter // 2) * 4
+
+
 @numba.njit(cache=True, nogil=True)
 def unpack_into(sums, low, high, shift, nframes, s1, s2):  # pragma: no cover - compiled
     """``s1 += S1`` and ``s2 += S2`` (int64, pixel order, ``p`` pixels) of
     the state (:func:`state_size` lanes, unpack order) of ``nframes`` frames
     shifted by ``shift`` (32768 for uint16, 0 for int16); then clears the
-    state."""
+    state. Whole groups go four lanes (four consecutive pixels) at a time."""
     p = s1.size
     p16 = p // 16 * 16
-    for lane in range(sums.size):
+    for group in range(0, p16, 16):
+        for quarter in range(4):
+            lane = group + 4 * quarter
+            pixel = _run_pixel(group, quarter)
+            for t in range(4):
+                a, b = _lane_sums(sums, low, high, lane + t, shift, nframes)
+                s1[pixel + t] += a
+                s2[pixel + t] += b
+    for lane in range(p16, sums.size):
         pixel = _pixel_of(lane, p, p16)
         if pixel >= 0:
             a, b = _lane_sums(sums, low, high, lane, shift, nframes)
@@ -427,22 +442,36 @@ def unpack_into(sums, low, high, shift, nframes, s1, s2):  # pragma: no cover - 
     high[:] = 0
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _lane_variance(sums, low, high, lane, shift, nframes):  # pragma: no cover - compiled
+    """A lane's variance ``((n*S2 - S1**2) / n) / n``, clipped at 0."""
+    a, b = _lane_sums(sums, low, high, lane, shift, nframes)
+    return max(np.float64(b * nframes - a * a) / nframes / nframes, 0.0)
+
+
 @numba.njit(cache=True, nogil=True)
 def variance_into(sums, low, high, shift, nframes, out, root):  # pragma: no cover - compiled
     """``out`` (float64, pixel order) = the variance of each pixel over the
     ``nframes`` frames of the state (its square root if ``root``), formed as
     :func:`._jit.exact_variance` does: ``((n*S2 - S1**2) / n) / n`` from the
-    exact int64 sums, clipped at 0. The state is left as it is."""
+    exact int64 sums, clipped at 0. The state is left as it is.
+
+    The whole groups are formed in lane order (one vectorised pass), then
+    put in pixel order by swapping their middle quarters in place."""
     p = out.size
     p16 = p // 16 * 16
-    for lane in range(sums.size):
+    for lane in range(p16):
+        out[lane] = _lane_variance(sums, low, high, lane, shift, nframes)
+    for group in range(0, p16, 16):
+        for t in range(group + 4, group + 8):
+            out[t], out[t + 4] = out[t + 4], out[t]
+    for lane in range(p16, sums.size):
         pixel = _pixel_of(lane, p, p16)
         if pixel >= 0:
-            a, b = _lane_sums(sums, low, high, lane, shift, nframes)
-            v = np.float64(b * nframes - a * a) / nframes / nframes
-            if v < 0.0:
-                v = 0.0
-            out[pixel] = np.sqrt(v) if root else v
+            out[pixel] = _lane_variance(sums, low, high, lane, shift, nframes)
+    if root:
+        for pixel in range(p):
+            out[pixel] = np.sqrt(out[pixel])
 
 
 @numba.njit(cache=True, nogil=True)

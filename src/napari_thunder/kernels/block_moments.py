@@ -119,15 +119,26 @@ def _small_integer_sums(flat: np.ndarray) -> np.ndarray:
     return total
 
 
-def exact_group_limit(dtype: np.dtype) -> int:
-    """Frames of one exact integer group: ``n * S2`` and ``S1**2`` (at most
-    ``n**2 * max|x|**2``) stay below 2**62 in int64."""
+def _largest(dtype: np.dtype) -> int:
+    """The largest ``|x|`` of an integer (or bool) dtype."""
     if dtype == np.bool_:
-        largest = 1
-    else:
-        info = np.iinfo(dtype)
-        largest = max(abs(int(info.min)), int(info.max))
-    return max(1, int((2**31 - 1) // largest))
+        return 1
+    info = np.iinfo(dtype)
+    return max(abs(int(info.min)), int(info.max))
+
+
+def exact_group_limit(dtype: np.dtype) -> int:
+    """Frames of one exact integer group: the int64 sum of squares ``S2``
+    (at most ``n * max|x|**2``) stays below 2**63, and ``n < 2**31`` (the
+    bound :func:`m2_numerator` needs). 2**31 - 1 frames for 16-bit data."""
+    return max(1, min(2**31 - 1, (2**63 - 1) // _largest(dtype) ** 2))
+
+
+def narrow_group_limit(dtype: np.dtype) -> int:
+    """Frames whose ``n * S2`` and ``S1**2`` (at most ``n**2 * max|x|**2``)
+    stay below 2**62, so ``n * S2 - S1**2`` is formed in int64 (32768 for
+    16-bit data); past it :func:`m2_numerator` forms it in 32-bit limbs."""
+    return max(1, int((2**31 - 1) // _largest(dtype)))
 
 
 def partial_frame_limit(dtype: np.dtype) -> int:
@@ -165,13 +176,42 @@ def integer_block_sums(flat: np.ndarray, s1: np.ndarray, s2) -> None:
             s2[j0:j1] += out.astype(np.int64)
 
 
-def group_moments(n: int, s1: np.ndarray, s2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def m2_numerator(n: int, s1: np.ndarray, s2: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """``n * S2 - S1**2`` of an exact integer group of ``n`` frames of
+    ``dtype`` (int64 sums), as float64: the exact integer in int64 when ``n``
+    is within :func:`narrow_group_limit` (rounded once); else exactly in
+    base-2**32 limbs (up to 2**94: ``n < 2**31``, ``S2 < 2**63``) and then
+    rounded, within 2 ulp of the exact value."""
+    if n <= narrow_group_limit(dtype):
+        numerator = s2 * n
+        numerator -= s1 * s1
+        return numerator.astype(np.float64)
+    low32 = np.int64(0xFFFFFFFF)
+    # n * S2 = (n * h) * 2**32 + n * l, S2 = h * 2**32 + l (h < 2**31, l < 2**32)
+    a1 = (s2 >> 32) * n
+    a0 = (s2 & low32) * n
+    # S1**2 = u**2 * 2**64 + 2uv * 2**32 + v**2, |S1| = u * 2**32 + v (u < 2**16)
+    t = np.abs(s1).astype(np.uint64)
+    u, v = t >> np.uint64(32), t & np.uint64(0xFFFFFFFF)
+    vv = v * v  # below 2**64: uint64
+    uv2 = (u * v * np.uint64(2)).astype(np.int64)  # below 2**49
+    vv_low = (vv & np.uint64(0xFFFFFFFF)).astype(np.int64)
+    vv_high = (vv >> np.uint64(32)).astype(np.int64)
+    # limbs of the difference (each below 2**35 in magnitude), then carried
+    d0 = (a0 & low32) - vv_low
+    d1 = (a0 >> 32) + (a1 & low32) - vv_high - (uv2 & low32)
+    d2 = (a1 >> 32) - (uv2 >> 32) - (u * u).astype(np.int64)
+    d1 += d0 >> 32  # arithmetic shifts: floor division by 2**32
+    d0 &= low32
+    d2 += d1 >> 32
+    d1 &= low32
+    return ((d2 << 32) + d1).astype(np.float64) * 2.0**32 + d0
+
+
+def group_moments(n: int, s1: np.ndarray, s2: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
     """Float64 mean and M2 of an exact integer group: ``M2 = (n*S2 - S1**2) / n``
-    formed in int64 (exact, below 2**62) and rounded once."""
-    mean = s1 / n
-    m2 = s2 * n
-    m2 -= s1 * s1
-    return mean, m2 / n
+    from the exact :func:`m2_numerator`."""
+    return s1 / n, m2_numerator(n, s1, s2, dtype) / n
 
 
 def numpy_result_dtype(dtype: np.dtype, stat: str) -> np.dtype:

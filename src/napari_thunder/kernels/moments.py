@@ -20,9 +20,12 @@ For integer inputs of at most 16 bits (and bool) the state is exact: int64
 sums ``S1 = sum(x)`` and ``S2 = sum(x**2)`` per pixel, added block after
 block and partial after partial (integer additions: any order gives the same
 bits). Mean, ``M2 = (n*S2 - S1**2) / n`` and var/std are formed from them
-once, in :meth:`MomentAccumulator.finalize`: an exact integer rounded once,
-so more accurate than numpy's two-pass float result. ``n*S2`` must stay
-below 2**62, so after ``block_moments.exact_group_limit`` frames (32768 for 16-bit data)
+once, in :meth:`MomentAccumulator.finalize`: the exact integer
+``n*S2 - S1**2`` rounded once, so more accurate than numpy's two-pass float
+result. Up to ``block_moments.narrow_group_limit`` frames (32768 for 16-bit
+data) it is formed in int64; past it, exactly in 32-bit limbs
+(``block_moments.m2_numerator``). ``S2`` itself must stay below 2**63, so
+after ``block_moments.exact_group_limit`` frames (2**31 - 1 for 16-bit data)
 the integer group is turned into float64 moments and merged with Chan et
 al.'s formulas into the earlier ones.
 
@@ -270,8 +273,13 @@ class MomentAccumulator:
         k, p = flat.shape
         if simd is not None:
             if self.packed is None:
+                # one allocation for the three arrays: malloc reuses a block
+                # this size from one accumulator to the next, where three
+                # smaller ones are handed back to the system and page-faulted
+                # in again (~1 ms for 512x512 frames)
                 lanes = simd.state_size(p)
-                self.packed = tuple(np.zeros(lanes, dtype=t) for t in (np.int32, np.uint32, np.uint32))
+                state = np.zeros(3 * lanes, dtype=np.uint32)
+                self.packed = (state[:lanes].view(np.int32), state[lanes:2 * lanes], state[2 * lanes:])
             offset = simd.offset(flat.dtype)
         limit = self._partial_frame_limit()
         i = 0
@@ -337,7 +345,7 @@ class MomentAccumulator:
         self._settle()
         if self.gcount == 0:
             return
-        mean, m2 = block_moments.group_moments(self.gcount, self.g1, self.g2)
+        mean, m2 = block_moments.group_moments(self.gcount, self.g1, self.g2, self.dtype)
         self._merge_base(self.gcount, mean, m2, self.g1)
         self.g1 = None
         self.g2 = None
@@ -365,11 +373,11 @@ class MomentAccumulator:
     def _exact_moments(self) -> tuple[np.ndarray, np.ndarray]:
         """Float64 mean and M2 of every frame folded in."""
         if self.base is None:
-            return block_moments.group_moments(self.gcount, self.g1, self.g2)
+            return block_moments.group_moments(self.gcount, self.g1, self.g2, self.dtype)
         count, mean, m2 = self.base
         mean, m2 = mean.copy(), m2.copy()
         if self.gcount:
-            g_mean, g_m2 = block_moments.group_moments(self.gcount, self.g1, self.g2)
+            g_mean, g_m2 = block_moments.group_moments(self.gcount, self.g1, self.g2, self.dtype)
             block_moments.chan_merge(count, mean, m2, self.gcount, g_mean, g_m2)
         return mean, m2
 
@@ -387,7 +395,7 @@ class MomentAccumulator:
         limit = block_moments.exact_group_limit(self.dtype) if self._need_m2 else None
         if limit is not None and self.gcount + other.gcount > limit:
             self._spill()
-            mean, m2 = block_moments.group_moments(other.gcount, other.g1, other.g2)
+            mean, m2 = block_moments.group_moments(other.gcount, other.g1, other.g2, self.dtype)
             self._merge_base(other.gcount, mean, m2, other.g1)
             return
         if self.g1 is None:
@@ -524,7 +532,8 @@ class MomentAccumulator:
                 result = self._exact_sums().astype(out_dtype)  # a new array
             elif stat == "mean":
                 result = self._exact_sums() / self.count
-            elif self.base is None and jit is not None:
+            elif (self.base is None and jit is not None
+                  and self.gcount <= block_moments.narrow_group_limit(self.dtype)):
                 result = np.empty(self.g1.size, dtype=np.float64)
                 jit.exact_variance(self.gcount, self.g1, self.g2, result, stat == "std")
             else:
