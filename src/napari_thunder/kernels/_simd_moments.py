@@ -428,30 +428,15 @@ def _lane_sums(sums, low, high, lane, shift, nframes):  # pragma: no cover - com
     return y1 + shift * nframes, y2 + 2 * shift * y1 + shift * shift * nframes
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
-def _run_pixel(group, quarter):  # pragma: no cover - compiled
-    """The first pixel of lanes ``group + 4 * quarter ...`` (+3) of a whole
-    group of 16 (unpack order: pixels 0-3, 8-11, 4-7, 12-15)."""
-    return group + (quarter % 2) * 8 + (quarter // 2) * 4
-
-
 @numba.njit(cache=True, nogil=True)
 def unpack_into(sums, low, high, shift, nframes, s1, s2):  # pragma: no cover - compiled
     """``s1 += S1`` and ``s2 += S2`` (int64, pixel order, ``p`` pixels) of
     the state (:func:`state_size` lanes, unpack order) of ``nframes`` frames
     shifted by ``shift`` (32768 for uint16, 0 for int16); then clears the
-    state. Whole groups go four lanes (four consecutive pixels) at a time."""
+    state."""
     p = s1.size
     p16 = p // 16 * 16
-    for group in range(0, p16, 16):
-        for quarter in range(4):
-            lane = group + 4 * quarter
-            pixel = _run_pixel(group, quarter)
-            for t in range(4):
-                a, b = _lane_sums(sums, low, high, lane + t, shift, nframes)
-                s1[pixel + t] += a
-                s2[pixel + t] += b
-    for lane in range(p16, sums.size):
+    for lane in range(sums.size):
         pixel = _pixel_of(lane, p, p16)
         if pixel >= 0:
             a, b = _lane_sums(sums, low, high, lane, shift, nframes)

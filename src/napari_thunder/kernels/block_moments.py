@@ -144,8 +144,7 @@ def narrow_group_limit(dtype: np.dtype) -> int:
 def partial_frame_limit(dtype: np.dtype) -> int:
     """Frames whose int32 sums cannot overflow: ``frames * max|x| < 2**31``
     (32768 for uint16, 65535 for int16)."""
-    info = np.iinfo(dtype)
-    return int((2**31 - 1) // max(abs(int(info.min)), int(info.max)))
+    return int((2**31 - 1) // _largest(dtype))
 
 
 #: stands for the sums of squares when the compiled loop is not asked for them
