@@ -23,17 +23,22 @@ def _extreme_stack(dtype, shape, seed=0):
     return stack
 
 
+# the plain AVX2 loop everywhere; the fused (AVX-512 VNNI) loop where this processor has it
+LOOPS = [False] + ([True] if simd.FUSED else [])
+
+
+@pytest.mark.parametrize("fused", LOOPS)
 @pytest.mark.parametrize("dtype", [np.uint16, np.int16])
 @pytest.mark.parametrize("shape", [(1, 16), (2, 33), (3, 48), (5, 1000), (6, 31), (37, 1000), (48, 4096),
                                    (131, 40000)])
-def test_state_unpacks_to_the_exact_sums(dtype, shape):
+def test_state_unpacks_to_the_exact_sums(fused, dtype, shape):
     # short rows go 16 frames a pass (then 4 at a time, missing rows blank), long ones 4
     flat = _extreme_stack(dtype, shape)
     offset = simd.offset(dtype)
     lanes = simd.state_size(shape[1])
     assert lanes == -(-shape[1] // 16) * 16
     state = tuple(np.zeros(lanes, dtype=t) for t in (np.int32, np.uint32, np.uint32))
-    simd.square_moments(flat, offset, simd.neutral_row(offset), *state)
+    simd.square_moments(flat, offset, simd.neutral_row(offset), *state, fused)
     s1 = np.full(shape[1], 7, dtype=np.int64)  # unpack_into adds
     s2 = np.full(shape[1], 9, dtype=np.int64)
     simd.unpack_into(*state, simd.shift(dtype), shape[0], s1, s2)
@@ -43,15 +48,24 @@ def test_state_unpacks_to_the_exact_sums(dtype, shape):
     assert not any(part.any() for part in state)  # cleared for the next frames
 
 
-def test_all_zero_uint16_frames_carry_into_the_high_half():
-    # four frames of 0: y = -32768, two pairs of 2**31 each: the low half wraps to 0
-    flat = np.zeros((8, 16), dtype=np.uint16)
-    state = tuple(np.zeros(16, dtype=t) for t in (np.int32, np.uint32, np.uint32))
-    simd.square_moments(flat, -32768, simd.neutral_row(-32768), *state)
-    assert state[2].tolist() == [2] * 16  # 8 * 2**30 = 2 * 2**32
-    s1, s2 = np.zeros(16, np.int64), np.zeros(16, np.int64)
+@pytest.mark.parametrize("fused", LOOPS)
+@pytest.mark.parametrize("width", [16, 8192])  # 16 rows a pass (short rows), 8 (long rows)
+def test_all_zero_uint16_frames_carry_into_the_high_half(fused, width):
+    # eight frames of 0: y = -32768, four pairs of 2**31 each: the low half wraps to 0 twice
+    flat = np.zeros((8, width), dtype=np.uint16)
+    state = tuple(np.zeros(width, dtype=t) for t in (np.int32, np.uint32, np.uint32))
+    simd.square_moments(flat, -32768, simd.neutral_row(-32768), *state, fused)
+    assert state[2].tolist() == [2] * width  # 8 * 2**30 = 2 * 2**32
+    s1, s2 = np.zeros(width, np.int64), np.zeros(width, np.int64)
     simd.unpack_into(*state, 32768, 8, s1, s2)
-    assert s1.tolist() == [0] * 16 and s2.tolist() == [0] * 16
+    assert s1.tolist() == [0] * width and s2.tolist() == [0] * width
+
+
+def test_fused_loop_is_chosen_from_the_processor_features():
+    from llvmlite import binding
+
+    features = binding.get_host_cpu_features()
+    assert simd.FUSED == all(features.get(name, False) for name in ("avx512f", "avx512vl", "avx512vnni"))
 
 
 def _stats(blocks, dtype, stats):

@@ -85,6 +85,28 @@ def available() -> bool:
         return False
 
 
+def fused_available() -> bool:
+    """Whether this processor also has AVX-512 VL and VNNI: ``vpdpwssd``
+    (``vpmaddwd`` and the add in one instruction) and compares into mask
+    registers, which :func:`square_moments` then uses (``fused=True``)."""
+    if not available():
+        return False
+    try:
+        from llvmlite import binding
+
+        features = binding.get_host_cpu_features()
+        binding.initialize_native_asmparser()  # the fused loop is inline assembly
+    except Exception:  # pragma: no cover - llvmlite without host features
+        return False
+    return all(features.get(name, False) for name in ("avx512f", "avx512vl", "avx512vnni"))
+
+
+#: :func:`fused_available` here: what callers pass as ``fused``. The fused
+#: intrinsics emit the AVX-512 code only when it is True (else the plain
+#: code), so the module compiles on processors without AVX-512.
+FUSED = fused_available()
+
+
 def offset(dtype) -> int:
     """The int16 xor-ed into each value: -32768 (bits 0x8000) for uint16, 0 for int16."""
     return -32768 if np.dtype(dtype) == np.uint16 else 0
@@ -132,33 +154,44 @@ def _vector_at(builder, address, offset, vector_type):
     return builder.inttoptr(address, vector_type.as_pointer())
 
 
-def _fold(context, builder, rows, sums, low, high):
+def _fold(context, builder, rows, sums, low, high, fused):
     """IR folding the 16-value vectors ``rows`` (an even number of frames,
     already shifted) into the state at addresses ``sums``/``low``/``high``:
     per half of the pixels, one ``vpunpck`` and two ``vpmaddwd`` per pair of
-    frames, then one load and store of each state vector."""
+    frames, then one load and store of each state vector. With ``fused``
+    (:func:`fused_available`), each ``vpmaddwd`` and its add are one
+    ``vpdpwssd``, and a carry is one compare into a mask register and one
+    masked subtract; LLVM would split the ``vpdpwssd`` and widen the mask
+    into a vector again, so these are inline assembly."""
     module = builder.module
     name = "llvm.x86.avx2.pmadd.wd"
     pmadd = module.globals.get(name) or ir.Function(module, ir.FunctionType(_V8, [_V16, _V16]), name=name)
+    dot = ir.FunctionType(_V8, [_V8, _V16, _V16])
+    carry = ir.FunctionType(_V8, [_V8, _V8, _V8, _V8])
+    minus_one = ir.Constant(_V8, [-1] * 8)
     lanes = ir.VectorType(_I32, 16)
     ones = ir.Constant(_V16, [1] * 16)
     for half, order in ((0, _LOW), (1, _HIGH)):
         mask = ir.Constant(lanes, order)
-        squares = []
-        pair_sums = None
-        for r in range(0, len(rows), 2):
-            pair = builder.shuffle_vector(rows[r], rows[r + 1], mask)
-            squares.append(builder.call(pmadd, [pair, pair]))  # y0*y0 + y1*y1 per pixel
-            total = builder.call(pmadd, [pair, ones])  # y0 + y1
-            pair_sums = total if pair_sums is None else builder.add(pair_sums, total)
         at_sums = _vector_at(builder, sums, 32 * half, _V8)
-        builder.store(builder.add(builder.load(at_sums, align=4), pair_sums), at_sums, align=4)
         at_low = _vector_at(builder, low, 32 * half, _V8)
         at_high = _vector_at(builder, high, 32 * half, _V8)
+        total = builder.load(at_sums, align=4)
         lo, hi = builder.load(at_low, align=4), builder.load(at_high, align=4)
-        for q in squares:  # lo += q, carry into hi (sext(true) = -1)
-            lo = builder.add(lo, q)
-            hi = builder.sub(hi, builder.sext(builder.icmp_unsigned("<", lo, q), _V8))
+        for r in range(0, len(rows), 2):
+            pair = builder.shuffle_vector(rows[r], rows[r + 1], mask)
+            if fused and FUSED:  # total += y0 + y1; lo += y0*y0 + y1*y1; hi += (lo < old lo)
+                total = builder.asm(dot, "vpdpwssd $3, $2, $0", "=v,0,v,v", [total, pair, ones], False)
+                new = builder.asm(dot, "vpdpwssd $3, $2, $0", "=v,0,v,v", [lo, pair, pair], False)
+                hi = builder.asm(carry, "vpcmpud $$1, $2, $1, %k1\n\tvpsubd $3, $0, $0{%k1}",
+                                 "=v,v,v,v,0,~{k1}", [new, lo, minus_one, hi], False)
+                lo = new
+            else:  # the same with AVX2 alone (sext(true) = -1)
+                total = builder.add(total, builder.call(pmadd, [pair, ones]))
+                q = builder.call(pmadd, [pair, pair])
+                lo = builder.add(lo, q)
+                hi = builder.sub(hi, builder.sext(builder.icmp_unsigned("<", lo, q), _V8))
+        builder.store(total, at_sums, align=4)
         builder.store(lo, at_low, align=4)
         builder.store(hi, at_high, align=4)
     return context.get_dummy_value()
@@ -172,22 +205,39 @@ def _load_shifted(builder, address, offset):
     return builder.xor(builder.load(_vector_at(builder, address, 0, _V16), align=2), shift)
 
 
-@intrinsic
-def _four_rows(typingctx, r0, r1, r2, r3, sums, low, high, offset):
-    """Fold 16 pixels of four rows (addresses of int16/uint16 values) into
-    the state at ``sums`` (int32), ``low`` and ``high`` (uint32): 16 lanes
-    each, in unpack order. ``offset`` is xor-ed into every value first."""
-    sig = types.void(types.intp, types.intp, types.intp, types.intp,
-                     types.intp, types.intp, types.intp, types.int16)
+def _four_rows(fused):
+    """An intrinsic ``(r0, r1, r2, r3, sums, low, high, offset)`` folding 16
+    pixels of four rows (addresses of int16/uint16 values) into the state at
+    ``sums`` (int32), ``low`` and ``high`` (uint32): 16 lanes each, in unpack
+    order. ``offset`` is xor-ed into every value first."""
 
-    def codegen(context, builder, signature, args):
-        rows = [_load_shifted(builder, a, args[7]) for a in args[:4]]
-        return _fold(context, builder, rows, *args[4:7])
+    @intrinsic
+    def fold_four(typingctx, r0, r1, r2, r3, sums, low, high, offset):
+        sig = types.void(types.intp, types.intp, types.intp, types.intp,
+                         types.intp, types.intp, types.intp, types.int16)
 
-    return sig, codegen
+        def codegen(context, builder, signature, args):
+            rows = [_load_shifted(builder, a, args[7]) for a in args[:4]]
+            return _fold(context, builder, rows, *args[4:7], fused)
+
+        return sig, codegen
+
+    return fold_four
 
 
-def _strided_rows(count, short, prefetch):
+_four_plain, _four_fused = _four_rows(False), _four_rows(True)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _four_pass(fused, r0, r1, r2, r3, sums, low, high, shift):  # pragma: no cover - compiled
+    """16 pixels of the four rows ``r0``-``r3`` (:func:`_four_rows`)."""
+    if fused:
+        _four_fused(r0, r1, r2, r3, sums, low, high, shift)
+    else:
+        _four_plain(r0, r1, r2, r3, sums, low, high, shift)
+
+
+def _strided_rows(count, short, prefetch, fused):
     """An intrinsic like :func:`_four_rows` for the ``count`` rows
     ``r0 + i * stride`` (bytes): ``(r0, stride, sums, low, high, offset)``;
     with ``prefetch`` it asks for what a later pass reads (:func:`_prefetch_rows`)."""
@@ -204,33 +254,55 @@ def _strided_rows(count, short, prefetch):
             for _ in range(count):
                 rows.append(_load_shifted(builder, address, args[5]))
                 address = builder.add(address, args[1])
-            return _fold(context, builder, rows, *args[2:5])
+            return _fold(context, builder, rows, *args[2:5], fused)
 
         return sig, codegen
 
     return fold_rows
 
 
-_eight_rows = _strided_rows(8, short=False, prefetch=True)
-_eight_rows_fetched = _strided_rows(8, short=False, prefetch=False)
-_sixteen_rows = _strided_rows(16, short=True, prefetch=True)
-_sixteen_rows_fetched = _strided_rows(16, short=True, prefetch=False)
+# (rows, short, prefetch) for the plain and the fused loop
+_eight, _eight_fetched = _strided_rows(8, False, True, False), _strided_rows(8, False, False, False)
+_sixteen, _sixteen_fetched = _strided_rows(16, True, True, False), _strided_rows(16, True, False, False)
+_eight_f, _eight_fetched_f = _strided_rows(8, False, True, True), _strided_rows(8, False, False, True)
+_sixteen_f, _sixteen_fetched_f = _strided_rows(16, True, True, True), _strided_rows(16, True, False, True)
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _strided_pass(short, fetch, r0, stride, sums, low, high, shift):  # pragma: no cover - compiled
-    """16 pixels of the 16 (``short``) or 8 rows ``r0 + i * stride``,
-    prefetching what a later pass reads if ``fetch`` (once per 64-byte line:
-    every other group of 16 values)."""
+def _plain_pass(short, fetch, r0, stride, sums, low, high, shift):  # pragma: no cover - compiled
     if short:
         if fetch:
-            _sixteen_rows(r0, stride, sums, low, high, shift)
+            _sixteen(r0, stride, sums, low, high, shift)
         else:
-            _sixteen_rows_fetched(r0, stride, sums, low, high, shift)
+            _sixteen_fetched(r0, stride, sums, low, high, shift)
     elif fetch:
-        _eight_rows(r0, stride, sums, low, high, shift)
+        _eight(r0, stride, sums, low, high, shift)
     else:
-        _eight_rows_fetched(r0, stride, sums, low, high, shift)
+        _eight_fetched(r0, stride, sums, low, high, shift)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _fused_pass(short, fetch, r0, stride, sums, low, high, shift):  # pragma: no cover - compiled
+    if short:
+        if fetch:
+            _sixteen_f(r0, stride, sums, low, high, shift)
+        else:
+            _sixteen_fetched_f(r0, stride, sums, low, high, shift)
+    elif fetch:
+        _eight_f(r0, stride, sums, low, high, shift)
+    else:
+        _eight_fetched_f(r0, stride, sums, low, high, shift)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _strided_pass(fused, short, fetch, r0, stride, sums, low, high, shift):  # pragma: no cover - compiled
+    """16 pixels of the 16 (``short``) or 8 rows ``r0 + i * stride``,
+    prefetching what a later pass reads if ``fetch`` (once per 64-byte line:
+    every other group of 16 values); the fused loop if ``fused``."""
+    if fused:
+        _fused_pass(short, fetch, r0, stride, sums, low, high, shift)
+    else:
+        _plain_pass(short, fetch, r0, stride, sums, low, high, shift)
 
 
 def state_size(pixels: int) -> int:
@@ -242,7 +314,7 @@ def state_size(pixels: int) -> int:
 
 
 @numba.njit(cache=True, nogil=True)
-def square_moments(flat, offset, neutral, sums, low, high):  # pragma: no cover - compiled
+def square_moments(flat, offset, neutral, sums, low, high, fused):  # pragma: no cover - compiled
     """Fold the frames ``flat`` (k, p) of 16-bit integers (``p >= 16``, rows
     of contiguous values) into the state ``sums``/``low``/``high``
     (:func:`state_size` lanes each, unpack order).
@@ -252,7 +324,9 @@ def square_moments(flat, offset, neutral, sums, low, high):  # pragma: no cover 
     state's last 16 lanes. ``offset`` is -32768 for uint16 (``y = x ^
     0x8000``), 0 for int16; ``neutral`` is a row of at least :data:`TILE`
     values whose bits are ``offset``'s (``y = 0``: 32768 as uint16, or 0),
-    standing in for the missing rows of the last group of four.
+    standing in for the missing rows of the last group of four. ``fused``
+    (only where :func:`fused_available`) takes the AVX-512 VNNI loop; both
+    loops give the same bits.
     """
     k, p = flat.shape
     p16 = p // 16 * 16
@@ -274,10 +348,10 @@ def square_moments(flat, offset, neutral, sums, low, high):  # pragma: no cover 
         for i in range(0, many, 16 if short else 8):
             r0 = base + i * row
             for g in range(j0, j0 + w, 16):
-                _strided_pass(short, (g - j0) % 32 == 0, r0 + 2 * g, row, at_sums + 4 * g, at_low + 4 * g,
-                              at_high + 4 * g, shift)
+                _strided_pass(fused, short, (g - j0) % 32 == 0, r0 + 2 * g, row, at_sums + 4 * g,
+                              at_low + 4 * g, at_high + 4 * g, shift)
             if tail:
-                _strided_pass(short, True, r0 + 2 * (p - 16), row, at_sums + 4 * p16, at_low + 4 * p16,
+                _strided_pass(fused, short, True, r0 + 2 * (p - 16), row, at_sums + 4 * p16, at_low + 4 * p16,
                               at_high + 4 * p16, shift)
         for i in range(many, k, 4):
             r0 = base + i * row
@@ -285,12 +359,12 @@ def square_moments(flat, offset, neutral, sums, low, high):  # pragma: no cover 
             r2 = r0 + 2 * row if i + 2 < k else blank - 2 * j0
             r3 = r0 + 3 * row if i + 3 < k else blank - 2 * j0
             for g in range(j0, j0 + w, 16):
-                _four_rows(r0 + 2 * g, r1 + 2 * g, r2 + 2 * g, r3 + 2 * g,
+                _four_pass(fused, r0 + 2 * g, r1 + 2 * g, r2 + 2 * g, r3 + 2 * g,
                            at_sums + 4 * g, at_low + 4 * g, at_high + 4 * g, shift)
             if tail:
                 g = p - 16
                 blank_at = blank - 2 * g  # reads blank[0:16]
-                _four_rows(r0 + 2 * g, (r1 if i + 1 < k else blank_at) + 2 * g,
+                _four_pass(fused, r0 + 2 * g, (r1 if i + 1 < k else blank_at) + 2 * g,
                            (r2 if i + 2 < k else blank_at) + 2 * g, (r3 if i + 3 < k else blank_at) + 2 * g,
                            at_sums + 4 * p16, at_low + 4 * p16, at_high + 4 * p16, shift)
 

@@ -288,7 +288,8 @@ class MomentAccumulator:
                 self._settle()
             take = min(k - i, limit - self.pframes)
             if simd is not None:
-                simd.square_moments(flat[i:i + take], offset, simd.neutral_row(offset), *self.packed)
+                simd.square_moments(flat[i:i + take], offset, simd.neutral_row(offset), *self.packed,
+                                    simd.FUSED)
             else:
                 if self.p1 is None:
                     self.p1 = np.zeros(p, dtype=np.int32)
