@@ -32,7 +32,7 @@ LOOPS = [False] + ([True] if simd.FUSED else [])
 @pytest.mark.parametrize("shape", [(1, 16), (2, 33), (3, 48), (5, 1000), (6, 31), (37, 1000), (48, 4096),
                                    (131, 40000)])
 def test_state_unpacks_to_the_exact_sums(fused, dtype, shape):
-    # short rows go 16 frames a pass (then 4 at a time, missing rows blank), long ones 4
+    # passes of PLAIN_ROWS / FUSED_ROWS frames (short rows, long rows), then 4 at a time (missing rows blank)
     flat = _extreme_stack(dtype, shape)
     offset = simd.offset(dtype)
     lanes = simd.state_size(shape[1])

@@ -67,10 +67,29 @@ def frames_per_chunk(frame_bytes: int, nframes: int) -> int:
     and small enough that every worker gets work (and the GUI sees progress,
     see :func:`napari_thunder.engines.progress.min_chunks`)."""
     frame_bytes = max(1, int(frame_bytes))
-    by_memory = max(1, chunk_bytes_target() // frame_bytes)
     # at least two chunks per worker when there are enough frames
     by_parallelism = max(1, math.ceil(nframes / (2 * worker_count())))
+    if by_parallelism == 1:  # one frame a chunk whatever the memory (e.g. a statistic's result)
+        return progress.frames_per_chunk(nframes, frame_bytes, 1)
+    by_memory = max(1, chunk_bytes_target() // frame_bytes)
     return progress.frames_per_chunk(nframes, frame_bytes, min(by_memory, by_parallelism))
+
+
+#: lasting thread pools of :meth:`LocalFrames.aggregate`, by (process, threads)
+_FOLDING_POOLS: dict[tuple[int, int], ThreadPoolExecutor] = {}
+
+
+def _folding_pool(threads: int) -> ThreadPoolExecutor:
+    """A pool of ``threads`` threads kept for :meth:`LocalFrames.aggregate`:
+    starting and joining threads for every statistic costs ~0.5 ms, 3% of a
+    statistic of a 0.5 GB stack. Keyed by process id: a forked child starts
+    its own threads instead of waiting on its parent's."""
+    key = (os.getpid(), threads)
+    pool = _FOLDING_POOLS.get(key)
+    if pool is None:
+        pool = _FOLDING_POOLS.setdefault(
+            key, ThreadPoolExecutor(max_workers=threads, thread_name_prefix="napari-thunder-fold"))
+    return pool
 
 
 def _frame_chunks(nframes: int, per_chunk: int) -> tuple[int, ...]:
@@ -364,11 +383,13 @@ class LocalFrames(DaskFramesDescription, Frames):
 
         if len(runs) == 1:
             return fold(runs[0])
-        # the calling thread folds the first run itself: one thread fewer to
-        # start, and it works instead of waiting
-        with ThreadPoolExecutor(max_workers=len(runs) - 1, thread_name_prefix="napari-thunder") as pool:
-            others = [pool.submit(fold, run) for run in runs[1:]]
+        # the calling thread folds the first run itself, and works instead of waiting
+        others = [_folding_pool(len(runs) - 1).submit(fold, run) for run in runs[1:]]
+        try:
             parts = [fold(runs[0])] + [future.result() for future in others]
+        finally:  # an error in one run: the others do not go on in the background
+            for future in others:
+                future.cancel()
         total = parts[0]
         for part in parts[1:]:
             total = total.merge(part)

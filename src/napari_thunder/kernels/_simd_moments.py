@@ -53,9 +53,14 @@ MAX_FRAMES = 32768
 #: pixels per tile: the tile's state (12 bytes a pixel for the squares, 4
 #: for the plain sums) stays in the L2 cache while the frames stream through it
 TILE = 65536
-#: rows up to this long (bytes) are folded 16 at a time, longer ones 8 at a
-#: time (4 for the plain sums)
+#: rows up to this long (bytes) are "short": a pass's rows are one
+#: contiguous run, and each pass prefetches the next pass's rows
 SHORT_ROW_BYTES = 8192
+#: rows per pass of :func:`square_moments`, (short, long), for the AVX2
+#: loop and for the fused loop (measured best on each: the lighter fused loop
+#: gains more from fewer streams than from fewer loads and stores of the state)
+PLAIN_ROWS = (16, 8)
+FUSED_ROWS = (2, 4)
 #: how far ahead (bytes) in each of a pass's long rows the loops ask for the
 #: data (software prefetch): the hardware prefetchers, following 4-8 streams
 #: of far-apart rows, start too late at each 4 KiB page. Short rows (one
@@ -261,42 +266,42 @@ def _strided_rows(count, short, prefetch, fused):
     return fold_rows
 
 
-# (rows, short, prefetch) for the plain and the fused loop
-_eight, _eight_fetched = _strided_rows(8, False, True, False), _strided_rows(8, False, False, False)
-_sixteen, _sixteen_fetched = _strided_rows(16, True, True, False), _strided_rows(16, True, False, False)
-_eight_f, _eight_fetched_f = _strided_rows(8, False, True, True), _strided_rows(8, False, False, True)
-_sixteen_f, _sixteen_fetched_f = _strided_rows(16, True, True, True), _strided_rows(16, True, False, True)
+# the passes of the plain and the fused loop: short/long rows, prefetching or not
+_short, _short_fetched = (_strided_rows(PLAIN_ROWS[0], True, fetch, False) for fetch in (True, False))
+_long, _long_fetched = (_strided_rows(PLAIN_ROWS[1], False, fetch, False) for fetch in (True, False))
+_short_f, _short_fetched_f = (_strided_rows(FUSED_ROWS[0], True, fetch, True) for fetch in (True, False))
+_long_f, _long_fetched_f = (_strided_rows(FUSED_ROWS[1], False, fetch, True) for fetch in (True, False))
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def _plain_pass(short, fetch, r0, stride, sums, low, high, shift):  # pragma: no cover - compiled
     if short:
         if fetch:
-            _sixteen(r0, stride, sums, low, high, shift)
+            _short(r0, stride, sums, low, high, shift)
         else:
-            _sixteen_fetched(r0, stride, sums, low, high, shift)
+            _short_fetched(r0, stride, sums, low, high, shift)
     elif fetch:
-        _eight(r0, stride, sums, low, high, shift)
+        _long(r0, stride, sums, low, high, shift)
     else:
-        _eight_fetched(r0, stride, sums, low, high, shift)
+        _long_fetched(r0, stride, sums, low, high, shift)
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def _fused_pass(short, fetch, r0, stride, sums, low, high, shift):  # pragma: no cover - compiled
     if short:
         if fetch:
-            _sixteen_f(r0, stride, sums, low, high, shift)
+            _short_f(r0, stride, sums, low, high, shift)
         else:
-            _sixteen_fetched_f(r0, stride, sums, low, high, shift)
+            _short_fetched_f(r0, stride, sums, low, high, shift)
     elif fetch:
-        _eight_f(r0, stride, sums, low, high, shift)
+        _long_f(r0, stride, sums, low, high, shift)
     else:
-        _eight_fetched_f(r0, stride, sums, low, high, shift)
+        _long_fetched_f(r0, stride, sums, low, high, shift)
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def _strided_pass(fused, short, fetch, r0, stride, sums, low, high, shift):  # pragma: no cover - compiled
-    """16 pixels of the 16 (``short``) or 8 rows ``r0 + i * stride``,
+    """16 pixels of the :data:`PLAIN_ROWS` or :data:`FUSED_ROWS` (short or long) rows ``r0 + i * stride``,
     prefetching what a later pass reads if ``fetch`` (once per 64-byte line:
     every other group of 16 values); the fused loop if ``fused``."""
     if fused:
@@ -337,15 +342,17 @@ def square_moments(flat, offset, neutral, sums, low, high, fused):  # pragma: no
     at_sums = sums.ctypes.data
     at_low = low.ctypes.data
     at_high = high.ctypes.data
-    # 8 rows a pass (one load and store of the state per 8 frames; more
-    # streams of far-apart rows read slower), 16 for short rows (records of
-    # a Series, small frames: the 16 rows are one contiguous run)
+    # PLAIN_ROWS / FUSED_ROWS rows a pass: one load and store of the state
+    # per pass against more streams of far-apart rows (long rows); short
+    # rows (records of a Series, small frames) are one contiguous run a pass
     short = row <= SHORT_ROW_BYTES
-    many = k - k % (16 if short else 8)
+    rows = FUSED_ROWS if fused else PLAIN_ROWS
+    step = rows[0] if short else rows[1]
+    many = k - k % step
     for j0 in range(0, p16, TILE):
         w = min(TILE, p16 - j0)
         tail = j0 + w == p16 and p16 < p  # the last tile also takes the last 16 pixels
-        for i in range(0, many, 16 if short else 8):
+        for i in range(0, many, step):
             r0 = base + i * row
             for g in range(j0, j0 + w, 16):
                 _strided_pass(fused, short, (g - j0) % 32 == 0, r0 + 2 * g, row, at_sums + 4 * g,
