@@ -1,6 +1,9 @@
 """Local engine: mapped frames read and transformed without dask, piecewise
 collect, one accumulator per worker run in aggregate."""
 
+import threading
+import time
+
 import numpy as np
 import pytest
 
@@ -74,6 +77,79 @@ def test_aggregate_per_worker_runs_in_frame_order(small_chunks, monkeypatch, wor
     acc = local.LocalFrames.from_array(data).aggregate(MomentAccumulator((6, 5), np.uint16, ("var", "sum")))
     np.testing.assert_allclose(acc.finalize("var"), data.var(axis=0), rtol=1e-13)
     np.testing.assert_array_equal(acc.finalize("sum"), data.sum(axis=0))
+
+
+class _Recording:
+    """An accumulator noting, when each chunk's fold starts, how many partials
+    the calling thread had merged by then."""
+
+    def __init__(self, log, merged):
+        self.log = log
+        self.merged = merged  # one shared list: a count of the merges so far
+        self.starts = []
+
+    def empty(self):
+        return _Recording(self.log, self.merged)
+
+    def add(self, block, start=0):
+        self.log.append((start, len(self.merged)))
+        time.sleep(0.002)
+        self.starts.append(start)
+        return self
+
+    def merge(self, other):
+        self.merged.append(1)
+        self.starts += other.starts
+        return self
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_ordered_fold_keeps_a_bounded_window_of_partials(small_chunks, monkeypatch, workers):
+    monkeypatch.setattr(local, "worker_count", lambda: workers)
+    frames = local.LocalFrames.from_array(np.zeros((60, 6, 5)))  # 20 chunks of 3 frames
+    log = []
+    total = frames.aggregate(_Recording(log, []))
+    assert total.starts == list(range(0, 60, 3))  # every chunk once, merged in frame order
+    # chunk i starts only once the partials before i - (workers + 1) are merged
+    assert all(start // 3 - merged <= workers + 1 for start, merged in log)
+    assert max(start // 3 - merged for start, merged in log) >= 2  # the threads do run ahead
+
+
+@pytest.mark.parametrize("failing", [0, 3, 9])
+def test_ordered_fold_raises_the_error_of_a_chunk(small_chunks, monkeypatch, failing):
+    monkeypatch.setattr(local, "worker_count", lambda: 2)
+
+    def fail_at(block, start):
+        if start == failing:
+            raise ValueError(f"frame {start} cannot be read")
+        return block
+
+    frames = local.LocalFrames.from_array(np.ones((12, 6, 5))).map(fail_at, (6, 5), np.float64)
+    with pytest.raises(ValueError, match=f"frame {failing} cannot be read"):
+        frames.aggregate(MomentAccumulator((6, 5), np.float64, ("var",)))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.uint16])
+def test_an_aggregate_nested_in_a_folding_thread_does_not_wait_forever(small_chunks, monkeypatch, dtype):
+    # the lasting pool has one thread on two cores: an aggregate inside a
+    # chunk it folds must not wait for that same thread
+    monkeypatch.setattr(local, "worker_count", lambda: 2)
+    stack = np.random.default_rng(4).integers(0, 100, size=(12, 6, 5)).astype(dtype)
+
+    def with_inner_mean(block, start):
+        inner = local.LocalFrames.from_array(block.astype(dtype))
+        mean = inner.aggregate(MomentAccumulator((6, 5), dtype, ("mean",))).finalize("mean")
+        return block - mean
+
+    frames = local.LocalFrames.from_array(stack).map(with_inner_mean, (6, 5), np.float64)
+    result = {}
+    worker = threading.Thread(target=lambda: result.setdefault(
+        "acc", frames.aggregate(MomentAccumulator((6, 5), np.float64, ("sum",)))), daemon=True)
+    worker.start()
+    worker.join(timeout=60)
+    assert not worker.is_alive(), "the nested aggregate waits for its own thread"
+    expected = sum(b - b.mean(axis=0) for b in np.split(stack.astype(np.float64), 4))
+    np.testing.assert_allclose(result["acc"].finalize("sum"), expected.sum(axis=0), atol=1e-9)
 
 
 def test_contiguous_runs_cover_every_chunk_once():

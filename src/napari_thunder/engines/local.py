@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -339,10 +340,11 @@ class LocalFrames(DaskFramesDescription, Frames):
     def aggregate(self, acc):
         """Fold every chunk into accumulators and merge them in frame order.
 
-        In general each chunk is folded into a fresh accumulator on a worker
-        thread and the partials are merged one by one in frame order on the
-        calling thread: the same operations as :meth:`stream_aggregate`, so
-        both give the same bits. The first partial becomes the running total
+        In general each chunk is folded into a fresh accumulator and the
+        partials are merged one by one in frame order on the calling thread:
+        the same operations as :meth:`stream_aggregate`, so both give the same
+        bits. The calling thread folds chunks too, beside the pool threads (see
+        :class:`_OrderedFold`). The first partial becomes the running total
         itself (a fresh accumulator owned here): no copy of its arrays.
 
         An accumulator whose ``order_free(nframes)`` is true (exact integer
@@ -355,15 +357,16 @@ class LocalFrames(DaskFramesDescription, Frames):
         the end, e.g. 512 + 488 frames); dask-backed frames, runs of whole
         chunks.
         """
-        order_free = getattr(acc, "order_free", None)
-        if order_free is None or not order_free(self.shape[0]):
-            total = None
-            for _, _, part in self.iter_chunks(_AddTo(acc)):
-                total = part if total is None else total.merge(part)
-            return acc.empty() if total is None else total
         bounds = self.chunk_bounds()
         if self.shape[0] == 0:
             return acc.empty()
+        order_free = getattr(acc, "order_free", None)
+        if order_free is None or not order_free(self.shape[0]):
+            if self.chunk_reader is not None:
+                blocks = [_Direct(self.chunk_reader, a, b) for a, b in bounds]
+            else:
+                blocks = list(self.array.to_delayed(optimize_graph=True).reshape(-1))
+            return _OrderedFold(acc, list(zip(blocks, (a for a, _ in bounds)))).run(worker_count())
         if self.chunk_reader is not None:
             # frames read by range: each worker takes an equal share of the
             # frames (not of the chunks), read a chunk's length at a time
@@ -383,10 +386,14 @@ class LocalFrames(DaskFramesDescription, Frames):
 
         if len(runs) == 1:
             return fold(runs[0])
-        # the calling thread folds the first run itself, and works instead of waiting
+        # the calling thread folds the first run itself, and works instead of
+        # waiting; a run no pool thread has started yet (the pool busy, e.g.
+        # with the aggregate this one is nested in) it folds too
         others = [_folding_pool(len(runs) - 1).submit(fold, run) for run in runs[1:]]
         try:
-            parts = [fold(runs[0])] + [future.result() for future in others]
+            parts = [fold(runs[0])]
+            parts += [fold(run) if future.cancel() else future.result()
+                      for run, future in zip(runs[1:], others)]
         finally:  # an error in one run: the others do not go on in the background
             for future in others:
                 future.cancel()
@@ -399,6 +406,98 @@ class LocalFrames(DaskFramesDescription, Frames):
         tile_shape = tuple(int(t) for t in tile_shape)
         n = self.shape[0]
         return LocalBlockStore(self.array.rechunk((max(n, 1),) + tile_shape), tile_shape)
+
+
+class _OrderedFold:
+    """Each chunk folded into a fresh accumulator, the partials merged in frame
+    order: what :meth:`LocalFrames.aggregate` does for accumulators whose bits
+    depend on the grouping (float moments), the same operations as
+    ``stream_aggregate``.
+
+    The calling thread takes chunks as the pool threads do, and merges each
+    partial as soon as the ones before it are in: no thread sits waiting while
+    the cores have work (a third thread on two cores, woken for every merge,
+    delayed the merges and the next chunks). At most ``workers + 1`` partials
+    beyond the merged ones exist at a time (bounded memory). A pool thread only
+    ever waits for the merges, and the calling thread only for a chunk a
+    running thread has taken, so a fold nested in another (the pool busy) does
+    the work itself instead of waiting.
+    """
+
+    def __init__(self, acc, chunks):
+        self.acc = acc
+        self.chunks = chunks
+        self.window = 1
+        self.changed = threading.Condition()
+        self.taken = 0  # chunks taken by a thread so far
+        self.merged = 0  # partials merged into the total so far
+        self.parts = {}  # chunk index -> its partial, or the exception folding it raised
+        self.stopped = False
+
+    def _fold(self, index):
+        block, start = self.chunks[index]
+        try:
+            part = _run_chunk(block, _AddTo(self.acc), start)
+        except BaseException as exc:  # raised on the calling thread, in frame order
+            part = _Failed(exc)
+        with self.changed:
+            self.parts[index] = part
+            self.changed.notify_all()
+
+    def _work(self):
+        """A pool thread: take the next chunk while the window allows."""
+        while True:
+            with self.changed:
+                while (not self.stopped and self.taken < len(self.chunks)
+                       and self.taken >= self.merged + self.window):
+                    self.changed.wait()
+                if self.stopped or self.taken >= len(self.chunks):
+                    return
+                index = self.taken
+                self.taken += 1
+            self._fold(index)
+
+    def run(self, workers: int):
+        """The merged accumulator of every chunk, with ``workers`` threads."""
+        count = len(self.chunks)
+        helpers = min(max(0, int(workers) - 1), count - 1)
+        self.window = helpers + 2
+        futures = [_folding_pool(helpers).submit(self._work) for _ in range(helpers)] if helpers else []
+        total = None
+        try:
+            while self.merged < count:
+                with self.changed:
+                    part = self.parts.pop(self.merged, None)
+                    take = part is None and self.taken < count
+                    if take:
+                        index = self.taken
+                        self.taken += 1
+                    elif part is None:
+                        self.changed.wait()
+                        continue
+                if take:
+                    self._fold(index)
+                    continue
+                if isinstance(part, _Failed):
+                    raise part.exc
+                total = part if total is None else total.merge(part)
+                with self.changed:
+                    self.merged += 1
+                    self.changed.notify_all()
+        finally:  # done or failed: the pool threads take no more chunks
+            with self.changed:
+                self.stopped = True
+                self.changed.notify_all()
+            for future in futures:
+                future.cancel()
+        return total
+
+
+class _Failed:
+    """The exception a chunk's fold raised, kept for the calling thread."""
+
+    def __init__(self, exc):
+        self.exc = exc
 
 
 def _equal_shares(nframes: int, nworkers: int) -> list[tuple[int, int]]:
