@@ -250,11 +250,9 @@ class LocalCorrAccumulator:
         jit = _jit_loops(block)
         compiled_2d = jit is not None and len(self.value_shape) == 2
         if compiled_2d:
-            # box sums of a sub-block, then the compiled co-moments; one
-            # frame of scratch
+            # box sums of a sub-block, then the compiled co-moments
             sub = max(1, min(k, _JIT_SUBBLOCK_BYTES // max(p * work.itemsize, 1)))
             buf_a = np.empty((sub,) + self.value_shape, dtype=work)
-            buf_b = np.empty((1,) + self.value_shape, dtype=work)
         else:
             # two box buffers of a sub-block stay within the budget
             sub = max(1, min(k, _SUBBLOCK_BYTES // max(2 * p * work.itemsize, 1)))
@@ -279,7 +277,7 @@ class LocalCorrAccumulator:
             m = i1 - i0
             # box SUM of every frame (the mean times a constant: r is unchanged)
             if compiled_2d:
-                jit.box_sum_2d(block[i0:i1], self.neighborhood, buf_b[0], buf_a[:m])
+                jit.box_sum_2d(block[i0:i1], self.neighborhood, buf_a[:m])
                 flat_sums = buf_a[:m].reshape(m, p)
             else:
                 for g0 in range(0, m, group):
